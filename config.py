@@ -1,0 +1,126 @@
+"""Configuration classes, read from the environment when the app is created.
+
+`APP_ENV` chooses the class (`development`, the default, or `production`);
+`config_for_env()` is what `create_app()` uses when no class is given.
+Nothing here touches the database or reads files at import time.
+"""
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+# A SECRET_KEY shorter than this is refused in production: it could be guessed.
+MIN_SECRET_KEY_LENGTH = 32
+KNOWN_PLACEHOLDER_KEYS = {"", "change-me", "changeme", "secret", "dev", "development"}
+
+
+def database_url(url: str | None) -> str:
+    """Return a SQLAlchemy URL, defaulting to a SQLite file under instance/.
+
+    Plain `postgres://` and `postgresql://` URLs (as hosting platforms hand
+    them out) are pointed at the psycopg 3 driver we install.
+    """
+    if not url:
+        return f"sqlite:///{INSTANCE_DIR / 'kontaktvagar.sqlite'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    APP_ENV = "base"
+
+    def __init__(self) -> None:
+        env = os.environ
+        self.SECRET_KEY = env.get("SECRET_KEY", "")
+        self.SQLALCHEMY_DATABASE_URI = database_url(env.get("DATABASE_URL"))
+        self.DEFAULT_REGION = env.get("DEFAULT_REGION", "SE")
+        self.TIMEZONE = env.get("TIMEZONE", "Europe/Stockholm")
+        self.BABEL_DEFAULT_LOCALE = env.get("DEFAULT_LOCALE", "sv")
+        self.BABEL_DEFAULT_TIMEZONE = self.TIMEZONE
+        self.LANGUAGES = ("sv", "en")
+        self.SESSION_IDLE_MINUTES = int(env.get("SESSION_IDLE_MINUTES", "480"))
+        self.PERMANENT_SESSION_LIFETIME = timedelta(minutes=self.SESSION_IDLE_MINUTES)
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.SENSITIVITY_MARKING = env.get(
+            "SENSITIVITY_MARKING", "Skyddas – får ej spridas"
+        )
+
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a clock
+    DEMO_ALLOWED = True
+    TESTING = False
+
+
+class DevelopmentConfig(Config):
+    """Local development: `make run`.
+
+    Without SECRET_KEY a random key is made per process: sessions end when the
+    server restarts, which is fine on one's own machine.
+    """
+
+    APP_ENV = "development"
+
+    def __init__(self) -> None:
+        super().__init__()
+        if not self.SECRET_KEY:
+            self.SECRET_KEY = secrets.token_urlsafe(32)
+
+
+class ProductionConfig(Config):
+    """Production: refuses to start without a real SECRET_KEY."""
+
+    APP_ENV = "production"
+    DEMO_ALLOWED = False
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        key = self.SECRET_KEY
+        if key.lower() in KNOWN_PLACEHOLDER_KEYS or len(key) < MIN_SECRET_KEY_LENGTH:
+            raise RuntimeError(
+                "SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters in production "
+                '(e.g. python -c "import secrets; print(secrets.token_urlsafe(48))").'
+            )
+
+
+class TestConfig(Config):
+    """The test suite: a throwaway database chosen by the fixtures."""
+
+    APP_ENV = "test"
+    TESTING = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.SECRET_KEY = secrets.token_urlsafe(32)
+        self.SQLALCHEMY_DATABASE_URI = database_url(
+            os.environ.get("TEST_DATABASE_URL") or "sqlite://"
+        )
+
+
+CONFIGS = {"development": DevelopmentConfig, "production": ProductionConfig}
+
+
+def config_for_env() -> type[Config]:
+    """The config class named by APP_ENV (development when unset)."""
+    name = os.environ.get("APP_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(
+            f"APP_ENV={name!r} is not known; use one of {', '.join(CONFIGS)}."
+        ) from None

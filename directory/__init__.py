@@ -1,0 +1,57 @@
+"""Kontaktvägar: who to call, on which number, right now, and who next."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from config import Config, config_for_env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_class: type[Config] | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, error handlers, commands."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_object((config_class or config_for_env())())
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import database, i18n, security
+    from .extensions import csrf, db, migrate
+
+    db.init_app(app)
+    database.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import auth, views
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(views.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from . import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from . import demo, users
+
+    demo.init_app(app)
+    users.init_app(app)

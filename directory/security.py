@@ -1,0 +1,155 @@
+"""Who may see and change what, in one place.
+
+Every page needs sign-in except the few listed in PUBLIC_ENDPOINTS. The JSON
+API answers 401 as JSON instead of redirecting. `can_edit(user, entry)` is the
+one rule for changes: admins edit everything; editors edit what belongs to
+the actors assigned to them; viewers edit nothing. `get_for_edit()` loads an
+entry and answers 404 or 403, so views never compare ids themselves.
+"""
+
+from typing import TypeVar
+
+from flask import Flask, abort, g, jsonify, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db, limiter, login_manager
+from .models import User, UserRole
+
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "views.healthz", "static"})
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+# Compared against when an e-mail is unknown, so a failed sign-in takes as long
+# whether or not the account exists.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+T = TypeVar("T")
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash (Werkzeug's default KDF)."""
+    return generate_password_hash(password, method="scrypt")
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """Check a password in constant work, whether or not the user exists."""
+    if user is None or not user.active:
+        check_password_hash(_DUMMY_HASH, password)
+        return False
+    return check_password_hash(user.password_hash, password)
+
+
+def is_admin(user) -> bool:
+    return bool(user and user.is_authenticated and user.role == UserRole.ADMIN)
+
+
+def editable_actor_ids(user) -> frozenset[int]:
+    """The actors whose entries an editor may change (cached per request)."""
+    if not (user and user.is_authenticated) or user.role != UserRole.EDITOR:
+        return frozenset()
+    cache = g.setdefault("_editable_actor_ids", {})
+    if user.id not in cache:
+        cache[user.id] = frozenset(actor.id for actor in user.actors)
+    return cache[user.id]
+
+
+def can_edit(user, entry) -> bool:
+    """May this user change this entry? The one rule of the whole app.
+
+    An entry names the actor it belongs to through `owning_actor_id`; regional
+    entries (None) belong to the coordinators.
+    """
+    if not (user and user.is_authenticated and user.active):
+        return False
+    if user.role == UserRole.ADMIN:
+        return True
+    actor_id = getattr(entry, "owning_actor_id", None)
+    return actor_id is not None and actor_id in editable_actor_ids(user)
+
+
+def get_or_404(model: type[T], ident) -> T:
+    """Load a live (not deleted) entry or answer 404."""
+    entry = db.session.get(model, ident)
+    if entry is None or getattr(entry, "deleted_at", None) is not None:
+        abort(404)
+    return entry
+
+
+def get_for_edit(model: type[T], ident, *, include_deleted: bool = False) -> T:
+    """Load an entry the current user may change, or answer 404/403."""
+    entry = db.session.get(model, ident)
+    if entry is None or (
+        not include_deleted and getattr(entry, "deleted_at", None) is not None
+    ):
+        abort(404)
+    if not can_edit(current_user, entry):
+        abort(403)
+    return entry
+
+
+def require_admin() -> None:
+    if not is_admin(current_user):
+        abort(403)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id))
+    return user if user and user.active else None
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    if _wants_json():
+        response = jsonify(
+            type="about:blank", title="Unauthorized", status=401,
+            detail="Sign in or send a valid bearer token.",
+        )
+        response.status_code = 401
+        response.mimetype = "application/problem+json"
+        return response
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _require_login():
+    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.endpoint not in ("static",):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Sign-in required everywhere by default; security headers on every answer."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    limiter.init_app(app)
+    app.before_request(_require_login)
+    app.after_request(_security_headers)

@@ -1,0 +1,50 @@
+"""Text helpers: search keys, slugs and the Swedish sort order.
+
+Search is case- and diacritic-insensitive ("asa oberg" finds "Åsa Öberg"), so
+every searchable row stores a folded copy of its text; the same folding is
+applied to the query. Sorting follows the Swedish alphabet, where Å, Ä and Ö
+come after Z, which a plain code-point sort gets wrong for Ä and Å.
+"""
+
+import re
+import unicodedata
+
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+_SLUG_FOLD = str.maketrans({"å": "a", "ä": "a", "ö": "o", "é": "e", "ü": "u"})
+
+
+def fold(text: str | None) -> str:
+    """Lower-case text with diacritics removed and whitespace collapsed."""
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(_NON_WORD.sub(" ", stripped).split())
+
+
+def search_key(*parts: str | None) -> str:
+    """The folded text a row is found by: its parts joined by spaces."""
+    return " ".join(p for p in (fold(part) for part in parts) if p)
+
+
+def slugify(name: str) -> str:
+    """`Länsstyrelsen Stockholm` -> `lansstyrelsen-stockholm` (å/ä->a, ö->o)."""
+    lowered = name.strip().lower().translate(_SLUG_FOLD)
+    return fold(lowered).replace(" ", "-")
+
+
+# Swedish alphabet order: a-z, then å, ä, ö. Letters like é or ü sort as their
+# base letter, as in Swedish dictionaries.
+_SWEDISH_TAIL = {"å": "{", "ä": "|", "ö": "}", "æ": "|", "ø": "}"}
+
+
+def swedish_sort_key(text: str | None) -> str:
+    """A key that sorts strings in Swedish alphabetical order."""
+    out = []
+    for char in (text or "").casefold():
+        if char in _SWEDISH_TAIL:
+            out.append(_SWEDISH_TAIL[char])
+            continue
+        base = unicodedata.normalize("NFKD", char)[:1]
+        out.append(base)
+    return "".join(out)

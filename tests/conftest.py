@@ -1,0 +1,199 @@
+"""Shared fixtures: an app on a real database, clients, and small factories.
+
+The suite runs on SQLite (a temporary file) and, when TEST_DATABASE_URL is
+set, on that database instead; on PostgreSQL each run creates its own schema
+and drops it at the end. The schema is built once per run; after each test
+every table is emptied, so each test starts from nothing.
+"""
+
+import os
+import uuid
+from datetime import date
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from config import TestConfig, database_url
+from directory import create_app
+from directory.extensions import db
+from directory.models import (
+    Actor,
+    ActorKind,
+    ActorLevel,
+    ContactKind,
+    ContactPoint,
+    Person,
+    Role,
+    User,
+    UserRole,
+)
+from directory.security import hash_password
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory):
+    """The URL and engine options of this run's database (schema made empty)."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        path = tmp_path_factory.mktemp("db") / "test.sqlite"
+        yield {"url": f"sqlite:///{path}", "engine_options": {}}
+        return
+    url = database_url(url)
+    schema = f"kvtest_{uuid.uuid4().hex[:10]}"
+    admin_engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    options = {"connect_args": {"options": f"-csearch_path={schema}"}}
+    try:
+        yield {"url": url, "engine_options": options, "schema": schema}
+    finally:
+        with admin_engine.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin_engine.dispose()
+
+
+def make_config(database):
+    class Config(TestConfig):
+        def __init__(self):
+            super().__init__()
+            self.SQLALCHEMY_DATABASE_URI = database["url"]
+            self.SQLALCHEMY_ENGINE_OPTIONS = {
+                "pool_pre_ping": True,
+                **database["engine_options"],
+            }
+
+    return Config
+
+
+@pytest.fixture(scope="session")
+def _schema(database):
+    app = create_app(make_config(database))
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+    return database
+
+
+@pytest.fixture
+def app(_schema):
+    """An app with an application context and an empty database."""
+    app = create_app(make_config(_schema))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# --- Factories: each test reads as a story ----------------------------------
+
+
+def make_actor(name="Haninge kommun", slug=None, **fields) -> Actor:
+    from directory.text import slugify
+
+    actor = Actor(
+        name=name,
+        slug=slug or slugify(name),
+        kind=fields.pop("kind", ActorKind.MUNICIPALITY),
+        level=fields.pop("level", ActorLevel.REGIONAL),
+        **fields,
+    )
+    db.session.add(actor)
+    db.session.flush()
+    return actor
+
+
+def make_person(actor, name="Åsa Öberg", **fields) -> Person:
+    person = Person(actor=actor, name=name, **fields)
+    db.session.add(person)
+    db.session.flush()
+    return person
+
+
+def make_role(actor, name="Tjänsteman i beredskap", short_name="TiB", **fields) -> Role:
+    role = Role(actor=actor, name=name, short_name=short_name, **fields)
+    db.session.add(role)
+    db.session.flush()
+    return role
+
+
+def make_contact(owner, value="+46701740610", kind=ContactKind.MOBILE, **fields):
+    owner_field = {Actor: "actor", Role: "role", Person: "person"}[type(owner)]
+    point = ContactPoint(kind=kind, value=value, **{owner_field: owner}, **fields)
+    db.session.add(point)
+    db.session.flush()
+    return point
+
+
+def make_user(email="viewer@example.org", role=UserRole.VIEWER, actors=(), **fields):
+    user = User(
+        email=email,
+        password_hash=hash_password(PASSWORD),
+        role=role,
+        actors=list(actors),
+        **fields,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+class Auth:
+    """Sign a test client in and out as a person would, through the form."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf_token(self, path="/login") -> str:
+        import re
+
+        page = self.client.get(path).get_data(as_text=True)
+        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def login(self, email, password=PASSWORD, next=None):
+        data = {"email": email, "password": password, "csrf_token": self.csrf_token()}
+        url = "/login" + (f"?next={next}" if next else "")
+        return self.client.post(url, data=data)
+
+    def logout(self):
+        return self.client.post("/logout", data={"csrf_token": self.csrf_token("/")})
+
+
+@pytest.fixture
+def auth(client):
+    return Auth(client)
+
+
+@pytest.fixture
+def login_as(app, client, auth):
+    """Create a user of the given role and sign the client in as them."""
+
+    def _login_as(role=UserRole.VIEWER, actors=(), email=None):
+        role = UserRole(role)
+        user = make_user(email=email or f"{role.value}-{uuid.uuid4().hex[:6]}@example.org",
+                         role=role, actors=actors)
+        db.session.commit()
+        response = auth.login(user.email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return user
+
+    return _login_as
+
+
+TODAY = date(2026, 11, 27)

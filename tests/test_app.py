@@ -1,0 +1,73 @@
+"""The app factory, configuration and the health check."""
+
+import pytest
+
+from config import DevelopmentConfig, ProductionConfig, config_for_env, database_url
+
+
+def test_healthz_reports_database_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_needs_no_sign_in_but_home_does(client):
+    assert client.get("/healthz").status_code == 200
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY must be set"):
+        ProductionConfig()
+    monkeypatch.setenv("SECRET_KEY", "change-me")
+    with pytest.raises(RuntimeError, match="SECRET_KEY must be set"):
+        ProductionConfig()
+
+
+def test_production_starts_with_a_long_random_key(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 48)
+    config = ProductionConfig()
+    assert config.SESSION_COOKIE_SECURE is True
+    assert config.DEMO_ALLOWED is False
+
+
+def test_app_env_chooses_the_config(monkeypatch):
+    monkeypatch.delenv("APP_ENV", raising=False)
+    assert config_for_env() is DevelopmentConfig
+    monkeypatch.setenv("APP_ENV", "production")
+    assert config_for_env() is ProductionConfig
+    monkeypatch.setenv("APP_ENV", "staging")
+    with pytest.raises(RuntimeError, match="APP_ENV"):
+        config_for_env()
+
+
+def test_config_defaults(monkeypatch):
+    for name in ("DATABASE_URL", "DEFAULT_REGION", "TIMEZONE", "DEFAULT_LOCALE"):
+        monkeypatch.delenv(name, raising=False)
+    config = DevelopmentConfig()
+    assert config.SQLALCHEMY_DATABASE_URI.startswith("sqlite:///")
+    assert config.SQLALCHEMY_DATABASE_URI.endswith("instance/kontaktvagar.sqlite")
+    assert config.DEFAULT_REGION == "SE"
+    assert config.TIMEZONE == "Europe/Stockholm"
+    assert config.BABEL_DEFAULT_LOCALE == "sv"
+
+
+def test_postgres_urls_use_the_psycopg_driver():
+    assert database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_foreign_keys_are_enforced(app):
+    """SQLite checks foreign keys only when asked per connection; we always ask."""
+    from sqlalchemy.exc import IntegrityError
+
+    from directory.extensions import db
+    from directory.models import Person
+
+    db.session.add(Person(actor_id=999_999, name="Nobody"))
+    with pytest.raises(IntegrityError):
+        db.session.flush()

@@ -1,0 +1,67 @@
+"""Migrations build the schema the models describe, on SQLite and PostgreSQL."""
+
+import uuid
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, inspect, text
+
+from directory import create_app
+from directory.extensions import db
+from tests.conftest import make_config
+
+
+@pytest.fixture
+def empty_database(database, tmp_path):
+    """A database of its own, with no tables at all."""
+    if "schema" not in database:
+        yield {"url": f"sqlite:///{tmp_path / 'migrations.sqlite'}", "engine_options": {}}
+        return
+    schema = f"kvmig_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(database["url"], isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield {
+            "url": database["url"],
+            "engine_options": {"connect_args": {"options": f"-csearch_path={schema}"}},
+        }
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def migration_app(empty_database):
+    app = create_app(make_config(empty_database))
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def schema_diff():
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return compare_metadata(context, db.metadata)
+
+
+def table_names():
+    return set(inspect(db.engine).get_table_names()) - {"alembic_version"}
+
+
+def test_upgrade_downgrade_upgrade_round_trip(migration_app):
+    upgrade()
+    assert table_names() == set(db.metadata.tables)
+    downgrade(revision="base")
+    assert table_names() == set()
+    upgrade()
+    assert table_names() == set(db.metadata.tables)
+
+
+def test_models_and_migrations_agree(migration_app):
+    upgrade()
+    assert schema_diff() == []
