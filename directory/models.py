@@ -14,6 +14,7 @@ has a cycle, a shift ends after it starts, slugs and e-mails are unique.
 import enum
 from datetime import UTC, date, datetime, time
 
+from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -889,7 +890,7 @@ class UserActor(db.Model):
     )
 
 
-class User(Timestamped, db.Model):
+class User(UserMixin, Timestamped, db.Model):
     """Someone who signs in: an admin (coordinator), editor or viewer."""
 
     __tablename__ = "user_account"
@@ -915,6 +916,10 @@ class User(Timestamped, db.Model):
     actors: Mapped[list[Actor]] = relationship(
         secondary="user_actor", order_by="Actor.name"
     )
+
+    @property
+    def is_active(self) -> bool:  # flask-login refuses inactive users
+        return self.active
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"

@@ -128,7 +128,8 @@ def _unauthorized():
 
 
 def _require_login():
-    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+    # Unknown paths too: an anonymous visitor learns nothing about which exist.
+    if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
         return login_manager.unauthorized()

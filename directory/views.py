@@ -1,10 +1,15 @@
 """The pages every signed-in user sees, and the health check."""
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, abort, current_app, jsonify, render_template
+from flask_login import current_user
 from sqlalchemy import select, text
+from sqlalchemy.orm import selectinload
 
 from .extensions import db
-from .models import Actor
+from .forms import ConfirmForm
+from .models import Actor, Person, Role
+from .phones import display_phone, tel_uri
+from .security import can_edit
 from .text import swedish_sort_key
 
 bp = Blueprint("views", __name__)
@@ -27,3 +32,42 @@ def home():
     actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
     actors.sort(key=lambda a: swedish_sort_key(a.name))
     return render_template("views/home.html", actors=actors)
+
+
+@bp.get("/actors/<slug>")
+def actor(slug):
+    """An actor's page: its contact paths, roles and persons."""
+    actor = db.session.scalar(
+        select(Actor)
+        .where(Actor.slug == slug, Actor.deleted_at.is_(None))
+        .options(
+            selectinload(Actor.contact_points),
+            selectinload(Actor.roles).selectinload(Role.contact_points),
+            selectinload(Actor.persons).selectinload(Person.contact_points),
+        )
+    )
+    if actor is None:
+        abort(404)
+    return render_template(
+        "views/actor.html",
+        actor=actor,
+        may_edit=can_edit(current_user, actor),
+        review_form=ConfirmForm(),
+    )
+
+
+@bp.app_template_filter("phone")
+def phone_filter(value: str) -> str:
+    """Show a stored number the way people read it."""
+    return display_phone(value, current_app.config["DEFAULT_REGION"])
+
+
+@bp.app_template_filter("tel")
+def tel_filter(value: str) -> str:
+    return tel_uri(value)
+
+
+@bp.app_template_global("live")
+def live(entries):
+    """Entries not deleted, in their given order."""
+    return [e for e in entries if e.deleted_at is None]

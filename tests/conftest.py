@@ -11,6 +11,7 @@ import uuid
 from datetime import date
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from config import TestConfig, database_url
@@ -30,6 +31,15 @@ from directory.models import (
 from directory.security import hash_password
 
 PASSWORD = "correct horse battery"
+_PASSWORD_HASH = None
+
+
+def password_hash() -> str:
+    """Hash the test password once; scrypt is slow on purpose."""
+    global _PASSWORD_HASH
+    if _PASSWORD_HASH is None:
+        _PASSWORD_HASH = hash_password(PASSWORD)
+    return _PASSWORD_HASH
 
 
 @pytest.fixture(scope="session")
@@ -89,8 +99,22 @@ def app(_schema):
         db.engine.dispose()
 
 
+class FreshContextClient(FlaskClient):
+    """A test client whose every request gets its own application context.
+
+    The tests hold an app context open for their factories; without this,
+    requests would share its `g` and database session, which real requests
+    never do.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = FreshContextClient
     return app.test_client()
 
 
@@ -142,7 +166,7 @@ def make_contact(owner, value="+46701740610", kind=ContactKind.MOBILE, **fields)
 def make_user(email="viewer@example.org", role=UserRole.VIEWER, actors=(), **fields):
     user = User(
         email=email,
-        password_hash=hash_password(PASSWORD),
+        password_hash=password_hash(),
         role=role,
         actors=list(actors),
         **fields,
@@ -159,10 +183,11 @@ class Auth:
         self.client = client
 
     def csrf_token(self, path="/login") -> str:
+        """Read the CSRF token from a page, as a browser would submit it."""
         import re
 
         page = self.client.get(path).get_data(as_text=True)
-        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
         assert match, f"no CSRF token on {path}"
         return match.group(1)
 

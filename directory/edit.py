@@ -1,0 +1,240 @@
+"""Editing an actor's own entries: details, persons, roles and contact paths.
+
+Every route loads its entry through `security.get_for_edit` (404/403 in one
+place), validates with a form, and writes through `services`. A save based on
+an old version answers 409 with what the other person changed, keeping what
+this user typed.
+"""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import services
+from .audit import ENTRY_TYPES
+from .extensions import db
+from .forms import ActorForm, ConfirmForm, ContactPointForm, PersonForm, RoleForm
+from .models import Actor, ContactPoint, Person, Role
+from .security import can_edit, get_for_edit
+
+bp = Blueprint("edit", __name__)
+
+
+def actor_for_edit(slug: str) -> Actor:
+    actor = db.session.scalar(select(Actor).where(Actor.slug == slug))
+    if actor is None:
+        abort(404)
+    return get_for_edit(Actor, actor.id)
+
+
+def actor_url(actor: Actor) -> str:
+    return url_for("views.actor", slug=actor.slug)
+
+
+def edit_entry(
+    entry, form_class, heading: str, back_url: str, *, is_new=False, delete_url=None
+):
+    """Show and save a form for a new or existing entry."""
+    form = form_class(obj=None if is_new or request.method == "POST" else entry)
+    if request.method == "GET" and not is_new:
+        form.version.data = str(entry.version)
+    conflict = None
+    if form.validate_on_submit():
+        try:
+            services.save(entry, form.values(), None if is_new else form.expected_version())
+            db.session.commit()
+        except services.ConflictError as error:
+            conflict = error.events
+            db.session.rollback()
+        except StaleDataError:
+            db.session.rollback()
+            conflict = []
+        except IntegrityError:
+            db.session.rollback()
+            form.form_errors.append(
+                _("This entry clashes with an existing one (same name or slug?).")
+            )
+        else:
+            flash(_("Saved."), "success")
+            return redirect(back_url)
+        if conflict is not None:
+            fresh = db.session.get(type(entry), entry.id)
+            conflict = services.changes_since(fresh, form.expected_version() or 0)
+            form.version.data = str(fresh.version)
+    status = 200
+    if request.method == "POST":
+        status = 409 if conflict is not None else 422
+    return (
+        render_template(
+            "edit/form.html",
+            form=form,
+            heading=heading,
+            back_url=back_url,
+            conflict=conflict,
+            entry=None if is_new else entry,
+            delete_url=delete_url,
+        ),
+        status,
+    )
+
+
+def delete_entry(entry, back_url: str):
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.soft_delete(entry, form.expected_version())
+        db.session.commit()
+    except (services.ConflictError, StaleDataError):
+        db.session.rollback()
+        flash(_("Not deleted: someone changed the entry meanwhile. Look again first."), "error")
+        return redirect(back_url)
+    flash(_("Deleted. It can be restored from its history."), "success")
+    return redirect(back_url)
+
+
+@bp.route("/actors/<slug>/edit", methods=["GET", "POST"])
+def actor_edit(slug):
+    """Edit an actor's details."""
+    actor = actor_for_edit(slug)
+    return edit_entry(actor, ActorForm, _("Edit %(name)s", name=actor.name), actor_url(actor))
+
+
+@bp.post("/actors/<slug>/review")
+def actor_review(slug):
+    """Confirm that the actor's entries are reviewed and still correct."""
+    actor = actor_for_edit(slug)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.confirm_review(actor, current_user)
+    db.session.commit()
+    flash(_("Marked as reviewed."), "success")
+    return redirect(actor_url(actor))
+
+
+@bp.route("/actors/<slug>/persons/new", methods=["GET", "POST"])
+def person_new(slug):
+    """Add a person to an actor."""
+    actor = actor_for_edit(slug)
+    return edit_entry(Person(actor=actor), PersonForm, _("New person"), actor_url(actor),
+                      is_new=True)
+
+
+@bp.route("/persons/<int:person_id>/edit", methods=["GET", "POST"])
+def person_edit(person_id):
+    """Edit a person."""
+    person = get_for_edit(Person, person_id)
+    return edit_entry(person, PersonForm, _("Edit %(name)s", name=person.name),
+                      actor_url(person.actor),
+                      delete_url=url_for("edit.person_delete", person_id=person.id))
+
+
+@bp.post("/persons/<int:person_id>/delete")
+def person_delete(person_id):
+    """Delete a person (restorable from the history)."""
+    person = get_for_edit(Person, person_id)
+    return delete_entry(person, actor_url(person.actor))
+
+
+@bp.route("/actors/<slug>/roles/new", methods=["GET", "POST"])
+def role_new(slug):
+    """Add an on-call role to an actor."""
+    actor = actor_for_edit(slug)
+    return edit_entry(Role(actor=actor), RoleForm, _("New role"), actor_url(actor), is_new=True)
+
+
+@bp.route("/roles/<int:role_id>/edit", methods=["GET", "POST"])
+def role_edit(role_id):
+    """Edit an on-call role."""
+    role = get_for_edit(Role, role_id)
+    return edit_entry(role, RoleForm, _("Edit %(name)s", name=role.name), actor_url(role.actor),
+                      delete_url=url_for("edit.role_delete", role_id=role.id))
+
+
+@bp.post("/roles/<int:role_id>/delete")
+def role_delete(role_id):
+    """Delete an on-call role (restorable from the history)."""
+    role = get_for_edit(Role, role_id)
+    return delete_entry(role, actor_url(role.actor))
+
+
+def _new_contact_owner(actor: Actor, owner: str) -> dict:
+    """`actor`, `role-<id>` or `person-<id>`: an owner within this actor."""
+    if owner in ("", "actor"):
+        return {"actor": actor}
+    kind, _sep, ident = owner.partition("-")
+    model = {"role": Role, "person": Person}.get(kind)
+    entry = db.session.get(model, int(ident)) if model and ident.isdigit() else None
+    if entry is None or entry.actor_id != actor.id or entry.deleted_at is not None:
+        abort(404)
+    return {kind: entry}
+
+
+@bp.route("/actors/<slug>/contacts/new", methods=["GET", "POST"])
+def contact_new(slug):
+    """Add a contact path to an actor, one of its roles or persons."""
+    actor = actor_for_edit(slug)
+    point = ContactPoint(**_new_contact_owner(actor, request.args.get("owner", "")))
+    return edit_entry(point, ContactPointForm, _("New contact path"), actor_url(actor),
+                      is_new=True)
+
+
+def _contact_actor(point: ContactPoint) -> Actor:
+    return db.session.get(Actor, point.owning_actor_id)
+
+
+@bp.route("/contacts/<int:point_id>/edit", methods=["GET", "POST"])
+def contact_edit(point_id):
+    """Edit a contact path."""
+    point = get_for_edit(ContactPoint, point_id)
+    return edit_entry(point, ContactPointForm, _("Edit contact path"),
+                      actor_url(_contact_actor(point)),
+                      delete_url=url_for("edit.contact_delete", point_id=point.id))
+
+
+@bp.post("/contacts/<int:point_id>/delete")
+def contact_delete(point_id):
+    """Delete a contact path (restorable from the history)."""
+    point = get_for_edit(ContactPoint, point_id)
+    return delete_entry(point, actor_url(_contact_actor(point)))
+
+
+def _entry_model(entity_type: str):
+    model = ENTRY_TYPES.get(entity_type)
+    if model is None:
+        abort(404)
+    return model
+
+
+@bp.get("/history/<entity_type>/<int:entity_id>")
+def history(entity_type, entity_id):
+    """Every recorded change of one entry, newest first."""
+    entry = db.session.get(_entry_model(entity_type), entity_id)
+    if entry is None:
+        abort(404)
+    return render_template(
+        "edit/history.html",
+        entry=entry,
+        entity_type=entity_type,
+        events=services.history(entity_type, entity_id),
+        may_restore=entry.deleted_at is not None and can_edit(current_user, entry),
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/history/<entity_type>/<int:entity_id>/restore")
+def restore(entity_type, entity_id):
+    """Restore a deleted entry with the values it had."""
+    entry = get_for_edit(_entry_model(entity_type), entity_id, include_deleted=True)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if entry.deleted_at is None:
+        flash(_("This entry is not deleted."), "info")
+    else:
+        services.restore(entry)
+        db.session.commit()
+        flash(_("Restored."), "success")
+    return redirect(url_for("edit.history", entity_type=entity_type, entity_id=entity_id))

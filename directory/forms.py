@@ -1,0 +1,179 @@
+"""Forms for directory entries (Flask-WTF: validation, CSRF, per-field errors).
+
+Each form knows its entry's fields and nothing about permissions or saving;
+`values()` hands the cleaned data to the service functions.
+"""
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from .models import ActorKind, ActorLevel, ContactKind, PathMode, UserRole
+from .phones import PhoneNumberError, normalise_phone
+
+KIND_LABELS = {
+    ContactKind.MOBILE: _l("Mobile"),
+    ContactKind.LANDLINE: _l("Landline"),
+    ContactKind.SWITCHBOARD: _l("Switchboard"),
+    ContactKind.SMS: _l("SMS"),
+    ContactKind.SATELLITE: _l("Satellite phone"),
+    ContactKind.BRIDGE: _l("Conference bridge"),
+    ContactKind.EMAIL: _l("E-mail"),
+    ContactKind.RAKEL_GROUP: _l("Rakel talk group"),
+    ContactKind.RAKEL_ISSI: _l("Rakel ISSI"),
+    ContactKind.WEB: _l("Web"),
+    ContactKind.ADDRESS: _l("Address"),
+    ContactKind.OTHER: _l("Other"),
+}
+MODE_LABELS = {
+    PathMode.BOTH: _l("Both modes"),
+    PathMode.ORDINARY: _l("Ordinary mode only"),
+    PathMode.ACTIVATED: _l("Activated mode only"),
+}
+
+
+def _choices(enum_class, labels=None) -> list[SelectChoice]:
+    return [
+        SelectChoice(m.value, labels[m] if labels else m.value.replace("_", " "))
+        for m in enum_class
+    ]
+
+
+class VersionedForm(FlaskForm):
+    """Carries the version of the entry the user saw, to refuse stale saves."""
+
+    version = HiddenField()
+
+    def expected_version(self) -> int | None:
+        return int(self.version.data) if (self.version.data or "").isdigit() else None
+
+
+class EntryForm(VersionedForm):
+    """A form for an entry's fields."""
+
+    submit = SubmitField(_l("Save"))
+
+    NOT_VALUES = frozenset({"version", "submit", "csrf_token"})
+
+    def values(self) -> dict:
+        """The cleaned field values; text left out of the post is empty text."""
+        return {
+            name: "" if field.data is None and isinstance(field, StringField) else field.data
+            for name, field in self._fields.items()
+            if name not in self.NOT_VALUES
+        }
+
+
+class ActorForm(EntryForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    short_name = StringField(_l("Short name"), validators=[Length(max=60)])
+    kind = SelectField(_l("Kind"), choices=_choices(ActorKind))
+    level = SelectField(_l("Level"), choices=_choices(ActorLevel))
+    review_interval_days = IntegerField(
+        _l("Review interval (days)"), validators=[InputRequired(), NumberRange(1, 3650)]
+    )
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=5000)])
+
+    def values(self) -> dict:
+        data = super().values()
+        data["kind"] = ActorKind(data["kind"])
+        data["level"] = ActorLevel(data["level"])
+        return data
+
+
+class PersonForm(EntryForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    title = StringField(_l("Title"), validators=[Length(max=200)])
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=5000)])
+
+
+class RoleForm(EntryForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    short_name = StringField(_l("Short name"), validators=[Length(max=40)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
+
+
+class ContactPointForm(EntryForm):
+    kind = SelectField(_l("Kind"), choices=_choices(ContactKind, KIND_LABELS))
+    value = StringField(_l("Number or address"), validators=[DataRequired(), Length(max=300)])
+    pin = StringField(_l("PIN (conference bridge)"), validators=[Length(max=40)])
+    label = StringField(_l("Label"), validators=[Length(max=200)])
+    mode = SelectField(_l("Applies in"), choices=_choices(PathMode, MODE_LABELS))
+    priority = IntegerField(
+        _l("Order (1 = primary)"), default=1, validators=[InputRequired(), NumberRange(1, 99)]
+    )
+    available_from = TimeField(_l("Available from"), validators=[Optional()])
+    available_until = TimeField(_l("Available until"), validators=[Optional()])
+    confidential = BooleanField(_l("Confidential"))
+
+    def validate_value(self, field):
+        kind = ContactKind(self.kind.data)
+        raw = (field.data or "").strip()
+        if kind.is_phone:
+            try:
+                field.data = normalise_phone(raw, current_app.config["DEFAULT_REGION"])
+            except PhoneNumberError as error:
+                raise ValidationError(str(error)) from None
+        elif kind is ContactKind.EMAIL:
+            try:
+                field.data = validate_email(raw, check_deliverability=False).normalized
+            except EmailNotValidError:
+                raise ValidationError(_l("Enter a valid e-mail address.")) from None
+        elif kind is ContactKind.WEB and not raw.startswith(("https://", "http://")):
+            raise ValidationError(_l("A web address starts with https:// or http://."))
+        else:
+            field.data = raw
+
+    def validate_available_until(self, field):
+        if (self.available_from.data is None) != (field.data is None):
+            raise ValidationError(_l("Give both times, or neither for around the clock."))
+
+    def values(self) -> dict:
+        data = super().values()
+        data["kind"] = ContactKind(data["kind"])
+        data["mode"] = PathMode(data["mode"])
+        return data
+
+
+class UserForm(FlaskForm):
+    email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    role = SelectField(_l("Role"), choices=_choices(UserRole))
+    actors = SelectMultipleField(_l("Actors this editor may edit"), coerce=int)
+    password = PasswordField(_l("Password (new users)"), validators=[Optional(), Length(10, 500)])
+    active = BooleanField(_l("Active"), default=True)
+    submit = SubmitField(_l("Save"))
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(10, 500)])
+    submit = SubmitField(_l("Set password"))
+
+
+class ConfirmForm(VersionedForm):
+    """An empty form: a button with CSRF protection (delete, restore, review)."""
+
+    submit = SubmitField(_l("Confirm"))

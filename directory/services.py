@@ -1,0 +1,81 @@
+"""Writes to the directory: the operations views, API, CLI and importers share.
+
+They validate and flush; the caller commits once, and rolls back on error.
+A save names the version it was based on: if someone else saved in between,
+it is refused with what they changed, so no edit is silently overwritten.
+"""
+
+from sqlalchemy import select
+
+from .audit import ENTRY_TYPES
+from .extensions import db
+from .models import Actor, AuditAction, AuditEvent, Entry, User, utcnow
+
+
+class ConflictError(Exception):
+    """The entry changed since the version the user read."""
+
+    def __init__(self, entry: Entry, events: list[AuditEvent]):
+        super().__init__(f"{type(entry).__name__} {entry.id} changed meanwhile")
+        self.entry = entry
+        self.events = events
+
+
+def changes_since(entry: Entry, version: int) -> list[AuditEvent]:
+    """The recorded changes that made the entry newer than `version`."""
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.entity_type == entry.__tablename__,
+            AuditEvent.entity_id == entry.id,
+            AuditEvent.action != AuditAction.CREATE,
+        )
+        .order_by(AuditEvent.id)
+    ).all()
+    return [e for e in events if (e.after or {}).get("_version", 0) > version]
+
+
+def check_version(entry: Entry, expected_version: int | None) -> None:
+    if expected_version is not None and entry.version != expected_version:
+        raise ConflictError(entry, changes_since(entry, expected_version))
+
+
+def save(entry: Entry, values: dict, expected_version: int | None = None) -> Entry:
+    """Create (when new) or update an entry from already validated values."""
+    check_version(entry, expected_version)
+    for key, value in values.items():
+        setattr(entry, key, value)
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def soft_delete(entry: Entry, expected_version: int | None = None) -> None:
+    """Hide an entry, keeping every value, so it can be restored exactly."""
+    check_version(entry, expected_version)
+    entry.deleted_at = utcnow()
+    db.session.flush()
+
+
+def restore(entry: Entry) -> None:
+    """Bring a deleted entry back with the values it had."""
+    entry.deleted_at = None
+    db.session.flush()
+
+
+def confirm_review(actor: Actor, user: User | None) -> None:
+    """Record that the actor's entries were reviewed and are still correct."""
+    actor.last_reviewed_at = utcnow()
+    actor.last_reviewed_by_id = user.id if user else None
+    db.session.flush()
+
+
+def history(entity_type: str, entity_id: int) -> list[AuditEvent]:
+    """An entry's recorded changes, newest first."""
+    if entity_type not in ENTRY_TYPES:
+        raise KeyError(entity_type)
+    return db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == entity_type, AuditEvent.entity_id == entity_id)
+        .order_by(AuditEvent.id.desc())
+    ).all()

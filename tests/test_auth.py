@@ -1,0 +1,119 @@
+"""Signing in and out, throttling, CSRF and the security headers."""
+
+import pytest
+
+from directory.auth import is_safe_next
+from directory.extensions import db
+from directory.models import UserRole
+from tests.conftest import PASSWORD, make_user
+
+
+def test_sign_in_and_out(app, client, auth):
+    make_user("tib@example.org")
+    db.session.commit()
+    response = auth.login("tib@example.org")
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+    auth.logout()
+    assert client.get("/").status_code == 302
+
+
+def test_wrong_password_and_unknown_account_get_the_same_answer(app, client, auth):
+    make_user("tib@example.org")
+    db.session.commit()
+    wrong = auth.login("tib@example.org", "not the password")
+    unknown = auth.login("nobody@example.org", "not the password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Wrong e-mail or password." in wrong.get_data(as_text=True)
+    assert "Wrong e-mail or password." in unknown.get_data(as_text=True)
+
+
+def test_deactivated_user_cannot_sign_in(app, client, auth):
+    make_user("gone@example.org", active=False)
+    db.session.commit()
+    assert auth.login("gone@example.org").status_code == 401
+
+
+def test_next_is_followed_when_local(app, client, auth):
+    make_user("tib@example.org")
+    db.session.commit()
+    response = auth.login("tib@example.org", next="/actors/haninge-kommun")
+    assert response.headers["Location"] == "/actors/haninge-kommun"
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:x"]
+)
+def test_next_is_ignored_when_not_a_local_path(app, client, auth, target):
+    make_user("tib@example.org")
+    db.session.commit()
+    response = auth.login("tib@example.org", next=target)
+    assert response.headers["Location"] == "/"
+    assert not is_safe_next(target)
+
+
+def test_sixth_failed_attempt_for_one_account_gets_429(app, client, auth):
+    make_user("tib@example.org")
+    db.session.commit()
+    for _ in range(5):
+        assert auth.login("tib@example.org", "wrong").status_code == 401
+    response = auth.login("tib@example.org", PASSWORD)
+    assert response.status_code == 429
+    assert "Too many sign-in attempts" in response.get_data(as_text=True)
+
+
+def test_failed_attempts_from_one_address_are_throttled_across_accounts(app, client, auth):
+    for n in range(5):
+        assert auth.login(f"guess{n}@example.org", "wrong").status_code == 401
+    assert auth.login("another@example.org", "wrong").status_code == 429
+
+
+def test_successful_sign_ins_do_not_count_against_the_limit(app, client, auth):
+    make_user("tib@example.org")
+    db.session.commit()
+    for _ in range(7):
+        assert auth.login("tib@example.org").status_code == 302
+        auth.logout()
+
+
+def test_post_without_csrf_token_is_refused(app, client, auth):
+    make_user("tib@example.org")
+    db.session.commit()
+    response = client.post("/login", data={"email": "tib@example.org", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
+
+
+def test_security_headers(app, client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_session_cookie_is_http_only_and_same_site_lax(app, client, auth):
+    make_user("tib@example.org")
+    db.session.commit()
+    response = auth.login("tib@example.org")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_session_expires_after_the_idle_time(app):
+    assert app.config["PERMANENT_SESSION_LIFETIME"].total_seconds() == 480 * 60
+    assert app.config["SESSION_REFRESH_EACH_REQUEST"] is True
+
+
+def test_api_answers_401_as_json(app, client):
+    response = client.get("/api/v1/actors")
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 401
+
+
+def test_only_admins_reach_user_admin(app, client, login_as):
+    login_as(UserRole.EDITOR)
+    assert client.get("/admin/users").status_code == 403

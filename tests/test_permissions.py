@@ -1,0 +1,145 @@
+"""Who may change what: every data-changing route against every kind of user.
+
+The routes are found by walking the app's URL map, so a new route that
+changes data and has no rule here makes `test_every_mutating_route_has_a_rule`
+fail until someone decides who may use it.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+
+from directory.extensions import db
+from directory.models import Actor, ContactPoint, Person, Role, User, UserRole, utcnow
+from tests.conftest import Auth, make_actor, make_contact, make_person, make_role, make_user
+
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+# Routes any visitor or signed-in user may post to, and why.
+OPEN_ROUTES = {
+    "auth.login": "signing in is how one gets a session",
+    "auth.logout": "anyone signed in may sign out",
+}
+
+
+@dataclass
+class World:
+    own: Actor
+    other: Actor
+    person: Person
+    role: Role
+    point: ContactPoint
+    deleted: Person
+    user: User
+
+
+def actor_fields(w):
+    return {"name": "Haninge kommun", "short_name": "HK", "kind": "municipality",
+            "level": "regional", "review_interval_days": "180", "notes": "",
+            "version": str(w.own.version)}
+
+
+# endpoint -> (url, form data, may the owning actor's editor use it?)
+RULES = {
+    "edit.actor_edit": (lambda w: f"/actors/{w.own.slug}/edit", actor_fields, True),
+    "edit.actor_review": (lambda w: f"/actors/{w.own.slug}/review", lambda w: {}, True),
+    "edit.person_new": (lambda w: f"/actors/{w.own.slug}/persons/new",
+                        lambda w: {"name": "Ny Person"}, True),
+    "edit.person_edit": (lambda w: f"/persons/{w.person.id}/edit",
+                         lambda w: {"name": "Åsa Öberg", "title": "TiB",
+                                    "version": str(w.person.version)}, True),
+    "edit.person_delete": (lambda w: f"/persons/{w.person.id}/delete",
+                           lambda w: {"version": str(w.person.version)}, True),
+    "edit.role_new": (lambda w: f"/actors/{w.own.slug}/roles/new",
+                      lambda w: {"name": "Kommunikatör i beredskap"}, True),
+    "edit.role_edit": (lambda w: f"/roles/{w.role.id}/edit",
+                       lambda w: {"name": "Tjänsteman i beredskap", "short_name": "TiB",
+                                  "version": str(w.role.version)}, True),
+    "edit.role_delete": (lambda w: f"/roles/{w.role.id}/delete",
+                         lambda w: {"version": str(w.role.version)}, True),
+    "edit.contact_new": (lambda w: f"/actors/{w.own.slug}/contacts/new?owner=role-{w.role.id}",
+                         lambda w: {"kind": "mobile", "value": "070-174 06 20",
+                                    "mode": "both", "priority": "2"}, True),
+    "edit.contact_edit": (lambda w: f"/contacts/{w.point.id}/edit",
+                          lambda w: {"kind": "mobile", "value": "070-174 06 21",
+                                     "mode": "both", "priority": "1",
+                                     "version": str(w.point.version)}, True),
+    "edit.contact_delete": (lambda w: f"/contacts/{w.point.id}/delete",
+                            lambda w: {"version": str(w.point.version)}, True),
+    "edit.restore": (lambda w: f"/history/person/{w.deleted.id}/restore", lambda w: {}, True),
+    "admin.user_new": (lambda w: "/admin/users/new",
+                       lambda w: {"email": "new@example.org", "role": "viewer",
+                                  "active": "y"}, False),
+    "admin.user_edit": (lambda w: f"/admin/users/{w.user.id}/edit",
+                        lambda w: {"email": w.user.email, "role": "editor",
+                                   "actors": str(w.own.id), "active": "y"}, False),
+    "admin.user_password": (lambda w: f"/admin/users/{w.user.id}/password",
+                            lambda w: {"password": "a new long password"}, False),
+}
+
+PERSONAS = ["anonymous", "viewer", "editor_of_other", "editor_of_owner", "admin"]
+
+
+def mutating_endpoints(app):
+    return {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.methods & MUTATING and rule.endpoint not in OPEN_ROUTES
+    }
+
+
+def test_every_mutating_route_has_a_rule(app):
+    assert mutating_endpoints(app) == set(RULES)
+
+
+@pytest.fixture
+def world(app):
+    own = make_actor("Haninge kommun")
+    other = make_actor("Nynäshamns kommun")
+    person = make_person(own, "Åsa Öberg")
+    role = make_role(own)
+    point = make_contact(role, "+46701740610")
+    deleted = make_person(own, "Borttagen Person", deleted_at=utcnow())
+    user = make_user("someone@example.org")
+    db.session.commit()
+    return World(own, other, person, role, point, deleted, user)
+
+
+def sign_in(client, world, persona):
+    if persona == "anonymous":
+        return
+    role, actors = {
+        "viewer": (UserRole.VIEWER, []),
+        "editor_of_other": (UserRole.EDITOR, [world.other]),
+        "editor_of_owner": (UserRole.EDITOR, [world.own]),
+        "admin": (UserRole.ADMIN, []),
+    }[persona]
+    user = make_user(f"{persona}@example.org", role=role, actors=actors)
+    db.session.commit()
+    assert Auth(client).login(user.email).status_code == 302
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("endpoint", sorted(RULES))
+def test_permission_matrix(app, client, world, endpoint, persona):
+    url, data, owner_may = RULES[endpoint]
+    sign_in(client, world, persona)
+    token = Auth(client).csrf_token("/login" if persona == "anonymous" else "/")
+    response = client.post(url(world), data={**data(world), "csrf_token": token})
+    if persona == "anonymous":
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login")
+    elif persona in ("viewer", "editor_of_other") or (
+        persona == "editor_of_owner" and not owner_may
+    ):
+        assert response.status_code == 403
+    else:
+        assert response.status_code in (200, 302), response.get_data(as_text=True)[:2000]
+        if response.status_code == 200:  # a form shown again would mean it failed
+            pytest.fail(f"{endpoint} did not succeed for {persona}")
+
+
+def test_editor_cannot_open_another_actors_form(app, client, world):
+    sign_in(client, world, "editor_of_other")
+    assert client.get(f"/actors/{world.own.slug}/edit").status_code == 403
+    assert client.get(f"/persons/{world.person.id}/edit").status_code == 403
+    assert client.get(f"/contacts/{world.point.id}/edit").status_code == 403
