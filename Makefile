@@ -22,7 +22,7 @@ venv: $(VENV)/.installed
 dev-venv: $(VENV)/.installed-dev
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -d directory/translations -f -q
+	$(BIN)/pybabel --quiet compile --use-fuzzy -d directory/translations -f
 
 run: venv translations
 	mkdir -p instance
