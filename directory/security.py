@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .extensions import db, limiter, login_manager
 from .models import User, UserRole
 
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "views.healthz", "static"})
+PUBLIC_ENDPOINTS = frozenset({"auth.login", "views.healthz", "views.set_language", "static"})
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [

@@ -1,10 +1,21 @@
 """The pages every signed-in user sees, and the health check."""
 
-from flask import Blueprint, abort, current_app, jsonify, render_template
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select, text
 from sqlalchemy.orm import selectinload
 
+from .auth import is_safe_next
 from .extensions import db
 from .forms import ConfirmForm
 from .models import Actor, Person, Role
@@ -71,3 +82,16 @@ def tel_filter(value: str) -> str:
 def live(entries):
     """Entries not deleted, in their given order."""
     return [e for e in entries if e.deleted_at is None]
+
+
+@bp.post("/language")
+def set_language():
+    """Choose Swedish or English; remembered in the session and on the user."""
+    locale = request.form.get("locale", "")
+    if locale in current_app.config["LANGUAGES"]:
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            current_user.locale = locale
+            db.session.commit()
+    target = request.form.get("next")
+    return redirect(target if is_safe_next(target) else url_for("views.home"))

@@ -117,3 +117,16 @@ def test_api_answers_401_as_json(app, client):
 def test_only_admins_reach_user_admin(app, client, login_as):
     login_as(UserRole.EDITOR)
     assert client.get("/admin/users").status_code == 403
+
+
+def test_language_choice_is_remembered_on_the_user(app, client, login_as):
+    user = login_as(UserRole.VIEWER)
+    from tests.conftest import Auth
+
+    token = Auth(client).csrf_token("/")
+    response = client.post("/language", data={"csrf_token": token, "locale": "en",
+                                              "next": "/"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(user), user.id).locale == "en"
+    assert '<html lang="en">' in client.get("/").get_data(as_text=True)

@@ -18,6 +18,7 @@ MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 OPEN_ROUTES = {
     "auth.login": "signing in is how one gets a session",
     "auth.logout": "anyone signed in may sign out",
+    "views.set_language": "anyone may choose the language, even before signing in",
 }
 
 
