@@ -99,13 +99,17 @@ class ProductionConfig(Config):
 
 
 class TestConfig(Config):
-    """The test suite: a throwaway database chosen by the fixtures."""
+    """The test suite: a throwaway database chosen by the fixtures.
+
+    Tests read English messages; the Swedish default is tested on its own.
+    """
 
     APP_ENV = "test"
     TESTING = True
 
     def __init__(self) -> None:
         super().__init__()
+        self.BABEL_DEFAULT_LOCALE = "en"
         self.SECRET_KEY = secrets.token_urlsafe(32)
         self.SQLALCHEMY_DATABASE_URI = database_url(
             os.environ.get("TEST_DATABASE_URL") or "sqlite://"

@@ -96,7 +96,8 @@ def describe(obj) -> str:
         value = getattr(obj, attribute, None)
         if value:
             return f"{type(obj).__name__} {to_json(value)}"[:400]
-    return f"{type(obj).__name__} #{obj.id}"
+    identity = inspect(obj).identity or ()
+    return f"{type(obj).__name__} #{'/'.join(str(part) for part in identity)}"
 
 
 def _changes(obj) -> tuple[dict, dict]:

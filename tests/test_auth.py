@@ -130,3 +130,10 @@ def test_language_choice_is_remembered_on_the_user(app, client, login_as):
     db.session.expire_all()
     assert db.session.get(type(user), user.id).locale == "en"
     assert '<html lang="en">' in client.get("/").get_data(as_text=True)
+
+
+def test_the_default_language_is_swedish(app, client):
+    app.config["BABEL_DEFAULT_LOCALE"] = "sv"
+    page = client.get("/login").get_data(as_text=True)
+    assert '<html lang="sv">' in page
+    assert "Logga in" in page
