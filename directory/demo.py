@@ -229,6 +229,18 @@ ROTATIONS = (
      time(8, 0), ("Henrik Åberg", "Camilla Nord")),
 )  # fmt: skip
 
+# Every other duty-officer role is staffed too: two fictitious officers per
+# actor take weekly turns and carry the role's phone (no numbers of their own).
+STANDBY_FIRST_NAMES = (
+    "Anna", "Erik", "Maria", "Lars", "Eva", "Karl", "Kristina", "Anders", "Ingrid",
+    "Johan", "Birgitta", "Per", "Sofia", "Nils", "Emma", "Oskar", "Ida", "Gustav",
+)  # fmt: skip
+STANDBY_LAST_NAMES = (
+    "Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson", "Olsson",
+    "Persson", "Svensson", "Gustafsson", "Pettersson", "Jonsson", "Jansson", "Hansson",
+    "Bengtsson", "Jönsson", "Lindberg", "Jakobsson", "Magnusson", "Lindström",
+)  # fmt: skip
+
 # Haninge's coordinator covers one day next week (Wednesday, from the handover).
 OVERRIDE = (HANINGE, "Lena Håkansson", 2, "Täcker upp för {replaced} (utbildningsdag)")
 # One extra shift at the county board: Saturday next week, 24 hours.
@@ -729,7 +741,30 @@ def _load_persons(report, actors, numbers) -> dict[tuple[str, str], Person]:
     return persons
 
 
-def _load_schedules(report, roles, persons, today: date) -> None:
+def _load_standby_rotations(report, actors, roles, first_monday: date) -> None:
+    """Give every duty-officer role without a rotation two officers taking turns."""
+    staffed = {actor_name for actor_name, *_ in ROTATIONS}
+    for index, (actor_name, actor) in enumerate(sorted(actors.items())):
+        if actor_name in staffed:
+            continue
+        members = []
+        for turn in range(2):
+            n = 2 * index + turn
+            name = (
+                f"{STANDBY_FIRST_NAMES[n % len(STANDBY_FIRST_NAMES)]} "
+                f"{STANDBY_LAST_NAMES[(n * 7) % len(STANDBY_LAST_NAMES)]}"
+            )
+            members.append(_get_or_create(
+                report, Person, {"actor_id": actor.id, "name": name},
+                title=roles[actor_name].name, notes=PERSON_NOTES,
+            ))
+        _get_or_create_rotation(
+            report, roles[actor_name], "Veckorotation", RotationKind.WEEKLY, 7,
+            time(8, 0), first_monday, members,
+        )
+
+
+def _load_schedules(report, actors, roles, persons, today: date) -> None:
     """Rotations from the Monday a week before this one (no end), one override, one shift."""
     first_monday = today - timedelta(days=today.weekday(), weeks=1)
     rotations: dict[str, Rotation] = {}
@@ -738,6 +773,8 @@ def _load_schedules(report, roles, persons, today: date) -> None:
             report, roles[actor_name], name, kind, days, handover, first_monday,
             [persons[actor_name, member] for member in members],
         )
+
+    _load_standby_rotations(report, actors, roles, first_monday)
 
     next_monday = first_monday + timedelta(weeks=2)
     actor_name, person_name, weekday, reason = OVERRIDE
@@ -789,7 +826,7 @@ def load_demo(today: date | None = None) -> DemoReport:
     actors, roles = _load_actors(report, numbers, now)
     _load_pace_paths(report, roles, numbers)
     persons = _load_persons(report, actors, numbers)
-    _load_schedules(report, roles, persons, today)
+    _load_schedules(report, actors, roles, persons, today)
     scenario = _load_scenario(report, actors)
     for mode in (Mode.ORDINARY, Mode.ACTIVATED):
         _get_or_create_call_tree(report, mode, scenario, today, actors, roles, persons, numbers)

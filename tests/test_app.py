@@ -71,3 +71,14 @@ def test_foreign_keys_are_enforced(app):
     db.session.add(Person(actor_id=999_999, name="Nobody"))
     with pytest.raises(IntegrityError):
         db.session.flush()
+
+
+def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path):
+    from directory import create_app
+    from tests.conftest import make_config
+
+    unreachable = {"url": f"sqlite:///{tmp_path}/missing-dir/db.sqlite", "engine_options": {}}
+    app = create_app(make_config(unreachable))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "error", "database": "unavailable"}

@@ -173,6 +173,16 @@ def test_duty_officer_roles_of_key_actors_have_rotations(app):
             assert rotation.ends_on is None
 
 
+def test_every_duty_officer_role_has_a_rotation_with_members(app):
+    load_demo(TODAY)
+
+    roles = db.session.scalars(select(Role)).all()
+    assert len(roles) == db.session.scalar(select(func.count(Actor.id)))
+    for role in roles:
+        assert role.rotations, f"{role.actor.name}: {role.name} has no rotation"
+        assert all(len(r.members) >= 2 for r in role.rotations)
+
+
 def test_load_command_commits_and_prints_the_logins(app, runner, monkeypatch):
     monkeypatch.delenv("DEMO_PASSWORD", raising=False)
 
