@@ -82,3 +82,45 @@ def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path):
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "error", "database": "unavailable"}
+
+
+def test_home_lists_the_actors_in_swedish_order_with_links(app, client, login_as):
+    from directory.extensions import db
+    from tests.conftest import make_actor
+
+    for name in ("Österåkers kommun", "Ängby", "Botkyrka kommun", "Åkersberga"):
+        make_actor(name)
+    db.session.commit()
+    login_as("viewer")
+    page = client.get("/").get_data(as_text=True)
+    positions = [page.index(f">{name}</a>") for name in
+                 ("Botkyrka kommun", "Åkersberga", "Ängby", "Österåkers kommun")]
+    assert positions == sorted(positions)
+    assert 'href="/actors/osterakers-kommun"' in page
+
+
+def test_actor_page_shows_numbers_nationally_with_tel_links(app, client, login_as):
+    from directory.extensions import db
+    from directory.models import ContactKind
+    from tests.conftest import make_actor, make_contact, make_role
+
+    actor = make_actor("Haninge kommun")
+    make_contact(make_role(actor), "+46701740608", label="Dygnet runt")
+    make_contact(actor, "11414", kind=ContactKind.SWITCHBOARD)
+    db.session.commit()
+    login_as("viewer")
+    page = client.get("/actors/haninge-kommun").get_data(as_text=True)
+    assert 'href="tel:+46701740608"' in page and "070-174 06 08" in page
+    assert 'href="tel:11414"' in page and "114 14" in page
+    assert "/actors/haninge-kommun/edit" not in page  # a viewer gets no edit links
+
+
+def test_deleted_actor_page_is_gone(app, client, login_as):
+    from directory.extensions import db
+    from directory.models import utcnow
+    from tests.conftest import make_actor
+
+    make_actor("Haninge kommun", deleted_at=utcnow())
+    db.session.commit()
+    login_as("viewer")
+    assert client.get("/actors/haninge-kommun").status_code == 404
