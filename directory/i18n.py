@@ -4,7 +4,7 @@ The choice is kept in the session (and on the user, once signed in), so the
 login page already speaks the chosen language.
 """
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, has_request_context, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -13,6 +13,8 @@ from .extensions import babel
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI commands and background work
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("locale")
     if chosen in languages:
         return chosen

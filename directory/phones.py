@@ -37,7 +37,11 @@ def normalise_phone(raw: str, region: str = "SE") -> str:
         text = "+" + text[2:]
     try:
         number = phonenumbers.parse(text, region)
-    except NumberParseException:
+    except NumberParseException as error:
+        if error.error_type == NumberParseException.INVALID_COUNTRY_CODE:
+            raise PhoneNumberError(_l("The country code is not known.")) from None
+        if error.error_type == NumberParseException.TOO_SHORT_NSN:
+            raise PhoneNumberError(_l("The number is too short.")) from None
         raise PhoneNumberError(_l("This does not look like a phone number.")) from None
     if not text.startswith("+") and phonenumbers.is_valid_short_number_for_region(
         number, region
