@@ -1,5 +1,7 @@
 """The pages every signed-in user sees, and the health check."""
 
+from zoneinfo import ZoneInfo
+
 from flask import (
     Blueprint,
     abort,
@@ -18,8 +20,9 @@ from sqlalchemy.orm import selectinload
 from .auth import is_safe_next
 from .extensions import db
 from .forms import ConfirmForm
-from .models import Actor, Person, Role
+from .models import Actor, Person, Role, utcnow
 from .phones import display_phone, tel_uri
+from .schedules import resolve_on_call
 from .security import can_edit
 from .text import swedish_sort_key
 
@@ -59,9 +62,13 @@ def actor(slug):
     )
     if actor is None:
         abort(404)
+    now = utcnow()
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    on_call = {role.id: resolve_on_call(role, now, tz) for role in actor.roles}
     return render_template(
         "views/actor.html",
         actor=actor,
+        on_call=on_call,
         may_edit=can_edit(current_user, actor),
         review_form=ConfirmForm(),
     )

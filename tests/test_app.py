@@ -124,3 +124,23 @@ def test_deleted_actor_page_is_gone(app, client, login_as):
     db.session.commit()
     login_as("viewer")
     assert client.get("/actors/haninge-kommun").status_code == 404
+
+
+def test_actor_page_says_who_is_on_call_now_or_that_nobody_is(app, client, login_as):
+    from datetime import timedelta
+
+    from directory.extensions import db
+    from directory.models import Shift, utcnow
+    from tests.conftest import make_actor, make_person, make_role
+
+    actor = make_actor("Haninge kommun")
+    staffed, empty = make_role(actor), make_role(actor, name="Kommunikatör", short_name="KiB")
+    db.session.add(Shift(role=staffed, person=make_person(actor, "Åsa Öberg"),
+                         starts_at=utcnow() - timedelta(hours=1),
+                         ends_at=utcnow() + timedelta(hours=5)))
+    db.session.commit()
+    login_as("viewer")
+    page = client.get("/actors/haninge-kommun").get_data(as_text=True)
+    assert "On call now:" in page and "<strong>Åsa Öberg</strong>" in page
+    assert "Nobody is on call now" in page
+    assert empty.name in page

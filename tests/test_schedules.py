@@ -1,0 +1,123 @@
+"""Who is on call: override > shift > rotation, in Stockholm time, across DST."""
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from directory.extensions import db
+from directory.models import Override, Rotation, RotationKind, RotationMember, Shift
+from directory.schedules import resolve_on_call
+from tests.conftest import make_actor, make_person, make_role
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def local(*args) -> datetime:
+    return datetime(*args, tzinfo=STOCKHOLM).astimezone(UTC)
+
+
+def rotation_with(role, names, *, starts_on, length_days=7, handover=time(8, 0)):
+    people = [make_person(role.actor, name) for name in names]
+    rotation = Rotation(
+        role=role, kind=RotationKind.WEEKLY if length_days == 7 else RotationKind.DAILY,
+        length_days=length_days, handover_time=handover, starts_on=starts_on,
+        members=[RotationMember(person=p, position=i) for i, p in enumerate(people)],
+    )
+    db.session.add(rotation)
+    db.session.flush()
+    return people
+
+
+def test_weekly_handover_stays_at_0800_local_across_the_spring_dst_change(app):
+    role = make_role(make_actor())
+    anna, bo = rotation_with(role, ["Anna", "Bo"], starts_on=date(2026, 3, 23))  # Monday
+    # Winter: 08:00 CET is 07:00 UTC. Clocks go forward on Sunday 29 March.
+    assert resolve_on_call(role, utc(2026, 3, 23, 7, 0), STOCKHOLM).person == anna
+    # Summer: the next handover is 08:00 CEST, which is 06:00 UTC.
+    assert resolve_on_call(role, utc(2026, 3, 30, 5, 59), STOCKHOLM).person == anna
+    on_call = resolve_on_call(role, utc(2026, 3, 30, 6, 0), STOCKHOLM)
+    assert on_call.person == bo
+    assert on_call.starts_at == local(2026, 3, 30, 8, 0) == utc(2026, 3, 30, 6, 0)
+    assert on_call.ends_at == local(2026, 4, 6, 8, 0)
+
+
+def test_weekly_handover_across_the_autumn_dst_change(app):
+    role = make_role(make_actor())
+    anna, bo = rotation_with(role, ["Anna", "Bo"], starts_on=date(2026, 10, 19))
+    # Clocks go back on Sunday 25 October: 08:00 CEST (06:00 UTC) -> 08:00 CET (07:00 UTC).
+    assert resolve_on_call(role, utc(2026, 10, 26, 6, 30), STOCKHOLM).person == anna
+    assert resolve_on_call(role, utc(2026, 10, 26, 7, 0), STOCKHOLM).person == bo
+
+
+def test_daily_rotation_handing_over_late_evening_spans_midnight(app):
+    role = make_role(make_actor())
+    anna, bo, cia = rotation_with(role, ["Anna", "Bo", "Cia"], starts_on=date(2026, 12, 1),
+                                  length_days=1, handover=time(22, 0))
+    assert resolve_on_call(role, local(2026, 12, 1, 21, 59), STOCKHOLM).person is None
+    assert resolve_on_call(role, local(2026, 12, 1, 22, 0), STOCKHOLM).person == anna
+    assert resolve_on_call(role, local(2026, 12, 2, 1, 0), STOCKHOLM).person == anna
+    assert resolve_on_call(role, local(2026, 12, 2, 22, 0), STOCKHOLM).person == bo
+    assert resolve_on_call(role, local(2026, 12, 4, 3, 0), STOCKHOLM).person == cia
+    assert resolve_on_call(role, local(2026, 12, 4, 22, 30), STOCKHOLM).person == anna
+
+
+def test_override_inside_a_rotation_wins_then_the_rotation_resumes(app):
+    role = make_role(make_actor())
+    anna, _bo = rotation_with(role, ["Anna", "Bo"], starts_on=date(2026, 11, 30))
+    stand_in = make_person(role.actor, "Åsa Öberg")
+    db.session.add(Override(role=role, person=stand_in, replaces_person=anna,
+                            starts_at=local(2026, 12, 2, 8, 0), ends_at=local(2026, 12, 3, 8, 0)))
+    db.session.flush()
+    during = resolve_on_call(role, local(2026, 12, 2, 12, 0), STOCKHOLM)
+    assert (during.person, during.source) == (stand_in, "override")
+    assert during.ends_at == local(2026, 12, 3, 8, 0)
+    assert resolve_on_call(role, local(2026, 12, 3, 8, 0), STOCKHOLM).person == anna
+
+
+def test_overlapping_overrides_are_resolved_by_the_latest(app):
+    role = make_role(make_actor())
+    first, second = make_person(role.actor, "Först"), make_person(role.actor, "Sist")
+    start = local(2026, 12, 2, 8, 0)
+    db.session.add(Override(role=role, person=first, starts_at=start,
+                            ends_at=start + timedelta(days=2)))
+    db.session.flush()
+    db.session.add(Override(role=role, person=second, starts_at=start + timedelta(hours=4),
+                            ends_at=start + timedelta(hours=8),
+                            created_at=datetime.now(UTC) + timedelta(seconds=1)))
+    db.session.flush()
+    assert resolve_on_call(role, start + timedelta(hours=5), STOCKHOLM).person == second
+    assert resolve_on_call(role, start + timedelta(hours=9), STOCKHOLM).person == first
+
+
+def test_shift_beats_rotation_and_override_beats_shift(app):
+    role = make_role(make_actor())
+    anna, _ = rotation_with(role, ["Anna", "Bo"], starts_on=date(2026, 11, 30))
+    shift_person, override_person = make_person(role.actor, "Pass"), make_person(role.actor, "Ö")
+    at = local(2026, 12, 1, 12, 0)
+    db.session.add(Shift(role=role, person=shift_person, starts_at=at - timedelta(hours=1),
+                         ends_at=at + timedelta(hours=1)))
+    db.session.flush()
+    assert resolve_on_call(role, at, STOCKHOLM).source == "shift"
+    db.session.add(Override(role=role, person=override_person, starts_at=at,
+                            ends_at=at + timedelta(minutes=30)))
+    db.session.flush()
+    assert resolve_on_call(role, at, STOCKHOLM).person == override_person
+
+
+def test_nobody_on_call_is_said_plainly(app):
+    role = make_role(make_actor())
+    result = resolve_on_call(role, utc(2026, 12, 1, 12, 0), STOCKHOLM)
+    assert (result.person, result.source) == (None, "nobody")
+
+
+def test_a_rotation_ends_on_its_end_date(app):
+    role = make_role(make_actor())
+    rotation_with(role, ["Anna"], starts_on=date(2026, 11, 30))
+    role.rotations[0].ends_on = date(2026, 12, 3)
+    db.session.flush()
+    assert resolve_on_call(role, local(2026, 12, 2, 12, 0), STOCKHOLM).ends_at == local(
+        2026, 12, 3, 8, 0)
+    assert resolve_on_call(role, local(2026, 12, 3, 9, 0), STOCKHOLM).person is None
