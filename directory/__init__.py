@@ -26,12 +26,13 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from . import audit, database, i18n, security
+    from . import audit, database, i18n, search, security
     from .extensions import csrf, db, migrate
 
     db.init_app(app)
     database.init_app(app)
     audit.init_app(app)
+    search.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     i18n.init_app(app)

@@ -219,16 +219,22 @@ class Entry(Timestamped):
 
 
 class Searchable:
-    """A row found by search keeps a folded copy of its words in `search_key`.
+    """A row found by search: its own words, and words it is found by too.
 
-    `search_text()` names the words; a flush listener (see `events`) keeps the
-    key current, so no code path can forget it.
+    `search_text()` names its own words (kept folded in `search_key`);
+    `context_text()` names the words of what it belongs to, so "haninge tib"
+    finds the TiB role of Haninge kommun. Flush hooks (see `database` and
+    `search`) keep both the key and the search index current, so no code
+    path can forget them.
     """
 
     search_key: Mapped[str] = mapped_column(String(400), default="", index=True)
 
     def search_text(self) -> tuple[str | None, ...]:
         raise NotImplementedError
+
+    def context_text(self) -> tuple[str | None, ...]:
+        return ()
 
     def refresh_search_key(self) -> None:
         self.search_key = search_key(*self.search_text())[:400]
@@ -305,6 +311,9 @@ class Person(Entry, Searchable, db.Model):
     def search_text(self):
         return (self.name, self.title)
 
+    def context_text(self):
+        return (self.actor.name, self.actor.short_name) if self.actor else ()
+
     @property
     def owning_actor_id(self) -> int:
         return self.actor_id
@@ -337,6 +346,9 @@ class Role(Entry, Searchable, db.Model):
 
     def search_text(self):
         return (self.name, self.short_name)
+
+    def context_text(self):
+        return (self.actor.name, self.actor.short_name) if self.actor else ()
 
     @property
     def owning_actor_id(self) -> int:
@@ -406,6 +418,15 @@ class ContactPoint(Entry, Searchable, db.Model):
 
     def search_text(self):
         return (self.label,)
+
+    def context_text(self):
+        owner = self.owner
+        if owner is None:
+            return ()
+        words = list(owner.search_text())
+        if isinstance(owner, Role | Person):
+            words += owner.context_text()
+        return tuple(words)
 
     @property
     def owner(self):
@@ -781,6 +802,10 @@ class CollaborationPattern(Entry, Searchable, db.Model):
     def search_text(self):
         return (self.name,)
 
+    def context_text(self):
+        actor = self.convener_actor
+        return (actor.name, actor.short_name) if actor else ()
+
     @property
     def owning_actor_id(self) -> int:
         return self.convener_actor_id
@@ -963,6 +988,26 @@ class Setting(db.Model):
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[dict] = mapped_column(JSON)
+
+
+class SearchTerm(db.Model):
+    """The search index: one row per word an entry is found by.
+
+    Words are folded (lower case, no diacritics, a-z and 0-9 only) and
+    compared byte-wise, so a prefix is an index range scan on SQLite and
+    PostgreSQL alike. `weight` is 2 for the entry's own words and 1 for the
+    words of what it belongs to.
+    """
+
+    __tablename__ = "search_term"
+    __table_args__ = (Index("ix_search_term_entity", "entity_type", "entity_id"),)
+
+    term: Mapped[str] = mapped_column(
+        String(60).with_variant(String(60, collation="C"), "postgresql"), primary_key=True
+    )
+    entity_type: Mapped[str] = mapped_column(String(30), primary_key=True)
+    entity_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    weight: Mapped[int] = mapped_column(Integer, default=2)
 
 
 # --- Records: audit, print revisions, drills --------------------------------

@@ -11,9 +11,10 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from .extensions import db
-from .models import Override, Person, Role, Rotation, Shift
+from .models import Override, Person, Role, Rotation, RotationMember, Shift
 
 
 @dataclass(frozen=True)
@@ -60,25 +61,33 @@ def rotation_turn(rotation: Rotation, at: datetime, tz: ZoneInfo) -> OnCall | No
     )
 
 
-def _active(model, role: Role, at: datetime):
-    """The live override or shift covering `at`; the latest created wins."""
+def _covering(model, role_ids, start: datetime, end: datetime):
+    """Live overrides or shifts of these roles that overlap [start, end)."""
     return db.session.scalars(
         select(model)
         .where(
-            model.role_id == role.id,
+            model.role_id.in_(role_ids),
             model.deleted_at.is_(None),
-            model.starts_at <= at,
-            model.ends_at > at,
+            model.starts_at < end,
+            model.ends_at > start,
         )
-        .order_by(model.created_at.desc(), model.id.desc())
-        .limit(1)
-    ).first()
+        .options(selectinload(model.person))
+        .order_by(model.created_at, model.id)
+    ).all()
 
 
-def resolve_on_call(role: Role, at: datetime, tz: ZoneInfo) -> OnCall:
-    """Who is on call for `role` at `at` (aware): override > shift > rotation."""
-    for model, source in ((Override, "override"), (Shift, "shift")):
-        entry = _active(model, role, at)
+def _latest_covering(entries, role_id: int, at: datetime):
+    """The entry covering `at`; where several overlap, the latest created wins."""
+    found = None
+    for entry in entries:  # ordered by creation, so the last match wins
+        if entry.role_id == role_id and entry.starts_at <= at < entry.ends_at:
+            found = entry
+    return found
+
+
+def _resolve(role, at, tz, overrides, shifts) -> OnCall:
+    for entries, source in ((overrides, "override"), (shifts, "shift")):
+        entry = _latest_covering(entries, role.id, at)
         if entry is not None:
             return OnCall(entry.person, source, entry.starts_at, entry.ends_at)
     for rotation in role.rotations:
@@ -86,3 +95,72 @@ def resolve_on_call(role: Role, at: datetime, tz: ZoneInfo) -> OnCall:
         if turn is not None:
             return turn
     return OnCall(None, "nobody", None, None)
+
+
+def load_rotations(roles) -> None:
+    """Load the rotations and members of many roles in a few queries."""
+    ids = [role.id for role in roles]
+    if ids:
+        db.session.scalars(
+            select(Role)
+            .where(Role.id.in_(ids))
+            .options(
+                selectinload(Role.rotations)
+                .selectinload(Rotation.members)
+                .selectinload(RotationMember.person)
+            )
+        ).all()
+
+
+def on_call_for_roles(roles, at: datetime, tz: ZoneInfo) -> dict[int, OnCall]:
+    """Who is on call for each role at `at`, in a fixed number of queries."""
+    roles = list(roles)
+    if not roles:
+        return {}
+    load_rotations(roles)
+    ids = [role.id for role in roles]
+    overrides = _covering(Override, ids, at, at + timedelta(microseconds=1))
+    shifts = _covering(Shift, ids, at, at + timedelta(microseconds=1))
+    return {role.id: _resolve(role, at, tz, overrides, shifts) for role in roles}
+
+
+def resolve_on_call(role: Role, at: datetime, tz: ZoneInfo) -> OnCall:
+    """Who is on call for `role` at `at` (aware): override > shift > rotation."""
+    return on_call_for_roles([role], at, tz)[role.id]
+
+
+def timeline(role: Role, start: datetime, end: datetime, tz: ZoneInfo) -> list[OnCall]:
+    """Who is on call from `start` to `end`, as consecutive stretches.
+
+    Every moment where anything could change (a rotation handover, an
+    override or shift starting or ending) is a boundary; between boundaries
+    the answer is constant. Stretches with nobody are kept: they are gaps.
+    """
+    load_rotations([role])
+    overrides = _covering(Override, [role.id], start, end)
+    shifts = _covering(Shift, [role.id], start, end)
+    boundaries = {start, end}
+    for entry in (*overrides, *shifts):
+        boundaries.update(b for b in (entry.starts_at, entry.ends_at) if start < b < end)
+    for rotation in role.rotations:
+        first = local_moment(rotation.starts_on, rotation, tz)
+        if start < first < end:
+            boundaries.add(first)
+        moment = max(start, first)
+        while moment < end:
+            turn = rotation_turn(rotation, moment, tz)
+            if turn is None:
+                break
+            if start < turn.ends_at < end:
+                boundaries.add(turn.ends_at)
+            moment = turn.ends_at
+    ordered = sorted(boundaries)
+    stretches: list[OnCall] = []
+    for left, right in zip(ordered, ordered[1:], strict=False):
+        now = _resolve(role, left, tz, overrides, shifts)
+        if stretches and stretches[-1].person == now.person and stretches[-1].source == now.source:
+            last = stretches.pop()
+            stretches.append(OnCall(last.person, last.source, last.starts_at, right))
+        else:
+            stretches.append(OnCall(now.person, now.source, left, right))
+    return stretches

@@ -121,3 +121,22 @@ def test_a_rotation_ends_on_its_end_date(app):
     assert resolve_on_call(role, local(2026, 12, 2, 12, 0), STOCKHOLM).ends_at == local(
         2026, 12, 3, 8, 0)
     assert resolve_on_call(role, local(2026, 12, 3, 9, 0), STOCKHOLM).person is None
+
+
+def test_timeline_shows_turns_overrides_and_gaps(app):
+    from directory.schedules import timeline
+
+    role = make_role(make_actor())
+    anna, bo = rotation_with(role, ["Anna", "Bo"], starts_on=date(2026, 12, 7))
+    stand_in = make_person(role.actor, "Åsa Öberg")
+    db.session.add(Override(role=role, person=stand_in, starts_at=local(2026, 12, 9, 12, 0),
+                            ends_at=local(2026, 12, 9, 18, 0)))
+    db.session.flush()
+    stretches = timeline(role, local(2026, 12, 6, 0, 0), local(2026, 12, 21, 8, 0), STOCKHOLM)
+    assert [(s.person.name if s.person else None, s.starts_at, s.ends_at) for s in stretches] == [
+        (None, local(2026, 12, 6, 0, 0), local(2026, 12, 7, 8, 0)),  # a gap before it starts
+        ("Anna", local(2026, 12, 7, 8, 0), local(2026, 12, 9, 12, 0)),
+        ("Åsa Öberg", local(2026, 12, 9, 12, 0), local(2026, 12, 9, 18, 0)),
+        ("Anna", local(2026, 12, 9, 18, 0), local(2026, 12, 14, 8, 0)),
+        ("Bo", local(2026, 12, 14, 8, 0), local(2026, 12, 21, 8, 0)),
+    ]

@@ -1,0 +1,73 @@
+"""The mode in force: ordinary or activated, for the region or one actor.
+
+An actor follows its own mode state when it has one, else its parent's,
+else the region's. Every page, search result and export asks here, so they
+all agree on which contact paths come first.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from .extensions import db
+from .models import Actor, ContactPoint, Mode, ModeState, PathMode, Scenario
+
+
+@dataclass(frozen=True)
+class ModeInForce:
+    mode: Mode
+    scope: str  # "region" or "actor:<id>"
+    since: datetime | None = None
+    reason: str = ""
+    scenario: Scenario | None = None
+
+    @property
+    def is_activated(self) -> bool:
+        return self.mode is Mode.ACTIVATED
+
+
+ORDINARY = ModeInForce(Mode.ORDINARY, "region")
+
+
+def _as_view(state: ModeState | None) -> ModeInForce | None:
+    if state is None:
+        return None
+    return ModeInForce(state.mode, state.scope, state.since, state.reason, state.scenario)
+
+
+def mode_states() -> dict[str, ModeInForce]:
+    """Every scope's state, in one query (there are few)."""
+    states = db.session.scalars(
+        select(ModeState).options(selectinload(ModeState.scenario))
+    ).all()
+    return {state.scope: _as_view(state) for state in states}
+
+
+def region_mode(states: dict[str, ModeInForce] | None = None) -> ModeInForce:
+    states = mode_states() if states is None else states
+    return states.get("region") or ORDINARY
+
+
+def mode_for(actor: Actor | None, states: dict[str, ModeInForce] | None = None) -> ModeInForce:
+    """The mode in force for an actor: its own, its parent's, or the region's.
+
+    Works from ids alone, so asking for many actors costs no queries.
+    """
+    states = mode_states() if states is None else states
+    if actor is not None:
+        for actor_id in (actor.id, actor.parent_id):
+            if actor_id is not None and f"actor:{actor_id}" in states:
+                return states[f"actor:{actor_id}"]
+    return region_mode(states)
+
+
+def paths_for_mode(points, mode: Mode) -> tuple[list[ContactPoint], list[ContactPoint]]:
+    """Live paths in PACE order: those that apply in `mode`, then the others."""
+    live = sorted(
+        (p for p in points if p.deleted_at is None), key=lambda p: (p.priority, p.id)
+    )
+    applies = [p for p in live if PathMode(p.mode).applies_in(mode)]
+    others = [p for p in live if not PathMode(p.mode).applies_in(mode)]
+    return applies, others

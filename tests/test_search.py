@@ -1,0 +1,128 @@
+"""Search and reverse lookup, as a duty officer types them."""
+
+import pytest
+
+from directory.extensions import db
+from directory.models import CollaborationPattern, ContactKind, utcnow
+from directory.search import lookup_number, search
+from tests.conftest import TODAY, make_actor, make_contact, make_person, make_role
+
+
+@pytest.fixture
+def region(app):
+    haninge = make_actor("Haninge kommun", short_name="Haninge")
+    tib = make_role(haninge)
+    make_contact(tib, "+46701740608", label="Dygnet runt")
+    lan = make_actor("Länsstyrelsen Stockholm", short_name="Länsstyrelsen",
+                     kind="county_board")
+    make_role(lan)
+    nynas = make_actor("Nynäshamns kommun")
+    make_role(nynas)
+    asa = make_person(haninge, "Åsa Öberg", title="Beredskapssamordnare")
+    make_contact(asa, "+46701740675")
+    make_contact(make_actor("Polismyndigheten", kind="police"), "11414",
+                 kind=ContactKind.SWITCHBOARD, label="Polisens växel")
+    db.session.add(CollaborationPattern(name="Regional samverkanskonferens",
+                                        convener_actor=lan, starts_on=TODAY))
+    db.session.commit()
+    return {"haninge": haninge, "tib": tib, "asa": asa, "lan": lan}
+
+
+def names(hits):
+    return [getattr(h.entry, "name", None) or h.entry.label for h in hits]
+
+
+def test_several_words_narrow_to_the_role_named(region):
+    hits = search("haninge tib")
+    assert hits[0].entry == region["tib"]
+    assert all(h.entry != region["haninge"] for h in hits)  # the actor lacks "tib"
+
+
+def test_word_order_does_not_matter(region):
+    assert search("tib haninge")[0].entry == region["tib"]
+
+
+def test_prefixes_match(region):
+    assert search("hani ti")[0].entry == region["tib"]
+
+
+def test_case_and_diacritics_do_not_matter(region):
+    assert search("asa oberg")[0].entry == region["asa"]
+    assert search("ÅSA ÖBERG")[0].entry == region["asa"]
+    assert search("lansstyrelsen")[0].entry == region["lan"]
+
+
+def test_the_actor_named_comes_before_its_entries(region):
+    hits = search("haninge")
+    assert hits[0].entry == region["haninge"]
+    assert region["tib"] in [h.entry for h in hits]  # its role is found too
+
+
+def test_contact_labels_and_patterns_are_found(region):
+    assert "Polisens växel" in names(search("vaxel"))
+    assert "Regional samverkanskonferens" in names(search("samverkan"))
+
+
+def test_deleted_entries_are_not_found_and_come_back_when_restored(region):
+    region["asa"].deleted_at = utcnow()
+    db.session.commit()
+    assert search("asa oberg") == []
+    region["asa"].deleted_at = None
+    db.session.commit()
+    assert search("asa oberg")[0].entry == region["asa"]
+
+
+def test_renaming_an_actor_renames_what_its_roles_are_found_by(region):
+    region["haninge"].name = "Södertörns kommun"
+    region["haninge"].short_name = ""
+    db.session.commit()
+    assert search("sodertorn tib")[0].entry == region["tib"]
+    assert search("haninge tib") == []
+
+
+def test_nothing_typed_finds_nothing(region):
+    assert search("   ") == []
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["070-174 06 08", "0701740608", "+46 70 174 06 08", "0046701740608", "70 174 06 08"],
+)
+def test_reverse_lookup_understands_every_common_form(region, typed):
+    result = lookup_number(typed)
+    assert result.number == "+46701740608"
+    assert [p.role for p in result.points] == [region["tib"]]
+
+
+@pytest.mark.parametrize("typed", ["114 14", "11414"])
+def test_reverse_lookup_recognises_short_numbers(region, typed):
+    result = lookup_number(typed)
+    assert result.is_short and result.number == "11414"
+    assert result.points[0].label == "Polisens växel"
+
+
+def test_reverse_lookup_of_112_says_it_is_a_short_number_even_if_unknown(region):
+    result = lookup_number("112")
+    assert result.is_short and result.points == []
+
+
+def test_reverse_lookup_of_nonsense_says_why(region):
+    assert "too short" in lookup_number("070-17").error
+
+
+def test_deleting_an_actor_hides_its_roles_and_numbers_from_search(region):
+    region["haninge"].deleted_at = utcnow()
+    db.session.commit()
+    assert search("haninge") == []
+    assert search("dygnet runt") == []
+
+
+def test_reindex_all_rebuilds_the_same_index(region):
+    from sqlalchemy import select
+
+    from directory.models import SearchTerm
+    from directory.search import reindex_all
+
+    before = set(db.session.execute(select(SearchTerm.__table__)).all())
+    reindex_all()
+    assert set(db.session.execute(select(SearchTerm.__table__)).all()) == before
