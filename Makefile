@@ -28,6 +28,7 @@ run: venv translations
 	mkdir -p instance
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load --if-empty
+	$(BIN)/flask search reindex
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 lint: dev-venv

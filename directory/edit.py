@@ -119,7 +119,7 @@ def actor_review(slug):
 def person_new(slug):
     """Add a person to an actor."""
     actor = actor_for_edit(slug)
-    return edit_entry(Person(actor=actor), PersonForm, _("New person"), actor_url(actor),
+    return edit_entry(Person(actor_id=actor.id), PersonForm, _("New person"), actor_url(actor),
                       is_new=True)
 
 
@@ -143,7 +143,9 @@ def person_delete(person_id):
 def role_new(slug):
     """Add an on-call role to an actor."""
     actor = actor_for_edit(slug)
-    return edit_entry(Role(actor=actor), RoleForm, _("New role"), actor_url(actor), is_new=True)
+    return edit_entry(
+        Role(actor_id=actor.id), RoleForm, _("New role"), actor_url(actor), is_new=True
+    )
 
 
 @bp.route("/roles/<int:role_id>/edit", methods=["GET", "POST"])
@@ -162,15 +164,19 @@ def role_delete(role_id):
 
 
 def _new_contact_owner(actor: Actor, owner: str) -> dict:
-    """`actor`, `role-<id>` or `person-<id>`: an owner within this actor."""
+    """`actor`, `role-<id>` or `person-<id>`: an owner within this actor.
+
+    Ids, not objects: a new entry must not join its owner's collections
+    before it is valid and saved.
+    """
     if owner in ("", "actor"):
-        return {"actor": actor}
+        return {"actor_id": actor.id}
     kind, _sep, ident = owner.partition("-")
     model = {"role": Role, "person": Person}.get(kind)
     entry = db.session.get(model, int(ident)) if model and ident.isdigit() else None
     if entry is None or entry.actor_id != actor.id or entry.deleted_at is not None:
         abort(404)
-    return {kind: entry}
+    return {f"{kind}_id": entry.id}
 
 
 @bp.route("/actors/<slug>/contacts/new", methods=["GET", "POST"])

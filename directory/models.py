@@ -187,6 +187,18 @@ class TokenKind(enum.StrEnum):
     CALENDAR = "calendar"
 
 
+def related(obj, relationship_name: str, model, foreign_key: str):
+    """A many-to-one, even on a row created with only its foreign key set.
+
+    Rows made with `actor_id=...` rather than `actor=...` do not load the
+    relationship while they are being flushed; the flush hooks need it.
+    """
+    value = getattr(obj, relationship_name)
+    if value is None and getattr(obj, foreign_key) is not None:
+        value = db.session.get(model, getattr(obj, foreign_key))
+    return value
+
+
 # --- Mixins -----------------------------------------------------------------
 
 
@@ -312,7 +324,8 @@ class Person(Entry, Searchable, db.Model):
         return (self.name, self.title)
 
     def context_text(self):
-        return (self.actor.name, self.actor.short_name) if self.actor else ()
+        actor = related(self, "actor", Actor, "actor_id")
+        return (actor.name, actor.short_name) if actor else ()
 
     @property
     def owning_actor_id(self) -> int:
@@ -348,7 +361,8 @@ class Role(Entry, Searchable, db.Model):
         return (self.name, self.short_name)
 
     def context_text(self):
-        return (self.actor.name, self.actor.short_name) if self.actor else ()
+        actor = related(self, "actor", Actor, "actor_id")
+        return (actor.name, actor.short_name) if actor else ()
 
     @property
     def owning_actor_id(self) -> int:
@@ -430,7 +444,12 @@ class ContactPoint(Entry, Searchable, db.Model):
 
     @property
     def owner(self):
-        return self.actor or self.role or self.person or self.pattern
+        return (
+            related(self, "actor", Actor, "actor_id")
+            or related(self, "role", Role, "role_id")
+            or related(self, "person", Person, "person_id")
+            or related(self, "pattern", CollaborationPattern, "pattern_id")
+        )
 
     @property
     def owning_actor_id(self) -> int | None:
@@ -803,7 +822,7 @@ class CollaborationPattern(Entry, Searchable, db.Model):
         return (self.name,)
 
     def context_text(self):
-        actor = self.convener_actor
+        actor = related(self, "convener_actor", Actor, "convener_actor_id")
         return (actor.name, actor.short_name) if actor else ()
 
     @property

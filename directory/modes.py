@@ -64,9 +64,14 @@ def mode_for(actor: Actor | None, states: dict[str, ModeInForce] | None = None) 
 
 
 def paths_for_mode(points, mode: Mode) -> tuple[list[ContactPoint], list[ContactPoint]]:
-    """Live paths in PACE order: those that apply in `mode`, then the others."""
+    """Live paths in PACE order: those that apply in `mode`, then the others.
+
+    At the same PACE step, a path made for this mode comes before one that
+    applies in both: in activated mode the staff number beats the 24/7 one.
+    """
     live = sorted(
-        (p for p in points if p.deleted_at is None), key=lambda p: (p.priority, p.id)
+        (p for p in points if p.deleted_at is None),
+        key=lambda p: (p.priority, PathMode(p.mode) is PathMode.BOTH, p.id),
     )
     applies = [p for p in live if PathMode(p.mode).applies_in(mode)]
     others = [p for p in live if not PathMode(p.mode).applies_in(mode)]

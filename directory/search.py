@@ -29,6 +29,7 @@ from .models import (
     Role,
     Searchable,
     SearchTerm,
+    related,
 )
 from .phones import PhoneNumberError, normalise_phone
 from .text import fold, swedish_sort_key
@@ -74,9 +75,11 @@ def _parents(entry) -> list:
         owner = entry.owner
         return [owner, *_parents(owner)] if owner is not None else []
     if isinstance(entry, Role | Person):
-        return [entry.actor] if entry.actor is not None else []
+        actor = related(entry, "actor", Actor, "actor_id")
+        return [actor] if actor is not None else []
     if isinstance(entry, CollaborationPattern):
-        return [entry.convener_actor] if entry.convener_actor is not None else []
+        actor = related(entry, "convener_actor", Actor, "convener_actor_id")
+        return [actor] if actor is not None else []
     return []
 
 
@@ -225,6 +228,13 @@ def search(query: str, limit: int = MAX_RESULTS) -> list[Hit]:
     hits.sort(
         key=lambda h: (-h.score, TYPE_ORDER[h.entity_type], swedish_sort_key(_name(h.entry)))
     )
+    # A path whose owner is found too is shown inside its owner's result.
+    found = {(h.entity_type, h.entry.id) for h in hits}
+    hits = [
+        h for h in hits
+        if h.entity_type != "contact_point"
+        or (h.entry.owner.__tablename__, h.entry.owner.id) not in found
+    ]
     return hits[:limit]
 
 

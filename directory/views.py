@@ -1,5 +1,6 @@
 """The pages every signed-in user sees, and the health check."""
 
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -14,19 +15,36 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select, text
+from sqlalchemy import or_, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from .auth import is_safe_next
 from .extensions import db
 from .forms import ConfirmForm
-from .models import Actor, Person, Role, utcnow
+from .models import (
+    Actor,
+    CallTree,
+    CallTreeNode,
+    CollaborationPattern,
+    ContactPoint,
+    PatternParticipant,
+    Person,
+    Role,
+    utcnow,
+)
+from .modes import mode_for, mode_states, paths_for_mode, region_mode
+from .patterns import next_occurrence
 from .phones import display_phone, tel_uri
-from .schedules import resolve_on_call
-from .security import can_edit
+from .review import is_overdue, review_due_at
+from .schedules import on_call_for_roles, timeline
+from .search import Hit, looks_like_number, lookup_number, search
+from .security import can_edit, get_or_404
 from .text import swedish_sort_key
 
 bp = Blueprint("views", __name__)
+
+WEEKS_AHEAD = 4  # how far a role page looks ahead
 
 
 @bp.get("/healthz")
@@ -40,21 +58,91 @@ def healthz():
     return jsonify(status="ok", database="ok")
 
 
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _parse_at(value: str | None):
+    """`?at=2026-12-24T03:00` in local time; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_tz())
+    return moment.astimezone(UTC)
+
+
+def _actor_of(entry) -> Actor | None:
+    if isinstance(entry, Actor):
+        return entry
+    if isinstance(entry, Role | Person):
+        return entry.actor
+    if isinstance(entry, ContactPoint):
+        owner = entry.owner
+        return owner if isinstance(owner, Actor) else _actor_of(owner)
+    if isinstance(entry, CollaborationPattern):
+        return entry.convener_actor
+    return None
+
+
+def _result(hit: Hit, states, on_call) -> dict:
+    """What a search result shows: the number for the mode in force first."""
+    entry = hit.entry
+    actor = _actor_of(entry)
+    mode = mode_for(actor, states)
+    if isinstance(entry, ContactPoint):
+        points, others = [entry], []
+    else:
+        points = getattr(entry, "contact_points", None) or getattr(entry, "channels", [])
+        points, others = paths_for_mode(points, mode.mode)
+    return {
+        "kind": hit.entity_type,
+        "entry": entry,
+        "actor": actor,
+        "mode": mode,
+        "primary": points[0] if points else None,
+        "alternates": points[1:],
+        "other_mode": others,
+        "on_call": on_call.get(entry.id) if isinstance(entry, Role) else None,
+    }
+
+
 @bp.get("/")
 def home():
-    """The start page: the search box and the actors of the region."""
+    """The start page: one search box, and the actors of the region."""
     actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
     actors.sort(key=lambda a: swedish_sort_key(a.name))
-    return render_template("views/home.html", actors=actors)
+    return render_template("views/home.html", actors=actors, query="", results=None)
+
+
+@bp.get("/search")
+def search_page():
+    """Search by name, role or label, or look up who has a phone number."""
+    query = (request.args.get("q") or "").strip()[:200]
+    results, lookup = [], None
+    if looks_like_number(query):
+        lookup = lookup_number(query)
+    elif query:
+        hits = search(query)
+        states = mode_states()
+        roles = [h.entry for h in hits if isinstance(h.entry, Role)]
+        on_call = on_call_for_roles(roles, utcnow(), _tz())
+        results = [_result(hit, states, on_call) for hit in hits]
+    template = "views/_results.html" if request.args.get("fragment") else "views/home.html"
+    return render_template(template, query=query, results=results, lookup=lookup, actors=None)
 
 
 @bp.get("/actors/<slug>")
 def actor(slug):
-    """An actor's page: its contact paths, roles and persons."""
+    """An actor's page: paths for the mode in force first, roles, people, patterns."""
     actor = db.session.scalar(
         select(Actor)
         .where(Actor.slug == slug, Actor.deleted_at.is_(None))
         .options(
+            selectinload(Actor.parent),
             selectinload(Actor.contact_points),
             selectinload(Actor.roles).selectinload(Role.contact_points),
             selectinload(Actor.persons).selectinload(Person.contact_points),
@@ -62,15 +150,78 @@ def actor(slug):
     )
     if actor is None:
         abort(404)
-    now = utcnow()
-    tz = ZoneInfo(current_app.config["TIMEZONE"])
-    on_call = {role.id: resolve_on_call(role, now, tz) for role in actor.roles}
+    now, tz = utcnow(), _tz()
+    mode = mode_for(actor)
+    roles = [r for r in actor.roles if r.deleted_at is None]
+    roles.sort(key=lambda r: swedish_sort_key(r.name))
+    persons = [p for p in actor.persons if p.deleted_at is None]
+    persons.sort(key=lambda p: swedish_sort_key(p.name))
+    patterns = db.session.scalars(
+        select(CollaborationPattern)
+        .where(
+            CollaborationPattern.deleted_at.is_(None),
+            or_(
+                CollaborationPattern.convener_actor_id == actor.id,
+                CollaborationPattern.participants.any(PatternParticipant.actor_id == actor.id),
+            ),
+        )
+        .options(selectinload(CollaborationPattern.channels))
+        .order_by(CollaborationPattern.name)
+    ).all()
+    trees = db.session.scalars(
+        select(CallTree)
+        .where(
+            CallTree.deleted_at.is_(None),
+            or_(
+                CallTree.actor_id == actor.id,
+                CallTree.nodes.any(
+                    or_(
+                        CallTreeNode.target_actor_id == actor.id,
+                        CallTreeNode.target_role.has(Role.actor_id == actor.id),
+                        CallTreeNode.target_person.has(Person.actor_id == actor.id),
+                    )
+                ),
+            ),
+        )
+        .order_by(CallTree.name)
+    ).all()
     return render_template(
         "views/actor.html",
         actor=actor,
-        on_call=on_call,
+        mode=mode,
+        paths=paths_for_mode(actor.contact_points, mode.mode),
+        roles=[(r, paths_for_mode(r.contact_points, mode.mode)) for r in roles],
+        persons=[(p, paths_for_mode(p.contact_points, mode.mode)) for p in persons],
+        on_call=on_call_for_roles(roles, now, tz),
+        patterns=[(p, next_occurrence(p, now, tz)) for p in patterns],
+        trees=trees,
+        overdue=is_overdue(actor, now),
+        review_due=review_due_at(actor),
         may_edit=can_edit(current_user, actor),
         review_form=ConfirmForm(),
+    )
+
+
+@bp.get("/roles/<int:role_id>")
+def role(role_id):
+    """Who is on call for a role now (or at ?at=), the next handover, coming weeks."""
+    role = get_or_404(Role, role_id)
+    tz = _tz()
+    at = _parse_at(request.args.get("at")) or utcnow()
+    stretches = timeline(role, at, at + timedelta(weeks=WEEKS_AHEAD), tz)
+    mode = mode_for(role.actor)
+    return render_template(
+        "views/role.html",
+        role=role,
+        at=at,
+        asked_at=request.args.get("at"),
+        now_on_call=stretches[0] if stretches else None,
+        stretches=stretches,
+        gaps=[s for s in stretches if s.person is None],
+        mode=mode,
+        paths=paths_for_mode(role.contact_points, mode.mode),
+        overdue=is_overdue(role.actor),
+        may_edit=can_edit(current_user, role),
     )
 
 
@@ -102,3 +253,15 @@ def set_language():
             db.session.commit()
     target = request.form.get("next")
     return redirect(target if is_safe_next(target) else url_for("views.home"))
+
+
+@bp.app_context_processor
+def _mode_banner():
+    """The region's mode, for the banner on every page."""
+    if not current_user.is_authenticated:
+        return {"region_mode": None}
+    try:
+        return {"region_mode": region_mode()}
+    except SQLAlchemyError:  # the 503 page must render without the database
+        db.session.rollback()
+        return {"region_mode": None}

@@ -140,3 +140,20 @@ def test_timeline_shows_turns_overrides_and_gaps(app):
         ("Anna", local(2026, 12, 9, 18, 0), local(2026, 12, 14, 8, 0)),
         ("Bo", local(2026, 12, 14, 8, 0), local(2026, 12, 21, 8, 0)),
     ]
+
+
+def test_daily_meetings_stay_at_local_time_across_dst(app):
+    from directory.models import CollaborationPattern, PathMode
+    from directory.patterns import occurrences
+
+    actor = make_actor()
+    pattern = CollaborationPattern(name="RSK", convener_actor=actor, mode=PathMode.ACTIVATED,
+                                   recurrence="FREQ=DAILY;BYHOUR=9,15;BYMINUTE=0",
+                                   starts_on=date(2026, 3, 27))
+    moments = occurrences(pattern, local(2026, 3, 28, 16, 0), STOCKHOLM, count=3)
+    assert moments == [
+        local(2026, 3, 29, 9, 0),  # the first morning of summer time: 07:00 UTC
+        local(2026, 3, 29, 15, 0),
+        local(2026, 3, 30, 9, 0),
+    ]
+    assert moments[0] == utc(2026, 3, 29, 7, 0)

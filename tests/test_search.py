@@ -126,3 +126,19 @@ def test_reindex_all_rebuilds_the_same_index(region):
     before = set(db.session.execute(select(SearchTerm.__table__)).all())
     reindex_all()
     assert set(db.session.execute(select(SearchTerm.__table__)).all()) == before
+
+
+def test_entries_made_with_ids_only_are_found_by_their_actor_too(app):
+    from directory.models import Role
+
+    haninge = make_actor("Haninge kommun")
+    db.session.commit()
+    db.session.add(Role(actor_id=haninge.id, name="Tjänsteman i beredskap", short_name="TiB"))
+    db.session.commit()
+    assert search("haninge tib")[0].entry.actor_id == haninge.id
+
+
+def test_a_path_is_shown_inside_its_owner_when_the_owner_is_found(region):
+    hits = search("haninge tib")
+    assert [h.entity_type for h in hits] == ["role"]
+    assert [h.entity_type for h in search("dygnet")] == ["contact_point"]

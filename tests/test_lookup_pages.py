@@ -1,0 +1,153 @@
+"""The duty officer's pages: search, reverse lookup, role and actor pages."""
+
+from datetime import date, time, timedelta
+
+import pytest
+from sqlalchemy import event
+
+from directory.extensions import db
+from directory.models import (
+    ContactKind,
+    Mode,
+    ModeState,
+    PathMode,
+    Rotation,
+    RotationKind,
+    RotationMember,
+    Shift,
+    utcnow,
+)
+from tests.conftest import make_actor, make_contact, make_person, make_role
+
+
+@pytest.fixture
+def haninge(app):
+    actor = make_actor("Haninge kommun", short_name="Haninge")
+    tib = make_role(actor)
+    make_contact(tib, "+46701740608", label="Dygnet runt", priority=1)
+    make_contact(tib, "+46701740666", label="Krisledningsstab", priority=1,
+                 mode=PathMode.ACTIVATED)
+    make_contact(tib, "+46701740651", kind=ContactKind.SWITCHBOARD, label="Växel", priority=2)
+    db.session.commit()
+    return actor, tib
+
+
+def activate(actor=None):
+    scope = f"actor:{actor.id}" if actor else "region"
+    db.session.add(ModeState(scope=scope, actor_id=actor.id if actor else None,
+                             mode=Mode.ACTIVATED, reason="Snöoväder"))
+    db.session.commit()
+
+
+def first_tel(page: str) -> str:
+    return page[page.index('href="tel:') + 10:].split('"')[0]
+
+
+def test_search_shows_the_ordinary_number_first_as_a_tel_link(client, login_as, haninge):
+    login_as("viewer")
+    page = client.get("/search?q=haninge+tib").get_data(as_text=True)
+    assert "TiB – Haninge kommun" in page
+    assert first_tel(page) == "+46701740608"
+    assert "070-174 06 51" in page  # the alternate, behind the first
+
+
+def test_in_activated_mode_the_activated_path_comes_first(client, login_as, haninge):
+    activate()
+    login_as("viewer")
+    page = client.get("/search?q=haninge+tib").get_data(as_text=True)
+    assert first_tel(page) == "+46701740666"
+    assert "ACTIVATED MODE" in page  # the banner
+
+
+def test_one_actor_can_be_activated_while_the_region_is_ordinary(client, login_as, haninge):
+    actor, _ = haninge
+    activate(actor)
+    login_as("viewer")
+    assert first_tel(client.get("/actors/haninge-kommun").get_data(as_text=True)) \
+        == "+46701740666"
+    assert "ACTIVATED MODE" not in client.get("/").get_data(as_text=True)
+
+
+def test_search_page_works_without_javascript_and_as_a_fragment(client, login_as, haninge):
+    login_as("viewer")
+    full = client.get("/search?q=tib").get_data(as_text=True)
+    fragment = client.get("/search?q=tib&fragment=1").get_data(as_text=True)
+    assert '<form class="search"' in full and "<html" in full
+    assert "<html" not in fragment and "TiB – Haninge kommun" in fragment
+
+
+def test_reverse_lookup_page_names_the_owner(client, login_as, haninge):
+    login_as("viewer")
+    page = client.get("/search?q=0701740608").get_data(as_text=True)
+    assert "Who has 070-174 06 08?" in page
+    assert "TiB – Haninge kommun" in page
+
+
+def test_reverse_lookup_page_says_when_nobody_has_the_number(client, login_as, haninge):
+    login_as("viewer")
+    page = client.get("/search?q=112").get_data(as_text=True)
+    assert "short number" in page and "Nobody in the directory has this number." in page
+
+
+def test_role_page_shows_who_is_on_call_the_next_handover_and_gaps(client, login_as, haninge):
+    actor, tib = haninge
+    anna = make_person(actor, "Anna Berg")
+    monday = date.today() - timedelta(days=date.today().weekday())
+    db.session.add(Rotation(role=tib, kind=RotationKind.WEEKLY, length_days=7,
+                            handover_time=time(8, 0), starts_on=monday,
+                            ends_on=monday + timedelta(weeks=2),
+                            members=[RotationMember(person=anna, position=0)]))
+    db.session.commit()
+    login_as("viewer")
+    at = (monday + timedelta(days=2)).isoformat() + "T12:00"
+    page = client.get(f"/roles/{tib.id}?at={at}").get_data(as_text=True)
+    assert "Anna Berg" in page
+    assert "Next handover" in page
+    assert "NOBODY" in page and "gap" in page  # the rotation ends within four weeks
+
+
+def test_actor_page_marks_an_overdue_review(client, login_as, haninge):
+    login_as("viewer")
+    assert "Review overdue" in client.get("/actors/haninge-kommun").get_data(as_text=True)
+    actor, _ = haninge
+    actor.last_reviewed_at = utcnow()
+    db.session.commit()
+    assert "Review overdue" not in client.get("/actors/haninge-kommun").get_data(as_text=True)
+
+
+def count_queries(client, url) -> int:
+    statements = []
+
+    def record(*args):
+        statements.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return len(statements)
+
+
+def grow(actor, role, start, n):
+    """More of everything an actor page and a search show."""
+    for i in range(start, start + n):
+        person = make_person(actor, f"Person {i}")
+        make_contact(person, f"+467017406{20 + i:02d}")
+        make_contact(role, f"+467017407{20 + i:02d}", label=f"Extra {i}", priority=3 + i)
+        db.session.add(Shift(role=role, person=person, starts_at=utcnow() + timedelta(days=i + 1),
+                             ends_at=utcnow() + timedelta(days=i + 1, hours=8)))
+        other = make_actor(f"Annan aktör {i}")
+        make_role(other)
+    db.session.commit()
+
+
+@pytest.mark.parametrize("url", ["/actors/haninge-kommun", "/search?q=haninge",
+                                 "/search?q=0701740608"])
+def test_queries_per_page_do_not_grow_with_the_data(client, login_as, haninge, url):
+    actor, tib = haninge
+    login_as("viewer")
+    grow(actor, tib, 0, 2)
+    small = count_queries(client, url)
+    grow(actor, tib, 2, 20)
+    assert count_queries(client, url) == small
