@@ -8,9 +8,10 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from .extensions import db
-from .forms import PasswordResetForm, UserForm
+from .forms import PasswordResetForm, SettingsForm, UserForm
 from .models import Actor, User, UserRole
 from .security import require_admin
+from .settings import VIEWERS_SEE_CONFIDENTIAL, get_setting, set_setting
 from .text import swedish_sort_key
 from .users import UserError, create_user, set_password
 
@@ -112,3 +113,17 @@ def user_password(user_id):
         for error in form.password.errors:
             flash(error, "error")
     return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    """Settings of the whole directory (who may see confidential numbers)."""
+    form = SettingsForm()
+    if request.method == "GET":
+        form.viewers_see_confidential.data = get_setting(VIEWERS_SEE_CONFIDENTIAL)
+    if form.validate_on_submit():
+        set_setting(VIEWERS_SEE_CONFIDENTIAL, bool(form.viewers_see_confidential.data))
+        db.session.commit()
+        flash(_("Saved."), "success")
+        return redirect(url_for("admin.settings"))
+    return render_template("admin/settings.html", form=form)

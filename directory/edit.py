@@ -18,7 +18,7 @@ from .audit import ENTRY_TYPES
 from .extensions import db
 from .forms import ActorForm, ConfirmForm, ContactPointForm, PersonForm, RoleForm
 from .models import Actor, ContactPoint, Person, Role
-from .security import can_edit, get_for_edit
+from .security import can_edit, get_for_edit, may_see
 
 bp = Blueprint("edit", __name__)
 
@@ -227,6 +227,8 @@ def history(entity_type, entity_id):
         entity_type=entity_type,
         events=services.history(entity_type, entity_id),
         may_restore=entry.deleted_at is not None and can_edit(current_user, entry),
+        # A confidential number's history would show it: hidden the same way.
+        masked=isinstance(entry, ContactPoint) and not may_see(current_user, entry),
         form=ConfirmForm(),
     )
 

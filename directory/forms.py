@@ -177,3 +177,10 @@ class ConfirmForm(VersionedForm):
     """An empty form: a button with CSRF protection (delete, restore, review)."""
 
     submit = SubmitField(_l("Confirm"))
+
+
+class SettingsForm(FlaskForm):
+    viewers_see_confidential = BooleanField(
+        _l("Viewers (duty officers) may see confidential numbers")
+    )
+    submit = SubmitField(_l("Save"))

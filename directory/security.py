@@ -79,6 +79,31 @@ def can_edit(user, entry) -> bool:
     return actor_id is not None and actor_id in editable_actor_ids(user)
 
 
+def may_see(user, point) -> bool:
+    """May this user see this contact path? Confidential ones are limited.
+
+    Admins and editors of the owning actor always may; anyone else only when
+    the coordinators allow viewers to see confidential numbers.
+    """
+    if not point.confidential:
+        return True
+    if not (user and user.is_authenticated):
+        return False
+    if user.role == UserRole.ADMIN:
+        return True
+    if point.owning_actor_id in editable_actor_ids(user):
+        return True
+    from .settings import VIEWERS_SEE_CONFIDENTIAL, get_setting
+
+    return bool(get_setting(VIEWERS_SEE_CONFIDENTIAL))
+
+
+def visible(points, user=None) -> list:
+    """The paths of `points` this user may see."""
+    user = current_user if user is None else user
+    return [p for p in points if may_see(user, p)]
+
+
 def get_or_404(model: type[T], ident) -> T:
     """Load a live (not deleted) entry or answer 404."""
     entry = db.session.get(model, ident)

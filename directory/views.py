@@ -39,7 +39,7 @@ from .phones import display_phone, tel_uri
 from .review import is_overdue, review_due_at
 from .schedules import on_call_for_roles, timeline
 from .search import Hit, looks_like_number, lookup_number, search
-from .security import can_edit, get_or_404
+from .security import can_edit, get_or_404, may_see, visible
 from .text import swedish_sort_key
 
 bp = Blueprint("views", __name__)
@@ -97,7 +97,7 @@ def _result(hit: Hit, states, on_call) -> dict:
         points, others = [entry], []
     else:
         points = getattr(entry, "contact_points", None) or getattr(entry, "channels", [])
-        points, others = paths_for_mode(points, mode.mode)
+        points, others = paths_for_mode(visible(points), mode.mode)
     return {
         "kind": hit.entity_type,
         "entry": entry,
@@ -125,12 +125,17 @@ def search_page():
     results, lookup = [], None
     if looks_like_number(query):
         lookup = lookup_number(query)
+        lookup.points = visible(lookup.points)
     elif query:
         hits = search(query)
         states = mode_states()
         roles = [h.entry for h in hits if isinstance(h.entry, Role)]
         on_call = on_call_for_roles(roles, utcnow(), _tz())
-        results = [_result(hit, states, on_call) for hit in hits]
+        results = [
+            _result(hit, states, on_call)
+            for hit in hits
+            if not isinstance(hit.entry, ContactPoint) or may_see(current_user, hit.entry)
+        ]
     template = "views/_results.html" if request.args.get("fragment") else "views/home.html"
     return render_template(template, query=query, results=results, lookup=lookup, actors=None)
 
@@ -189,9 +194,9 @@ def actor(slug):
         "views/actor.html",
         actor=actor,
         mode=mode,
-        paths=paths_for_mode(actor.contact_points, mode.mode),
-        roles=[(r, paths_for_mode(r.contact_points, mode.mode)) for r in roles],
-        persons=[(p, paths_for_mode(p.contact_points, mode.mode)) for p in persons],
+        paths=paths_for_mode(visible(actor.contact_points), mode.mode),
+        roles=[(r, paths_for_mode(visible(r.contact_points), mode.mode)) for r in roles],
+        persons=[(p, paths_for_mode(visible(p.contact_points), mode.mode)) for p in persons],
         on_call=on_call_for_roles(roles, now, tz),
         patterns=[(p, next_occurrence(p, now, tz)) for p in patterns],
         trees=trees,
@@ -219,7 +224,7 @@ def role(role_id):
         stretches=stretches,
         gaps=[s for s in stretches if s.person is None],
         mode=mode,
-        paths=paths_for_mode(role.contact_points, mode.mode),
+        paths=paths_for_mode(visible(role.contact_points), mode.mode),
         overdue=is_overdue(role.actor),
         may_edit=can_edit(current_user, role),
     )

@@ -75,6 +75,8 @@ RULES = {
                                    "actors": str(w.own.id), "active": "y"}, False),
     "admin.user_password": (lambda w: f"/admin/users/{w.user.id}/password",
                             lambda w: {"password": "a new long password"}, False),
+    "admin.settings": (lambda w: "/admin/settings",
+                       lambda w: {"viewers_see_confidential": "y"}, False),
 }
 
 PERSONAS = ["anonymous", "viewer", "editor_of_other", "editor_of_owner", "admin"]
