@@ -40,12 +40,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, auth, edit, views
+    from . import admin, auth, edit, review, views
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(edit.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(review.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -8,17 +8,30 @@ this user typed.
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from wtforms.fields.choices import SelectChoice
 
 from . import services
 from .audit import ENTRY_TYPES
+from .auth import is_safe_next
 from .extensions import db
-from .forms import ActorForm, ConfirmForm, ContactPointForm, PersonForm, RoleForm
-from .models import Actor, ContactPoint, Person, Role
+from .forms import (
+    ActorForm,
+    ConfirmForm,
+    ContactPointForm,
+    OverrideForm,
+    PersonForm,
+    RoleForm,
+    RotationForm,
+    ShiftForm,
+)
+from .models import Actor, ContactPoint, Override, Person, Role, Rotation, Shift
 from .security import can_edit, get_for_edit, may_see
+from .text import swedish_sort_key
 
 bp = Blueprint("edit", __name__)
 
@@ -35,16 +48,26 @@ def actor_url(actor: Actor) -> str:
 
 
 def edit_entry(
-    entry, form_class, heading: str, back_url: str, *, is_new=False, delete_url=None
+    entry, form_class, heading: str, back_url: str, *, is_new=False, delete_url=None,
+    prepare=None,
 ):
-    """Show and save a form for a new or existing entry."""
+    """Show and save a form for a new or existing entry.
+
+    `prepare(form)` fills choices that depend on the entry (the actor's
+    persons, say); forms may convert values with `fill()` and `values()` and
+    save parts with `after_save()`.
+    """
     form = form_class(obj=None if is_new or request.method == "POST" else entry)
+    if prepare is not None:
+        prepare(form)
     if request.method == "GET" and not is_new:
         form.version.data = str(entry.version)
+        form.fill(entry)
     conflict = None
     if form.validate_on_submit():
         try:
             services.save(entry, form.values(), None if is_new else form.expected_version())
+            form.after_save(entry)
             db.session.commit()
         except services.ConflictError as error:
             conflict = error.events
@@ -206,6 +229,101 @@ def contact_delete(point_id):
     """Delete a contact path (restorable from the history)."""
     point = get_for_edit(ContactPoint, point_id)
     return delete_entry(point, actor_url(_contact_actor(point)))
+
+
+# --- Schedules: rotations, shifts, overrides -------------------------------
+
+
+def role_url(role: Role) -> str:
+    return url_for("views.role", role_id=role.id)
+
+
+def person_choices(actor_id: int) -> list[SelectChoice]:
+    persons = db.session.scalars(
+        select(Person).where(Person.actor_id == actor_id, Person.deleted_at.is_(None))
+    ).all()
+    persons.sort(key=lambda p: swedish_sort_key(p.name))
+    return [SelectChoice(p.id, p.name) for p in persons]
+
+
+def _period_prepare(actor_id: int):
+    def prepare(form):
+        choices = person_choices(actor_id)
+        form.person_id.choices = choices
+        if hasattr(form, "replaces_person_id"):
+            form.replaces_person_id.choices = [SelectChoice(0, "–"), *choices]
+
+    return prepare
+
+
+def _rotation_prepare(actor_id: int):
+    def prepare(form):
+        form.set_person_choices(person_choices(actor_id))
+
+    return prepare
+
+
+SCHEDULE_KINDS = {
+    # kind: (model, form, new heading, edit heading, prepare)
+    "rotations": (Rotation, RotationForm, _l("New rotation"), _l("Edit rotation"),
+                  _rotation_prepare),
+    "shifts": (Shift, ShiftForm, _l("New shift"), _l("Edit shift"), _period_prepare),
+    "overrides": (Override, OverrideForm, _l("New override"), _l("Edit override"),
+                  _period_prepare),
+}
+
+
+def _schedule_kind(kind: str):
+    if kind not in SCHEDULE_KINDS:
+        abort(404)
+    return SCHEDULE_KINDS[kind]
+
+
+@bp.route("/roles/<int:role_id>/<any(rotations, shifts, overrides):kind>/new",
+          methods=["GET", "POST"])
+def schedule_new(role_id, kind):
+    """Add a rotation, a single shift or an override to a role."""
+    role = get_for_edit(Role, role_id)
+    model, form_class, heading, _edit_heading, prepare = _schedule_kind(kind)
+    return edit_entry(model(role_id=role.id), form_class, str(heading), role_url(role),
+                      is_new=True, prepare=prepare(role.actor_id))
+
+
+@bp.route("/<any(rotations, shifts, overrides):kind>/<int:entry_id>/edit",
+          methods=["GET", "POST"])
+def schedule_edit(kind, entry_id):
+    """Edit a rotation, shift or override."""
+    model, form_class, _heading, heading, prepare = _schedule_kind(kind)
+    entry = get_for_edit(model, entry_id)
+    return edit_entry(entry, form_class, str(heading), role_url(entry.role),
+                      prepare=prepare(entry.role.actor_id),
+                      delete_url=url_for("edit.schedule_delete", kind=kind, entry_id=entry.id))
+
+
+@bp.post("/<any(rotations, shifts, overrides):kind>/<int:entry_id>/delete")
+def schedule_delete(kind, entry_id):
+    """Delete a rotation, shift or override (restorable from the history)."""
+    model = _schedule_kind(kind)[0]
+    entry = get_for_edit(model, entry_id)
+    return delete_entry(entry, role_url(entry.role))
+
+
+@bp.post("/contacts/<int:point_id>/move")
+def contact_move(point_id):
+    """Move a contact path one step up or down in its owner's PACE order."""
+    point = get_for_edit(ContactPoint, point_id)
+    form = ConfirmForm()
+    direction = request.form.get("direction")
+    if not form.validate_on_submit() or direction not in ("up", "down"):
+        abort(400)
+    try:
+        services.move_contact_point(point, direction, form.expected_version())
+        db.session.commit()
+    except (services.ConflictError, StaleDataError):
+        db.session.rollback()
+        flash(_("Not moved: someone changed the entry meanwhile. Look again first."), "error")
+    return redirect(request.form.get("back") if is_safe_next(request.form.get("back"))
+                    else actor_url(_contact_actor(point)))
 
 
 def _entry_model(entity_type: str):

@@ -4,12 +4,18 @@ Each form knows its entry's fields and nothing about permissions or saving;
 `values()` hands the cleaned data to the service functions.
 """
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
+    DateTimeLocalField,
+    FieldList,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -31,7 +37,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from .models import ActorKind, ActorLevel, ContactKind, PathMode, UserRole
+from .models import ActorKind, ActorLevel, ContactKind, PathMode, RotationKind, UserRole
 from .phones import PhoneNumberError, normalise_phone
 
 KIND_LABELS = {
@@ -77,6 +83,12 @@ class EntryForm(VersionedForm):
     submit = SubmitField(_l("Save"))
 
     NOT_VALUES = frozenset({"version", "submit", "csrf_token"})
+
+    def fill(self, entry) -> None:
+        """Set fields that do not map one-to-one onto the entry's columns."""
+
+    def after_save(self, entry) -> None:
+        """Save parts of the entry that `values()` does not cover."""
 
     def values(self) -> dict:
         """The cleaned field values; text left out of the post is empty text."""
@@ -184,3 +196,111 @@ class SettingsForm(FlaskForm):
         _l("Viewers (duty officers) may see confidential numbers")
     )
     submit = SubmitField(_l("Save"))
+
+
+def local_to_utc(value: datetime | None) -> datetime | None:
+    """A naive local time typed in a form, as an aware UTC moment."""
+    if value is None:
+        return None
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    return value.replace(tzinfo=tz).astimezone(UTC)
+
+
+def utc_to_local(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).replace(tzinfo=None)
+
+
+class PeriodForm(EntryForm):
+    """A stretch of duty typed in local time: who, from when, until when."""
+
+    person_id = SelectField(_l("Who is on call"), coerce=int)
+    starts_at = DateTimeLocalField(_l("From"), format="%Y-%m-%dT%H:%M",
+                                   validators=[InputRequired()])
+    ends_at = DateTimeLocalField(_l("Until"), format="%Y-%m-%dT%H:%M",
+                                 validators=[InputRequired()])
+
+    def validate_ends_at(self, field):
+        if self.starts_at.data and field.data and field.data <= self.starts_at.data:
+            raise ValidationError(_l("The end must be after the start."))
+
+    def fill(self, entry) -> None:
+        self.starts_at.data = utc_to_local(entry.starts_at)
+        self.ends_at.data = utc_to_local(entry.ends_at)
+
+    def values(self) -> dict:
+        data = super().values()
+        data["starts_at"] = local_to_utc(data["starts_at"])
+        data["ends_at"] = local_to_utc(data["ends_at"])
+        return data
+
+
+class ShiftForm(PeriodForm):
+    note = StringField(_l("Note"), validators=[Length(max=300)])
+
+
+class OverrideForm(PeriodForm):
+    replaces_person_id = SelectField(_l("Replaces (optional)"), coerce=int, default=0)
+    reason = StringField(_l("Reason"), validators=[Length(max=300)])
+
+    def values(self) -> dict:
+        data = super().values()
+        data["replaces_person_id"] = data["replaces_person_id"] or None
+        return data
+
+
+ROTATION_KIND_LABELS = {
+    RotationKind.DAILY: _l("Daily"),
+    RotationKind.WEEKLY: _l("Weekly"),
+    RotationKind.CUSTOM: _l("Custom length"),
+}
+MAX_ROTATION_MEMBERS = 8
+
+
+class RotationForm(EntryForm):
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    kind = SelectField(_l("Turns"), choices=_choices(RotationKind, ROTATION_KIND_LABELS))
+    length_days = IntegerField(_l("Days per turn (custom length)"), default=7,
+                               validators=[Optional(), NumberRange(1, 366)])
+    handover_time = TimeField(_l("Handover time"), validators=[InputRequired()])
+    starts_on = DateField(_l("First handover on"), validators=[InputRequired()])
+    ends_on = DateField(_l("Ends on (optional)"), validators=[Optional()])
+    members = FieldList(SelectField(_l("Member"), coerce=int, default=0),
+                        min_entries=MAX_ROTATION_MEMBERS, max_entries=MAX_ROTATION_MEMBERS)
+
+    def set_person_choices(self, choices) -> None:
+        for entry in self.members:
+            entry.choices = [SelectChoice(0, "–"), *choices]
+
+    def member_ids(self) -> list[int]:
+        return [entry.data for entry in self.members if entry.data]
+
+    def validate_members(self, field):
+        ids = self.member_ids()
+        if not ids:
+            raise ValidationError(_l("Choose at least one member."))
+        if len(ids) != len(set(ids)):
+            raise ValidationError(_l("Each person can be in the order only once."))
+
+    def validate_ends_on(self, field):
+        if field.data and self.starts_on.data and field.data <= self.starts_on.data:
+            raise ValidationError(_l("The end must be after the start."))
+
+    def fill(self, entry) -> None:
+        for slot, member in zip(self.members, entry.members, strict=False):
+            slot.data = member.person_id
+
+    def values(self) -> dict:
+        data = super().values()
+        data.pop("members")
+        data["kind"] = kind = RotationKind(data["kind"])
+        data["length_days"] = {RotationKind.DAILY: 1, RotationKind.WEEKLY: 7}.get(
+            kind, data["length_days"] or 1
+        )
+        return data
+
+    def after_save(self, entry) -> None:
+        from .services import set_rotation_members
+
+        set_rotation_members(entry, self.member_ids())

@@ -1,8 +1,25 @@
-"""Review of entries: when an actor's entries were last confirmed correct."""
+"""Review of entries: what is stale, and where the region's readiness has holes.
+
+An actor's entries are confirmed "reviewed, still correct" by its editors;
+after `review_interval_days` they are overdue, and marked for everyone. The
+coordinators' page lists overdue actors and roles with nobody on call in the
+next two weeks, most urgent first.
+"""
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from .models import Actor, utcnow
+from flask import Blueprint, current_app, render_template
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from .extensions import db
+from .models import Actor, Role, utcnow
+from .schedules import gaps, timelines
+
+bp = Blueprint("review", __name__)
+
+GAP_HORIZON = timedelta(days=14)
 
 
 def review_due_at(actor: Actor) -> datetime | None:
@@ -15,3 +32,43 @@ def review_due_at(actor: Actor) -> datetime | None:
 def is_overdue(actor: Actor, now: datetime | None = None) -> bool:
     due = review_due_at(actor)
     return due is None or due <= (now or utcnow())
+
+
+def overdue_actors(now: datetime) -> list[Actor]:
+    """Overdue actors, never-reviewed first, then the longest overdue."""
+    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
+    overdue = [a for a in actors if is_overdue(a, now)]
+    overdue.sort(key=lambda a: (review_due_at(a) is not None, review_due_at(a) or now, a.name))
+    return overdue
+
+
+def roles_with_gaps(now: datetime, tz: ZoneInfo) -> list[tuple[Role, list]]:
+    """Roles with nobody on call somewhere in the next two weeks, soonest first."""
+    roles = db.session.scalars(
+        select(Role)
+        .join(Role.actor)
+        .where(Role.deleted_at.is_(None), Actor.deleted_at.is_(None))
+        .options(selectinload(Role.actor))
+    ).all()
+    found = []
+    for role_id, stretches in timelines(roles, now, now + GAP_HORIZON, tz).items():
+        holes = gaps(stretches)
+        if holes:
+            found.append((next(r for r in roles if r.id == role_id), holes))
+    found.sort(key=lambda pair: (pair[1][0].starts_at, pair[0].name))
+    return found
+
+
+@bp.get("/review")
+def overview():
+    """What needs attention: overdue reviews and holes in the on-call schedules."""
+    now = utcnow()
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    return render_template(
+        "review/overview.html",
+        now=now,
+        actors=overdue_actors(now),
+        review_due_at=review_due_at,
+        gap_roles=roles_with_gaps(now, tz),
+        horizon_days=GAP_HORIZON.days,
+    )

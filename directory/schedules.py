@@ -136,9 +136,33 @@ def timeline(role: Role, start: datetime, end: datetime, tz: ZoneInfo) -> list[O
     override or shift starting or ending) is a boundary; between boundaries
     the answer is constant. Stretches with nobody are kept: they are gaps.
     """
-    load_rotations([role])
-    overrides = _covering(Override, [role.id], start, end)
-    shifts = _covering(Shift, [role.id], start, end)
+    return timelines([role], start, end, tz)[role.id]
+
+
+def timelines(roles, start: datetime, end: datetime, tz: ZoneInfo) -> dict[int, list[OnCall]]:
+    """`timeline` for many roles, in a fixed number of queries."""
+    roles = list(roles)
+    if not roles:
+        return {}
+    load_rotations(roles)
+    ids = [role.id for role in roles]
+    overrides = _covering(Override, ids, start, end)
+    shifts = _covering(Shift, ids, start, end)
+    by_role = {role.id: ([], []) for role in roles}
+    for entry in overrides:
+        by_role[entry.role_id][0].append(entry)
+    for entry in shifts:
+        by_role[entry.role_id][1].append(entry)
+    return {
+        role.id: _timeline(role, start, end, tz, *by_role[role.id]) for role in roles
+    }
+
+
+def gaps(stretches: list[OnCall]) -> list[OnCall]:
+    return [s for s in stretches if s.person is None]
+
+
+def _timeline(role, start, end, tz, overrides, shifts) -> list[OnCall]:
     boundaries = {start, end}
     for entry in (*overrides, *shifts):
         boundaries.update(b for b in (entry.starts_at, entry.ends_at) if start < b < end)

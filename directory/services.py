@@ -9,7 +9,17 @@ from sqlalchemy import select
 
 from .audit import ENTRY_TYPES
 from .extensions import db
-from .models import Actor, AuditAction, AuditEvent, Entry, User, utcnow
+from .models import (
+    Actor,
+    AuditAction,
+    AuditEvent,
+    ContactPoint,
+    Entry,
+    Rotation,
+    RotationMember,
+    User,
+    utcnow,
+)
 
 
 class ConflictError(Exception):
@@ -60,6 +70,46 @@ def soft_delete(entry: Entry, expected_version: int | None = None) -> None:
 def restore(entry: Entry) -> None:
     """Bring a deleted entry back with the values it had."""
     entry.deleted_at = None
+    db.session.flush()
+
+
+def move_contact_point(point: ContactPoint, direction: str, expected_version=None) -> None:
+    """Swap a path with its neighbour in the owner's PACE order.
+
+    The owner's live paths are renumbered 1..n on the way, so gaps and ties
+    left by earlier edits disappear.
+    """
+    check_version(point, expected_version)
+    owner = point.owner
+    paths = owner.channels if hasattr(owner, "channels") else owner.contact_points
+    siblings = sorted(
+        (p for p in paths if p.deleted_at is None),
+        key=lambda p: (p.priority, p.id),
+    )
+    index = siblings.index(point)
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(siblings):
+        siblings[index], siblings[other] = siblings[other], siblings[index]
+    for priority, sibling in enumerate(siblings, start=1):
+        if sibling.priority != priority:
+            sibling.priority = priority
+    db.session.flush()
+
+
+def set_rotation_members(rotation: Rotation, person_ids: list[int]) -> None:
+    """Put persons in a rotation's order, reusing its member rows in place.
+
+    Rows are updated rather than replaced, so positions never clash in the
+    middle of a save.
+    """
+    members = list(rotation.members)
+    for position, person_id in enumerate(person_ids):
+        if position < len(members):
+            members[position].person_id = person_id
+        else:
+            rotation.members.append(RotationMember(person_id=person_id, position=position))
+    for extra in members[len(person_ids):]:
+        rotation.members.remove(extra)
     db.session.flush()
 
 

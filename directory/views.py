@@ -28,9 +28,11 @@ from .models import (
     CallTreeNode,
     CollaborationPattern,
     ContactPoint,
+    Override,
     PatternParticipant,
     Person,
     Role,
+    Shift,
     utcnow,
 )
 from .modes import mode_for, mode_states, paths_for_mode, region_mode
@@ -215,8 +217,21 @@ def role(role_id):
     at = _parse_at(request.args.get("at")) or utcnow()
     stretches = timeline(role, at, at + timedelta(weeks=WEEKS_AHEAD), tz)
     mode = mode_for(role.actor)
+    window_end = at + timedelta(weeks=WEEKS_AHEAD)
+    upcoming = {
+        model.__tablename__: db.session.scalars(
+            select(model)
+            .where(model.role_id == role.id, model.deleted_at.is_(None),
+                   model.ends_at > at, model.starts_at < window_end)
+            .order_by(model.starts_at)
+        ).all()
+        for model in (Shift, Override)
+    }
     return render_template(
         "views/role.html",
+        rotations=[r for r in role.rotations if r.deleted_at is None],
+        shifts=upcoming["shift"],
+        overrides=upcoming["override"],
         role=role,
         at=at,
         asked_at=request.args.get("at"),

@@ -6,11 +6,21 @@ fail until someone decides who may use it.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
 from directory.extensions import db
-from directory.models import Actor, ContactPoint, Person, Role, User, UserRole, utcnow
+from directory.models import (
+    Actor,
+    ContactPoint,
+    Override,
+    Person,
+    Role,
+    User,
+    UserRole,
+    utcnow,
+)
 from tests.conftest import Auth, make_actor, make_contact, make_person, make_role, make_user
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -31,12 +41,18 @@ class World:
     point: ContactPoint
     deleted: Person
     user: User
+    override: Override
 
 
 def actor_fields(w):
     return {"name": "Haninge kommun", "short_name": "HK", "kind": "municipality",
             "level": "regional", "review_interval_days": "180", "notes": "",
             "version": str(w.own.version)}
+
+
+def period_fields(w):
+    return {"person_id": str(w.person.id), "starts_at": "2026-12-24T08:00",
+            "ends_at": "2026-12-25T08:00", "reason": "Julafton"}
 
 
 # endpoint -> (url, form data, may the owning actor's editor use it?)
@@ -67,6 +83,15 @@ RULES = {
     "edit.contact_delete": (lambda w: f"/contacts/{w.point.id}/delete",
                             lambda w: {"version": str(w.point.version)}, True),
     "edit.restore": (lambda w: f"/history/person/{w.deleted.id}/restore", lambda w: {}, True),
+    "edit.contact_move": (lambda w: f"/contacts/{w.point.id}/move",
+                          lambda w: {"direction": "down", "version": str(w.point.version)},
+                          True),
+    "edit.schedule_new": (lambda w: f"/roles/{w.role.id}/overrides/new", period_fields, True),
+    "edit.schedule_edit": (lambda w: f"/overrides/{w.override.id}/edit",
+                           lambda w: {**period_fields(w), "version": str(w.override.version)},
+                           True),
+    "edit.schedule_delete": (lambda w: f"/overrides/{w.override.id}/delete",
+                             lambda w: {"version": str(w.override.version)}, True),
     "admin.user_new": (lambda w: "/admin/users/new",
                        lambda w: {"email": "new@example.org", "role": "viewer",
                                   "active": "y"}, False),
@@ -103,8 +128,11 @@ def world(app):
     point = make_contact(role, "+46701740610")
     deleted = make_person(own, "Borttagen Person", deleted_at=utcnow())
     user = make_user("someone@example.org")
+    override = Override(role=role, person=person, starts_at=utcnow(),
+                        ends_at=utcnow() + timedelta(hours=4))
+    db.session.add(override)
     db.session.commit()
-    return World(own, other, person, role, point, deleted, user)
+    return World(own, other, person, role, point, deleted, user, override)
 
 
 def sign_in(client, world, persona):
