@@ -40,13 +40,15 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, auth, edit, review, views
+    from . import admin, auth, coordination, edit, review, trees, views
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
     app.register_blueprint(edit.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(trees.bp)
+    app.register_blueprint(coordination.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .extensions import db
-from .models import Actor, ContactPoint, Mode, ModeState, PathMode, Scenario
+from .models import Actor, ContactPoint, Mode, ModeChange, ModeState, PathMode, Scenario, utcnow
 
 
 @dataclass(frozen=True)
@@ -76,3 +76,49 @@ def paths_for_mode(points, mode: Mode) -> tuple[list[ContactPoint], list[Contact
     applies = [p for p in live if PathMode(p.mode).applies_in(mode)]
     others = [p for p in live if not PathMode(p.mode).applies_in(mode)]
     return applies, others
+
+
+class ModeError(ValueError):
+    """A mode switch that cannot be made; the message says why."""
+
+
+def switch_mode(
+    actor: Actor | None, mode: Mode, *, reason: str, user, scenario: Scenario | None = None
+) -> ModeChange:
+    """Switch the region (actor None) or one actor, and log who, when and why.
+
+    An actor switched back to ordinary follows the region again: its own
+    state is removed, so a later regional activation reaches it.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ModeError("Say why the mode changes.")
+    scope = "region" if actor is None else f"actor:{actor.id}"
+    state = db.session.scalar(select(ModeState).where(ModeState.scope == scope))
+    before = state.mode if state else (
+        Mode.ORDINARY if actor is None else mode_for(actor).mode
+    )
+    now = utcnow()
+    if actor is not None and mode is Mode.ORDINARY:
+        if state is not None:
+            db.session.delete(state)
+    else:
+        if state is None:
+            state = ModeState(scope=scope, actor_id=actor.id if actor else None)
+            db.session.add(state)
+        state.mode, state.since, state.reason = mode, now, reason
+        state.scenario_id = scenario.id if scenario else None
+        state.changed_by_id = user.id if user else None
+    change = ModeChange(
+        scope=scope,
+        actor_id=actor.id if actor else None,
+        from_mode=before,
+        to_mode=mode,
+        scenario_id=scenario.id if scenario else None,
+        reason=reason,
+        changed_by_id=user.id if user else None,
+        changed_at=now,
+    )
+    db.session.add(change)
+    db.session.flush()
+    return change

@@ -6,14 +6,19 @@ fail until someone decides who may use it.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
+from directory.calltrees import add_node
 from directory.extensions import db
 from directory.models import (
     Actor,
+    CallTree,
+    CallTreeNode,
     ContactPoint,
+    Drill,
+    Mode,
     Override,
     Person,
     Role,
@@ -42,12 +47,20 @@ class World:
     deleted: Person
     user: User
     override: Override
+    tree: CallTree
+    node: CallTreeNode
+    drill: Drill
 
 
 def actor_fields(w):
     return {"name": "Haninge kommun", "short_name": "HK", "kind": "municipality",
             "level": "regional", "review_interval_days": "180", "notes": "",
             "version": str(w.own.version)}
+
+
+def tree_fields(w):
+    return {"name": "Larmkedja snö", "owner": str(w.own.id), "mode": "activated",
+            "scenario": "0", "revision": "2", "valid_from": "2026-12-01"}
 
 
 def period_fields(w):
@@ -100,6 +113,26 @@ RULES = {
                                    "actors": str(w.own.id), "active": "y"}, False),
     "admin.user_password": (lambda w: f"/admin/users/{w.user.id}/password",
                             lambda w: {"password": "a new long password"}, False),
+    "trees.new": (lambda w: "/calltrees/new", tree_fields, True),
+    "trees.edit": (lambda w: f"/calltrees/{w.tree.id}/edit", tree_fields, True),
+    "trees.delete": (lambda w: f"/calltrees/{w.tree.id}/delete", lambda w: {}, True),
+    "trees.node_new": (lambda w: f"/calltrees/{w.tree.id}/nodes/new?parent={w.node.id}",
+                       lambda w: {"target": f"person-{w.person.id}"}, True),
+    "trees.node_edit": (lambda w: f"/nodes/{w.node.id}/edit",
+                        lambda w: {"target": f"role-{w.role.id}",
+                                   "escalate_after_minutes": "10",
+                                   "alternates-0-target": f"actor-{w.own.id}",
+                                   "alternates-0-minutes": "5"}, True),
+    "trees.node_move": (lambda w: f"/nodes/{w.node.id}/move", lambda w: {"action": "down"},
+                        True),
+    "trees.node_delete": (lambda w: f"/nodes/{w.node.id}/delete", lambda w: {}, True),
+    "trees.drill_start": (lambda w: f"/calltrees/{w.tree.id}/drills", lambda w: {}, True),
+    "trees.drill_record": (lambda w: f"/drills/{w.drill.id}/nodes/{w.node.id}",
+                           lambda w: {"outcome": "reached"}, True),
+    "trees.drill_close": (lambda w: f"/drills/{w.drill.id}/close", lambda w: {}, True),
+    "coordination.mode": (lambda w: "/mode", lambda w: {"scope": "0", "mode": "activated",
+                                                        "scenario": "0",
+                                                        "reason": "Snöstorm"}, False),
     "admin.settings": (lambda w: "/admin/settings",
                        lambda w: {"viewers_see_confidential": "y"}, False),
 }
@@ -131,8 +164,15 @@ def world(app):
     override = Override(role=role, person=person, starts_at=utcnow(),
                         ends_at=utcnow() + timedelta(hours=4))
     db.session.add(override)
+    tree = CallTree(name="Larmkedja", actor=own, mode=Mode.ORDINARY, valid_from=date.today())
+    db.session.add(tree)
+    db.session.flush()
+    node = add_node(tree, role)
+    add_node(tree, person)
+    drill = Drill(call_tree=tree, started_at=utcnow())
+    db.session.add(drill)
     db.session.commit()
-    return World(own, other, person, role, point, deleted, user, override)
+    return World(own, other, person, role, point, deleted, user, override, tree, node, drill)
 
 
 def sign_in(client, world, persona):
