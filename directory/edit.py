@@ -29,7 +29,16 @@ from .forms import (
     RotationForm,
     ShiftForm,
 )
-from .models import Actor, ContactPoint, Override, Person, Role, Rotation, Shift
+from .models import (
+    Actor,
+    CollaborationPattern,
+    ContactPoint,
+    Override,
+    Person,
+    Role,
+    Rotation,
+    Shift,
+)
 from .security import can_edit, get_for_edit, may_see
 from .text import swedish_sort_key
 
@@ -195,9 +204,9 @@ def _new_contact_owner(actor: Actor, owner: str) -> dict:
     if owner in ("", "actor"):
         return {"actor_id": actor.id}
     kind, _sep, ident = owner.partition("-")
-    model = {"role": Role, "person": Person}.get(kind)
+    model = {"role": Role, "person": Person, "pattern": CollaborationPattern}.get(kind)
     entry = db.session.get(model, int(ident)) if model and ident.isdigit() else None
-    if entry is None or entry.actor_id != actor.id or entry.deleted_at is not None:
+    if entry is None or entry.owning_actor_id != actor.id or entry.deleted_at is not None:
         abort(404)
     return {f"{kind}_id": entry.id}
 

@@ -113,6 +113,40 @@ def set_rotation_members(rotation: Rotation, person_ids: list[int]) -> None:
     db.session.flush()
 
 
+def set_participants(pattern, actor_ids: list[int]) -> None:
+    """Make these actors a pattern's participants (in place, keeping the rest)."""
+    from .models import PatternParticipant
+
+    wanted = set(actor_ids)
+    for participant in list(pattern.participants):
+        if participant.actor_id not in wanted:
+            pattern.participants.remove(participant)
+    have = {p.actor_id for p in pattern.participants}
+    for actor_id in actor_ids:
+        if actor_id not in have:
+            pattern.participants.append(PatternParticipant(actor_id=actor_id))
+    db.session.flush()
+
+
+def set_measures(scenario, measures_by_phase: dict) -> None:
+    """Replace a scenario's prioritised measures, phase by phase, rows in place."""
+    from .models import ScenarioMeasure
+
+    for phase, texts in measures_by_phase.items():
+        existing = [m for m in scenario.measures if m.phase == phase]
+        existing.sort(key=lambda m: m.position)
+        for position, text in enumerate(texts, start=1):
+            if position <= len(existing):
+                existing[position - 1].text = text
+            else:
+                scenario.measures.append(
+                    ScenarioMeasure(phase=phase, position=position, text=text)
+                )
+        for extra in existing[len(texts):]:
+            scenario.measures.remove(extra)
+    db.session.flush()
+
+
 def confirm_review(actor: Actor, user: User | None) -> None:
     """Record that the actor's entries were reviewed and are still correct."""
     actor.last_reviewed_at = utcnow()

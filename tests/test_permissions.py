@@ -16,12 +16,14 @@ from directory.models import (
     Actor,
     CallTree,
     CallTreeNode,
+    CollaborationPattern,
     ContactPoint,
     Drill,
     Mode,
     Override,
     Person,
     Role,
+    Scenario,
     User,
     UserRole,
     utcnow,
@@ -50,12 +52,25 @@ class World:
     tree: CallTree
     node: CallTreeNode
     drill: Drill
+    pattern: CollaborationPattern
+    scenario: Scenario
 
 
 def actor_fields(w):
     return {"name": "Haninge kommun", "short_name": "HK", "kind": "municipality",
             "level": "regional", "review_interval_days": "180", "notes": "",
             "version": str(w.own.version)}
+
+
+def pattern_fields(w):
+    return {"name": "Samverkan", "convener": str(w.own.id), "convener_role": "0",
+            "mode": "activated", "scenario": "0", "frequency": "daily", "times": "09:00, 15:00",
+            "starts_on": "2026-12-01", "duration_minutes": "30", "participants": str(w.own.id)}
+
+
+def scenario_fields(w):
+    return {"name": f"Översvämning {w.own.id}", "facts": "Höga flöden",
+            "preparatory": "Inventera pumpar\nVarna", "handling": "Evakuera"}
 
 
 def tree_fields(w):
@@ -133,6 +148,14 @@ RULES = {
     "coordination.mode": (lambda w: "/mode", lambda w: {"scope": "0", "mode": "activated",
                                                         "scenario": "0",
                                                         "reason": "Snöstorm"}, False),
+    "coordination.pattern_new": (lambda w: "/patterns/new", pattern_fields, True),
+    "coordination.pattern_edit": (lambda w: f"/patterns/{w.pattern.id}/edit", pattern_fields,
+                                  True),
+    "coordination.pattern_delete": (lambda w: f"/patterns/{w.pattern.id}/delete",
+                                    lambda w: {}, True),
+    "coordination.scenario_new": (lambda w: "/scenarios/new", scenario_fields, False),
+    "coordination.scenario_edit": (lambda w: f"/scenarios/{w.scenario.slug}/edit",
+                                   scenario_fields, False),
     "admin.settings": (lambda w: "/admin/settings",
                        lambda w: {"viewers_see_confidential": "y"}, False),
 }
@@ -171,8 +194,13 @@ def world(app):
     add_node(tree, person)
     drill = Drill(call_tree=tree, started_at=utcnow())
     db.session.add(drill)
+    pattern = CollaborationPattern(name="Veckomöte", convener_actor=own, starts_on=date.today(),
+                                   recurrence="FREQ=WEEKLY;BYDAY=WE;BYHOUR=10;BYMINUTE=0")
+    scenario = Scenario(slug="sno", name="Snö")
+    db.session.add_all([pattern, scenario])
     db.session.commit()
-    return World(own, other, person, role, point, deleted, user, override, tree, node, drill)
+    return World(own, other, person, role, point, deleted, user, override, tree, node, drill,
+                 pattern, scenario)
 
 
 def sign_in(client, world, persona):

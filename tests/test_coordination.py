@@ -1,0 +1,85 @@
+"""Collaboration patterns and scenarios, as coordinators write them down."""
+
+from datetime import time
+
+import pytest
+from sqlalchemy import select
+
+from directory.extensions import db
+from directory.models import CollaborationPattern, Phase, Scenario, UserRole
+from directory.patterns import CadenceError, build_rrule, describe_rrule, parse_times
+from tests.conftest import Auth, make_actor
+
+
+def test_simple_choices_become_an_rrule_and_back():
+    rule = build_rrule("weekly", ["WE"], [time(10, 0)])
+    assert rule == "FREQ=WEEKLY;BYDAY=WE;BYHOUR=10;BYMINUTE=0"
+    assert describe_rrule(rule) == ("weekly", ["WE"], "10:00")
+    daily = build_rrule("daily", [], parse_times("15:00, 9.00"))
+    assert daily == "FREQ=DAILY;BYHOUR=9,15;BYMINUTE=0"
+
+
+@pytest.mark.parametrize("text", ["25:00", "nio", ""])
+def test_unreadable_times_say_why(app, text):
+    with pytest.raises(CadenceError):
+        parse_times(text)
+
+
+def test_times_that_would_multiply_are_refused(app):
+    with pytest.raises(CadenceError, match="two patterns"):
+        build_rrule("daily", [], [time(9, 30), time(15, 0)])
+
+
+def test_coordinator_creates_a_pattern_shown_on_participants_pages(client, login_as):
+    lan = make_actor("Länsstyrelsen Stockholm")
+    haninge = make_actor("Haninge kommun")
+    db.session.commit()
+    login_as(UserRole.ADMIN)
+    token = Auth(client).csrf_token("/")
+    response = client.post("/patterns/new", data={
+        "csrf_token": token, "name": "Regional samverkanskonferens", "convener": str(lan.id),
+        "convener_role": "0", "mode": "both", "scenario": "0", "frequency": "daily",
+        "times": "09:00, 15:00", "starts_on": "2026-11-01", "duration_minutes": "30",
+        "participants": [str(lan.id), str(haninge.id)], "purpose": "Gemensam lägesbild"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    pattern = db.session.scalar(select(CollaborationPattern))
+    assert pattern.recurrence == "FREQ=DAILY;BYHOUR=9,15;BYMINUTE=0"
+    page = client.get("/actors/haninge-kommun").get_data(as_text=True)
+    assert "Regional samverkanskonferens" in page and "Next:" in page
+
+
+def test_a_bad_cadence_is_a_field_error(client, login_as):
+    lan = make_actor("Länsstyrelsen Stockholm")
+    db.session.commit()
+    login_as(UserRole.ADMIN)
+    token = Auth(client).csrf_token("/")
+    response = client.post("/patterns/new", data={
+        "csrf_token": token, "name": "Möte", "convener": str(lan.id), "convener_role": "0",
+        "mode": "both", "scenario": "0", "frequency": "weekly", "times": "10:00",
+        "starts_on": "2026-11-01", "duration_minutes": "30"})
+    assert response.status_code == 422
+    assert "Choose at least one weekday." in response.get_data(as_text=True)
+    assert db.session.scalar(select(CollaborationPattern)) is None
+
+
+def test_coordinator_writes_a_scenario_with_prioritised_measures(client, login_as):
+    login_as(UserRole.ADMIN)
+    token = Auth(client).csrf_token("/")
+    response = client.post("/scenarios/new", data={
+        "csrf_token": token, "name": "Trafikstörningar p.g.a. snö/halka",
+        "goal": "Framkomlighet för blåljus", "preparatory": "Ploga prioriterade vägar\nVarna",
+        "handling": "Samverkanskonferens två gånger om dagen"})
+    assert response.status_code == 302
+    scenario = db.session.scalar(select(Scenario))
+    assert scenario.slug == "trafikstorningar-p-g-a-sno-halka"
+    prep = [m.text for m in scenario.measures if m.phase == Phase.PREPARATORY]
+    assert prep == ["Ploga prioriterade vägar", "Varna"]
+    response = client.post(f"/scenarios/{scenario.slug}/edit", data={
+        "csrf_token": token, "name": scenario.name, "preparatory": "Varna\nPloga",
+        "handling": ""})
+    assert response.status_code == 302
+    db.session.expire_all()
+    scenario = db.session.scalar(select(Scenario))
+    assert [m.text for m in scenario.measures] == ["Varna", "Ploga"]
+    page = client.get(f"/scenarios/{scenario.slug}").get_data(as_text=True)
+    assert page.index("Varna") < page.index("Ploga")
