@@ -40,7 +40,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, auth, coordination, edit, review, trees, views
+    from . import admin, api, auth, coordination, edit, exports, printing, review, trees, views
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(views.bp)
@@ -49,6 +49,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review.bp)
     app.register_blueprint(trees.bp)
     app.register_blueprint(coordination.bp)
+    app.register_blueprint(exports.bp)
+    app.register_blueprint(printing.bp)
+    app.register_blueprint(api.bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

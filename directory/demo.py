@@ -884,5 +884,8 @@ def load_command(if_empty: bool) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the `flask demo` command group."""
+    """Register the `flask demo` command group (with `synth`, the bulk generator)."""
+    from .synth import synth_command
+
+    demo_cli.add_command(synth_command)
     app.cli.add_command(demo_cli)

@@ -35,6 +35,7 @@ from .phones import PhoneNumberError, normalise_phone
 from .text import fold, swedish_sort_key
 
 MAX_TOKENS = 6
+MIN_PREFIX = 2  # shorter words must match a whole word
 MAX_RESULTS = 50
 OWN_WEIGHT, CONTEXT_WEIGHT, EXACT_BONUS = 2, 1, 1
 # Among equally good matches: roles and actors first, as people ask for them.
@@ -131,22 +132,51 @@ def _reindex(session: Session, flush_context) -> None:
         connection.execute(insert(table), rows)
 
 
+# What reindexing needs to know of each kind: only the words' owners.
+_INDEX_LOADERS = {
+    "actor": [],
+    "role": [selectinload(Role.actor)],
+    "person": [selectinload(Person.actor)],
+    "contact_point": [
+        selectinload(ContactPoint.actor),
+        selectinload(ContactPoint.role).selectinload(Role.actor),
+        selectinload(ContactPoint.person).selectinload(Person.actor),
+        selectinload(ContactPoint.pattern).selectinload(CollaborationPattern.convener_actor),
+    ],
+    "collaboration_pattern": [selectinload(CollaborationPattern.convener_actor)],
+}
+REINDEX_CHUNK = 5000
+
+
 def reindex_all() -> int:
-    """Rebuild the whole index (after a bulk load or a restore); returns rows."""
-    db.session.execute(delete(SearchTerm))
-    rows = []
+    """Rebuild the whole index (after a bulk load or a restore); returns rows.
+
+    Works through each kind in chunks of ids, so memory stays bounded at
+    national scale.
+    """
+    table = SearchTerm.__table__
+    db.session.execute(delete(table))
+    count = 0
     for entity_type, model in SEARCHED.items():
-        query = select(model).where(model.deleted_at.is_(None)).options(*_LOADERS[entity_type])
-        for entry in db.session.scalars(query):
-            if is_hidden(entry):
-                continue
-            rows += [
+        ids = db.session.scalars(
+            select(model.id).where(model.deleted_at.is_(None)).order_by(model.id)
+        ).all()
+        for start in range(0, len(ids), REINDEX_CHUNK):
+            chunk = ids[start:start + REINDEX_CHUNK]
+            entries = db.session.scalars(
+                select(model).where(model.id.in_(chunk)).options(*_INDEX_LOADERS[entity_type])
+            ).all()
+            rows = [
                 {"term": t, "entity_type": entity_type, "entity_id": entry.id, "weight": w}
+                for entry in entries
+                if not is_hidden(entry)
                 for t, w in terms_of(entry).items()
             ]
-    if rows:
-        db.session.execute(insert(SearchTerm), rows)
-    return len(rows)
+            if rows:
+                db.session.execute(insert(table), rows)
+            count += len(rows)
+            db.session.expunge_all()
+    return count
 
 
 search_cli = AppGroup("search", help="The search index.")
@@ -192,6 +222,31 @@ def looks_like_number(query: str) -> bool:
     return bool(_PHONE_LIKE.match(query.strip())) and sum(c.isdigit() for c in query) >= 3
 
 
+def _token_query(term, index: int, token: str):
+    """Entries with a word starting with `token` (one letter: the word itself).
+
+    A single letter would match most of the index at national scale, and
+    nobody means "everything starting with s"; it still finds "i" or "ö".
+    """
+    condition = (
+        term.term == token
+        if len(token) < MIN_PREFIX
+        else (term.term >= token) & (term.term < token + "{")
+    )
+    return (
+        select(
+            term.entity_type,
+            term.entity_id,
+            func.max(term.weight + case((term.term == token, EXACT_BONUS), else_=0)).label(
+                "score"
+            ),
+            literal(index).label("token"),
+        )
+        .where(condition)
+        .group_by(term.entity_type, term.entity_id)
+    )
+
+
 def search(query: str, limit: int = MAX_RESULTS) -> list[Hit]:
     """Entries matching every word of the query, best first."""
     tokens = list(dict.fromkeys(fold(query).split()))[:MAX_TOKENS]
@@ -199,17 +254,7 @@ def search(query: str, limit: int = MAX_RESULTS) -> list[Hit]:
         return []
     term = SearchTerm.__table__.c
     per_token = [
-        select(
-            term.entity_type,
-            term.entity_id,
-            func.max(term.weight + case((term.term == token, EXACT_BONUS), else_=0)).label(
-                "score"
-            ),
-            literal(i).label("token"),
-        )
-        .where(term.term >= token, term.term < token + "{")
-        .group_by(term.entity_type, term.entity_id)
-        for i, token in enumerate(tokens)
+        _token_query(term, i, token) for i, token in enumerate(tokens)
     ]
     matches = union_all(*per_token).subquery()
     ranked = db.session.execute(

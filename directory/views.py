@@ -115,7 +115,9 @@ def _result(hit: Hit, states, on_call) -> dict:
 @bp.get("/")
 def home():
     """The start page: one search box, and the actors of the region."""
-    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
+    actors = db.session.execute(  # names and slugs only: thousands at national scale
+        select(Actor.name, Actor.slug).where(Actor.deleted_at.is_(None))
+    ).all()
     actors.sort(key=lambda a: swedish_sort_key(a.name))
     return render_template("views/home.html", actors=actors, query="", results=None)
 

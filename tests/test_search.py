@@ -142,3 +142,12 @@ def test_a_path_is_shown_inside_its_owner_when_the_owner_is_found(region):
     hits = search("haninge tib")
     assert [h.entity_type for h in hits] == ["role"]
     assert [h.entity_type for h in search("dygnet")] == ["contact_point"]
+
+
+def test_a_single_letter_matches_whole_words_only(region):
+    from directory.models import Role
+
+    make_role(region["haninge"], name="Kommunikatör i beredskap", short_name="KiB")
+    db.session.commit()
+    assert search("i")[0].entry.__class__ is Role  # "i" is a word of the role's name
+    assert search("h") == []  # not every word starting with h
