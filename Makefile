@@ -37,7 +37,7 @@ lint: dev-venv
 # The suite runs on SQLite; when TEST_DATABASE_URL is set, again on that database.
 test: dev-venv translations lint
 	@echo "== test suite on SQLite =="
-	env -u TEST_DATABASE_URL $(BIN)/python -m pytest -q
+	env -u TEST_DATABASE_URL BACKUP_PEER_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/python -m pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== test suite again on $$TEST_DATABASE_URL =="; \
 		$(BIN)/python -m pytest -q; \

@@ -61,7 +61,8 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from . import demo, users
+    from . import backup, demo, users
 
+    backup.init_app(app)
     demo.init_app(app)
     users.init_app(app)

@@ -4,12 +4,12 @@ A database that has gone away is a 503 with a clear page, not a 500: the
 duty officer should know to retry or reach for the binder.
 """
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, login_manager
 
 
 def problem(status: int, title: str, detail: str = "", **extra):
@@ -46,6 +46,9 @@ def _http_error(error: HTTPException):
 
 def _database_unavailable(error: Exception):
     db.session.rollback()
+    # Rendering would load the signed-in user from the database that is gone;
+    # for this page everyone is anonymous (flask-login keeps the user in g).
+    g._login_user = login_manager.anonymous_user()
     if _wants_json():
         return problem(503, "Service Unavailable", "The database is unavailable.")
     return render_template("errors/database.html"), 503

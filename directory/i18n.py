@@ -7,6 +7,7 @@ login page already speaks the chosen language.
 from flask import Flask, current_app, has_request_context, session
 from flask_babel import get_locale
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import babel
 
@@ -18,8 +19,11 @@ def select_locale() -> str:
     chosen = session.get("locale")
     if chosen in languages:
         return chosen
-    if current_user and current_user.is_authenticated and current_user.locale in languages:
-        return current_user.locale
+    try:
+        if current_user and current_user.is_authenticated and current_user.locale in languages:
+            return current_user.locale
+    except SQLAlchemyError:  # the database is gone: the error page still renders
+        pass
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
