@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: run test lint venv dev-venv translations clean
+AXE_VERSION := 4.14.1
+AXE := .cache/npm/node_modules/axe-core/axe.min.js
+
+.PHONY: run test lint venv dev-venv translations browser clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +20,13 @@ $(VENV)/.installed: requirements.txt | $(BIN)/activate
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/activate
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.installed $@
+
+# Browser tests need Debian's Chromium and axe-core from the npm registry.
+browser: $(AXE)
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+$(AXE):
+	npm install --silent --no-audit --no-fund --prefix .cache/npm axe-core@$(AXE_VERSION)
 
 venv: $(VENV)/.installed
 dev-venv: $(VENV)/.installed-dev
@@ -35,7 +45,7 @@ lint: dev-venv
 	$(BIN)/ruff check .
 
 # The suite runs on SQLite; when TEST_DATABASE_URL is set, again on that database.
-test: dev-venv translations lint
+test: dev-venv translations lint browser
 	@echo "== test suite on SQLite =="
 	env -u TEST_DATABASE_URL BACKUP_PEER_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/python -m pytest -q
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
@@ -44,4 +54,4 @@ test: dev-venv translations lint
 	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .cache

@@ -399,6 +399,7 @@ def drill(drill_id):
     entries = {e.node_id: e for e in drill.entries}
     return render_template(
         "trees/drill.html",
+        labels={n.id: calltrees.target_label(n.target) for n in tree.nodes},
         drill=drill,
         tree=tree,
         nodes=calltrees.flatten(calltrees.resolve_tree(tree, drill.started_at, _tz(),

@@ -5,8 +5,14 @@
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
     var target = event.target;
-    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
     var box = document.getElementById("q");
+    // In the search box itself "/" means "start over", never a character to search for.
+    if (box && target === box) {
+      event.preventDefault();
+      box.select();
+      return;
+    }
+    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
     if (box) {
       event.preventDefault();
       box.focus();

@@ -1,0 +1,204 @@
+"""Journeys as people make them: a real browser against the app over real HTTP.
+
+Playwright drives Debian's Chromium (installed by `make test`/`.ci/run` with
+apt; never `playwright install`). Every page a journey visits is checked
+with axe-core (from the npm registry) for serious or critical accessibility
+violations. Each journey runs at desktop width and at 360 px.
+"""
+
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from directory.demo import load_demo
+from directory.extensions import db
+from directory.models import Actor, Override, Role
+from directory.phones import display_phone
+from tests.conftest import TODAY
+
+ROOT = Path(__file__).resolve().parent.parent
+AXE = ROOT / ".cache/npm/node_modules/axe-core/axe.min.js"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PASSWORD = "demo-password-123"
+WIDTHS = [1280, 360]
+
+
+@pytest.fixture
+def live(app, monkeypatch):
+    """The demo region served over HTTP on 127.0.0.1, on a free port."""
+    monkeypatch.setenv("DEMO_PASSWORD", PASSWORD)
+    load_demo(TODAY)
+    db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: apt-get install -y chromium (make test does it)")
+    if not AXE.exists():
+        pytest.fail(f"axe-core is missing at {AXE}: make browser installs it")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(params=WIDTHS, ids=lambda w: f"{w}px")
+def page(request, browser, live):
+    # bypass_csp lets the test inject axe-core; the app's own pages run under the CSP.
+    context = browser.new_context(viewport={"width": request.param, "height": 900},
+                                  base_url=live, bypass_csp=True, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+def check_accessibility(page: Page) -> None:
+    """No serious or critical axe-core violation on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document)")
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], f"{page.url}: {bad}"
+
+
+def no_horizontal_scroll(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"] + 1, f"{page.url} scrolls sideways ({width}px)"
+
+
+def visit(page: Page, path: str) -> None:
+    page.goto(path)
+    no_horizontal_scroll(page)
+    check_accessibility(page)
+
+
+def sign_in(page: Page, email: str) -> None:
+    page.goto("/login")
+    check_accessibility(page)
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("searchbox")).to_be_visible()
+
+
+def role_of(slug: str) -> Role:
+    return db.session.scalar(select(Role).join(Actor).where(Actor.slug == slug))
+
+
+def test_duty_officer_finds_who_to_call_and_who_called(page: Page):
+    sign_in(page, "viewer@demo.example")
+    check_accessibility(page)
+    page.keyboard.press("/")
+    page.keyboard.type("haninge tib")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/search\?q=haninge"))
+    first = page.locator(".result").first
+    expect(first.get_by_role("heading")).to_contain_text("TiB – Haninge kommun")
+    link = first.locator("a.tel").first
+    expect(link).to_have_attribute("href", "tel:+46701740608")  # ordinary mode: 24/7 number
+    expect(link).to_have_text("070-174 06 08")
+    no_horizontal_scroll(page)
+    check_accessibility(page)
+
+    page.get_by_role("searchbox").fill("0701740655")  # an unknown caller's number
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("heading", name="Who has 070-174 06 55?")).to_be_visible()
+    expect(page.locator(".result").first).to_contain_text("Länsstyrelsen Stockholm")
+    check_accessibility(page)
+
+    page.get_by_role("searchbox").fill("08-123 456 78")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_text("Nobody in the directory has this number.")).to_be_visible()
+
+
+def test_editor_changes_a_number_adds_an_override_and_confirms_review(page: Page):
+    sign_in(page, "editor@demo.example")
+    visit(page, "/actors/haninge-kommun")
+    page.get_by_role("link", name="Edit Dygnet runt").first.click()
+    check_accessibility(page)
+    page.get_by_label("Number or address").fill("070-174 06 98")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("a.tel", has_text="070-174 06 98").first).to_be_visible()
+
+    role = role_of("haninge-kommun")
+    visit(page, f"/roles/{role.id}")
+    page.get_by_role("link", name="Add override").click()
+    check_accessibility(page)
+    page.get_by_label("Who is on call").select_option(label="Lena Håkansson")
+    page.get_by_label("From").fill("2026-12-24T08:00")
+    page.get_by_label("Until").fill("2026-12-25T08:00")
+    page.get_by_label("Reason").fill("Julafton")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Julafton")).to_be_visible()
+    db.session.expire_all()
+    assert db.session.scalar(select(Override).where(Override.reason == "Julafton"))
+
+    visit(page, "/actors/haninge-kommun")
+    page.get_by_role("button", name="Reviewed, still correct").click()
+    expect(page.get_by_text("Marked as reviewed.")).to_be_visible()
+    expect(page.get_by_text("Review overdue")).to_have_count(0)
+
+    page.get_by_role("link", name="History").first.click()
+    check_accessibility(page)
+    expect(page.get_by_text("Reviewed").first).to_be_visible()
+    point_history = [p for p in role.contact_points if p.label == "Dygnet runt"][0]
+    visit(page, f"/history/contact_point/{point_history.id}")
+    expect(page.get_by_text("+46701740608 → +46701740698")).to_be_visible()
+
+
+def test_coordinator_activates_the_region_and_everything_follows(page: Page):
+    sign_in(page, "admin@demo.example")
+    visit(page, "/mode")
+    page.get_by_label("Activated mode").check()
+    page.get_by_label("Scenario").select_option(label="Trafikstörningar p.g.a. snö/halka")
+    page.get_by_label("Why").fill("SMHI varnar för snöoväder")
+    page.get_by_role("button", name="Switch mode").click()
+    banner = page.locator(".mode-banner")
+    expect(banner).to_contain_text("ACTIVATED MODE")
+    expect(banner).to_contain_text("Trafikstörningar p.g.a. snö/halka")
+    expect(page.get_by_text("SMHI varnar för snöoväder").first).to_be_visible()
+
+    visit(page, "/search?q=lansstyrelsen+tib")
+    staff = page.locator(".result").first.locator("a.tel").first
+    expect(staff).to_have_text(display_phone("+46701740667"))  # the staff number now
+
+    page.get_by_role("link", name="Call trees").click()
+    page.get_by_role("link", name="Larmkedja snö/halka – aktiverat läge").click()
+    no_horizontal_scroll(page)
+    check_accessibility(page)
+    expect(page.locator(".tree-node").first).to_contain_text("TiB – Länsstyrelsen Stockholm")
+    expect(page.locator(".mode-banner")).to_contain_text("ACTIVATED MODE")
+
+    page.get_by_role("button", name="Start a drill").click()
+    check_accessibility(page)
+    first = page.locator(".drill-node").first
+    expect(first).to_contain_text("TiB – Länsstyrelsen Stockholm")
+    first.get_by_role("button", name=re.compile("^Reached now")).click()
+    page.get_by_role("button", name="Close the drill").click()
+    expect(page.get_by_text("Reached 1 of")).to_be_visible()
