@@ -35,8 +35,8 @@ from wtforms.validators import (
 )
 
 from . import services
+from .edit import delete_entry
 from .extensions import db
-from .forms import ConfirmForm
 from .models import (
     Actor,
     CallTree,
@@ -376,12 +376,7 @@ def pattern_edit(pattern_id):
 def pattern_delete(pattern_id):
     """Delete a collaboration pattern (restorable from its history)."""
     pattern = get_for_edit(CollaborationPattern, pattern_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    services.soft_delete(pattern)
-    db.session.commit()
-    flash(_("Deleted. It can be restored from its history."), "success")
-    return redirect(url_for("coordination.patterns"))
+    return delete_entry(pattern, url_for("coordination.patterns"))
 
 
 class ScenarioForm(FlaskForm):

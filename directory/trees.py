@@ -31,6 +31,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from . import calltrees, services
+from .edit import delete_entry
 from .extensions import db
 from .forms import ConfirmForm
 from .models import (
@@ -272,12 +273,7 @@ def edit(tree_id):
 def delete(tree_id):
     """Delete a call tree (restorable from its history)."""
     tree = get_for_edit(CallTree, tree_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    services.soft_delete(tree)
-    db.session.commit()
-    flash(_("Deleted. It can be restored from its history."), "success")
-    return redirect(url_for("trees.index"))
+    return delete_entry(tree, url_for("trees.index"))
 
 
 def _node_form(node: CallTreeNode | None) -> NodeForm:
