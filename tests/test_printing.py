@@ -1,0 +1,518 @@
+"""Paper: print views, PDFs of call trees and the binder, revisions and their changes.
+
+PDFs are read back with pypdf, page by page, the way a person reads paper:
+the header and footer on every page, the numbers in PACE order, Swedish
+letters intact, and the changes page telling which sections to replace.
+"""
+
+import re
+from datetime import date, time
+from io import BytesIO
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import event, func, select
+
+from directory import pdf as paper
+from directory.calltrees import add_node
+from directory.extensions import db
+from directory.models import (
+    ActorLevel,
+    CallTree,
+    CollaborationPattern,
+    ContactKind,
+    ContactPoint,
+    Mode,
+    PathMode,
+    PatternParticipant,
+    Phase,
+    PrintRevision,
+    Rotation,
+    RotationKind,
+    RotationMember,
+    Scenario,
+    ScenarioMeasure,
+    UserRole,
+    utcnow,
+)
+from directory.printing import Builder
+from tests.conftest import Auth, make_actor, make_contact, make_person, make_role
+
+MARKING = "Skyddas – får ej spridas"
+PAGE_OF = re.compile(r"Page (\d+) of (\d+)")
+
+
+# --- A small region, and reading PDFs ------------------------------------------------
+
+
+@pytest.fixture
+def region(app):
+    """The county board and Haninge, a regional call tree, a pattern and a scenario."""
+    scenario = Scenario(slug="sno", name="Trafikstörningar p.g.a. snö/halka",
+                        facts="Kraftigt snöfall väntas.", goal="Framkomlighet för utryckning.")
+    db.session.add(scenario)
+    lan = make_actor("Länsstyrelsen Stockholm", last_reviewed_at=utcnow())
+    tib = make_role(lan)
+    make_contact(tib, "+46701740605", label="Dygnet runt", priority=1)
+    make_contact(tib, "+46701740606", kind=ContactKind.SWITCHBOARD, label="Växel – be om TiB",
+                 priority=2)
+    make_contact(tib, "RSTH LST-1", kind=ContactKind.RAKEL_GROUP, label="Rakel talgrupp",
+                 priority=3)
+    make_contact(tib, "Exempelgatan 10, Stockholm", kind=ContactKind.ADDRESS,
+                 label="Samlingsplats", priority=4)
+    make_contact(tib, "+46701740607", label="Stab", mode=PathMode.ACTIVATED, priority=1)
+    per, helena = make_person(lan, "Per Åkesson"), make_person(lan, "Helena Wästberg")
+    db.session.add(Rotation(role=tib, name="Veckorotation TiB", kind=RotationKind.WEEKLY,
+                            length_days=7, handover_time=time(8, 0),
+                            starts_on=date(2026, 12, 21),
+                            members=[RotationMember(person=per, position=0),
+                                     RotationMember(person=helena, position=1)]))
+    haninge = make_actor("Haninge kommun", last_reviewed_at=utcnow())
+    han_tib = make_role(haninge)
+    make_contact(han_tib, "+46701740608", label="Dygnet runt")
+    make_contact(haninge, "+46701740651", kind=ContactKind.SWITCHBOARD, label="Växel")
+    asa = make_person(haninge, "Åsa Öberg", title="Beredskapssamordnare")
+    make_contact(asa, "+46701740675", label="Privat mobil", confidential=True)
+    frg = make_actor("FRG Haninge", parent=haninge, level=ActorLevel.LOCAL,
+                     last_reviewed_at=utcnow())
+    make_contact(make_role(frg, "Kontaktperson", ""), "+46701740648")
+    tree = CallTree(name="Larmkedja snö", mode=Mode.ORDINARY, scenario=scenario, revision=3,
+                    valid_from=date(2026, 12, 1), next_review_on=date(2027, 6, 1))
+    db.session.add(tree)
+    db.session.flush()
+    top = add_node(tree, tib, instructions="Säg: detta är inte en övning.\nNotera klockslag.",
+                   escalate_after_minutes=10, alternates=[(lan, 5)])
+    add_node(tree, han_tib, parent=top, escalate_after_minutes=5,
+             alternates=[(asa, 5), (haninge, 10)])
+    pattern = CollaborationPattern(
+        name="Regional samverkanskonferens", convener_actor=lan, convener_role=tib,
+        mode=PathMode.ACTIVATED, scenario=scenario, starts_on=date(2026, 12, 1),
+        recurrence="FREQ=DAILY;BYHOUR=9,15;BYMINUTE=0", purpose="Gemensam lägesbild.",
+        participants=[PatternParticipant(actor=haninge)])
+    db.session.add(pattern)
+    db.session.flush()
+    db.session.add(ContactPoint(pattern=pattern, kind=ContactKind.BRIDGE, value="+46701740674",
+                                pin="246810#", label="Telefonbrygga"))
+    db.session.add(ScenarioMeasure(scenario=scenario, phase=Phase.PREPARATORY, position=1,
+                                   text="Inventera plogresurser", responsible_actor=haninge))
+    db.session.commit()
+    return {"tree": tree, "haninge": haninge, "lan": lan, "tib": tib, "han_tib": han_tib,
+            "asa": asa, "frg": frg}
+
+
+def pages(response) -> list[str]:
+    """The text of each page of a PDF answer."""
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "application/pdf"
+    return [page.extract_text() for page in PdfReader(BytesIO(response.data)).pages]
+
+
+def page_numbers(texts: list[str]) -> list[tuple[int, int]]:
+    return [tuple(int(n) for n in PAGE_OF.search(text).groups()) for text in texts]
+
+
+def body(text: str) -> str:
+    """A page's text on one line (words wrapped at line ends join again)."""
+    return " ".join(text.split())
+
+
+def record(client, url="/binder/revisions", **data):
+    token = Auth(client).csrf_token("/binder")
+    return client.post(url, data={"csrf_token": token, "mode": "", **data})
+
+
+# --- A call tree on paper -----------------------------------------------------------
+
+
+def test_every_page_of_a_tree_carries_the_header_and_the_footer(client, login_as, region):
+    tree = region["tree"]
+    for n in range(14):  # enough nodes for more than one page
+        add_node(tree, region["han_tib"], instructions=f"Ring vidare, steg {n}.")
+    db.session.commit()
+    viewer = login_as(UserRole.VIEWER)
+    texts = pages(client.get(f"/calltrees/{tree.id}.pdf"))
+    assert len(texts) >= 2
+    assert page_numbers(texts) == [(n, len(texts)) for n in range(1, len(texts) + 1)]
+    for text in texts:
+        line = body(text)
+        for expected in ("Larmkedja snö", "Regional", "Ordinary mode",
+                         "Scenario: Trafikstörningar p.g.a. snö/halka", "call tree revision 3",
+                         "Valid from 2026-12-01", "Next review 2027-06-01", MARKING,
+                         f"by {viewer.email}"):
+            assert expected in line, (expected, line[:300])
+        assert re.search(r"Printed \d{4}-\d\d-\d\d \d\d:\d\d", line)
+
+
+def test_a_node_shows_its_numbers_in_pace_order_and_whom_to_call_next(client, login_as,
+                                                                       region):
+    login_as(UserRole.VIEWER)
+    text = body("".join(pages(client.get(f"/calltrees/{region['tree'].id}.pdf"))))
+    assert "1 TiB – Länsstyrelsen Stockholm" in text
+    primary, alternate = text.index("070-174 06 05"), text.index("070-174 06 06")
+    talk_group, meeting = text.index("RSTH LST-1"), text.index("Exempelgatan 10")
+    assert primary < alternate < talk_group < meeting  # P, A, C, E
+    assert "070-174 06 07" not in text  # the staff number is for activated mode
+    assert "tel:+46701740605" in text
+    assert "Rakel talk group" in text or "Rakel talgrupp" in text
+    assert "Instructions: Säg: detta är inte en övning. Notera klockslag." in text
+    assert "No answer within 10 min? Call:" in text
+    assert "1.1 TiB – Haninge kommun" in text
+    assert "Called at" in text and "answered" in text and "no answer" in text
+
+
+def test_a_tree_lists_the_rotation_or_who_is_on_call_on_a_chosen_day(client, login_as, region):
+    login_as(UserRole.VIEWER)
+    url = f"/calltrees/{region['tree'].id}.pdf"
+    roster = body("".join(pages(client.get(url))))
+    assert "Veckorotation TiB (every 7 days, handover 08:00): Per Åkesson, Helena Wästberg" \
+        in roster
+    assert "On call" not in roster
+    on_call = body("".join(pages(client.get(url, query_string={"at": "2026-12-29T09:00"}))))
+    assert "On call 2026-12-29 09:00: Helena Wästberg" in on_call  # her turn, the second week
+
+
+def test_swedish_letters_survive_and_the_font_is_embedded(client, login_as, region):
+    login_as(UserRole.ADMIN)
+    response = client.get(f"/calltrees/{region['tree'].id}.pdf")
+    text = "".join(pages(response))
+    for word in ("Åsa Öberg", "Länsstyrelsen", "Wästberg", "Trafikstörningar", "får"):
+        assert word in text
+    fonts = PdfReader(BytesIO(response.data)).pages[0]["/Resources"]["/Font"]
+    embedded = []
+    for font in fonts.values():
+        font = font.get_object()
+        descendant = font["/DescendantFonts"][0].get_object()
+        assert "/FontFile2" in descendant["/FontDescriptor"].get_object()
+        embedded.append(str(font["/BaseFont"]))
+    assert sorted(name.split("+")[1] for name in embedded) == ["DejaVuSansBold",
+                                                               "DejaVuSansBook"]
+
+
+def test_the_fonts_ship_with_their_licence():
+    fonts = paper.FONT_DIR
+    assert (fonts / "DejaVuSans.ttf").stat().st_size > 100_000
+    assert (fonts / "DejaVuSans-Bold.ttf").stat().st_size > 100_000
+    assert "Bitstream" in (fonts / "LICENSE-DejaVu.txt").read_text()
+
+
+@pytest.mark.parametrize("role, shown", [("viewer", False), ("admin", True)])
+def test_confidential_numbers_are_printed_only_for_those_who_may_see_them(
+        client, login_as, region, role, shown):
+    login_as(UserRole(role))
+    for url in (f"/calltrees/{region['tree'].id}.pdf", "/binder.pdf"):
+        text = "".join(pages(client.get(url)))
+        assert ("070-174 06 75" in text) is shown, url
+    sheet = client.get("/actors/haninge-kommun/print").get_data(as_text=True)
+    assert ("070-174 06 75" in sheet) is shown
+
+
+HOSTILE_WORD = "Ö" * 30 + "x" * 160  # longer than any line; names hold 200
+HOSTILE = f"{HOSTILE_WORD}\n\nrad två\tmed tabb{paper.TOTAL_PAGES}\x07 <script>alert(1)</script>"
+
+
+def test_wrapped_lines_never_run_past_their_width(app):
+    sheet = paper.Paper({"title": "t"})
+    for text, width in ((HOSTILE, 50.0), ("tib@lansstyrelsen.demo.example", 20.0),
+                        ("kort", 80.0), ("", 30.0)):
+        for size, bold in ((9, False), (15, True)):
+            lines = sheet.wrap(text, width, size, bold)
+            sheet.use(size, bold)
+            assert all(sheet.width(line) <= width + 1e-6 for line in lines)
+            assert "".join(lines).replace(" ", "") == "".join(
+                paper._clean(text).split()).replace(" ", "")
+    assert sheet.wrap("tib@lansstyrelsen.demo.example", 30, 9)[0].endswith(("@", "."))
+
+
+def test_hostile_text_stays_on_the_page(client, login_as, region):
+    region["haninge"].name = "Haninge " + HOSTILE_WORD
+    node = region["tree"].nodes[1]
+    node.instructions = HOSTILE
+    db.session.commit()
+    login_as(UserRole.ADMIN)
+    response = client.get(f"/calltrees/{region['tree'].id}.pdf")
+    texts = pages(response)
+    assert page_numbers(texts) == [(n, len(texts)) for n in range(1, len(texts) + 1)]
+    joined = "".join("".join(texts).split())
+    assert HOSTILE_WORD in joined  # every letter printed, cut over several lines
+    assert "rad två med tabb <script>alert(1)</script>" in body("".join(texts))
+    width = float(PdfReader(BytesIO(response.data)).pages[0].mediabox.width)
+    starts = []
+    for page in PdfReader(BytesIO(response.data)).pages:
+        page.extract_text(visitor_text=lambda text, cm, tm, *_: starts.append(tm[4] * cm[0]
+                                                                             + cm[4]))
+    assert starts and all(0 <= x < width - 20 for x in starts)
+    sheet = client.get(f"/calltrees/{region['tree'].id}/print").get_data(as_text=True)
+    assert "<script>alert" not in sheet and "&lt;script&gt;alert(1)&lt;/script&gt;" in sheet
+
+
+def test_an_unreadable_date_or_mode_is_refused(client, login_as, region):
+    login_as(UserRole.VIEWER)
+    assert client.get(f"/calltrees/{region['tree'].id}.pdf?at=imorgon").status_code == 400
+    assert client.get("/binder.pdf?mode=panik").status_code == 400
+    assert client.get("/binder.pdf?actor=finns-inte").status_code == 404
+    assert client.get("/calltrees/9999.pdf").status_code == 404
+
+
+# --- Print views ----------------------------------------------------------------------
+
+
+def test_the_tree_print_view_is_paper_without_navigation(client, login_as, region):
+    login_as(UserRole.VIEWER)
+    page = client.get(f"/calltrees/{region['tree'].id}/print").get_data(as_text=True)
+    assert "<nav" not in page and "site-header" not in page
+    assert '<link rel="stylesheet" href="/print/print.css">' in page
+    assert 'class="node"' in page and 'class="call-log"' in page
+    assert '<ol class="children">' in page  # the child node is drawn under its parent
+    assert '<a href="tel:+46701740605">070-174 06 05</a>' in page
+    assert MARKING in page and "call tree revision 3" in page
+    assert "Next review 2027-06-01" in page
+
+
+def test_the_print_stylesheet_is_a4_black_on_white_and_keeps_nodes_whole(client, login_as):
+    login_as(UserRole.VIEWER)
+    response = client.get("/print/print.css")
+    css = response.get_data(as_text=True)
+    assert response.mimetype == "text/css"
+    assert "size: A4" in css and "break-inside: avoid" in css
+    assert 'content: "Page " counter(page) " of " counter(pages)' in css
+    assert "background: #fff" in css and "color: #000" in css
+
+
+def test_the_actor_sheet_shows_roles_persons_and_the_mode(client, login_as, region):
+    login_as(UserRole.VIEWER)
+    page = client.get("/actors/haninge-kommun/print").get_data(as_text=True)
+    assert "<nav" not in page
+    for expected in ("Haninge kommun", "Tjänsteman i beredskap", "070-174 06 08",
+                     "070-174 06 51", "Åsa Öberg", "Beredskapssamordnare", "ordinary mode"):
+        assert expected in page
+    activated = client.get("/actors/lansstyrelsen-stockholm/print?mode=activated")
+    assert activated.get_data(as_text=True).index("070-174 06 07") < \
+        activated.get_data(as_text=True).index("070-174 06 05")
+
+
+def test_the_directory_lists_actors_by_hierarchy(client, login_as, region):
+    login_as(UserRole.VIEWER)
+    page = client.get("/print/directory").get_data(as_text=True)
+    haninge, frg = page.index("<h3>Haninge kommun"), page.index("<h3>FRG Haninge")
+    assert haninge < frg < page.index("<h3>Länsstyrelsen Stockholm")  # under its parent
+    assert 'class="actor-entry depth-1"' in page
+    assert "070-174 06 48" in page and "Åsa Öberg" not in page  # roles, not persons
+
+
+# --- The binder --------------------------------------------------------------------
+
+
+def test_the_binder_has_cover_contents_outline_sections_and_index(client, login_as, region):
+    login_as(UserRole.ADMIN)
+    response = client.get("/binder.pdf")
+    texts = [body(t) for t in pages(response)]
+    assert "Binder" in texts[0] and "Region – all actors" in texts[0]
+    assert "preview, not a recorded revision" in texts[0]
+    assert "No earlier revision of this binder was printed" in texts[1]
+    assert "Contents" in texts[1]
+    outline = PdfReader(BytesIO(response.data)).outline
+
+    def titles(items):
+        for item in items:
+            if isinstance(item, list):
+                yield from titles(item)
+            else:
+                yield item.title
+
+    assert {"Regional call trees", "Larmkedja snö", "Actors", "Haninge kommun", "FRG Haninge",
+            "Länsstyrelsen Stockholm", "Collaboration patterns", "Scenario directions",
+            "Index of numbers"} <= set(titles(outline))
+    text = " ".join(texts)
+    assert "Regional samverkanskonferens" in text and "PIN 246810#" in text
+    assert "daily at 09:00, 15:00" in text
+    assert "Inventera plogresurser (Haninge kommun)" in text
+    assert all(MARKING in t for t in texts)
+
+
+def test_the_contents_page_numbers_lead_to_their_sections(client, login_as, region):
+    login_as(UserRole.ADMIN)
+    texts = pages(client.get("/binder.pdf"))
+    contents = texts[1].split("Contents", 1)[1]
+    for title in ("Larmkedja snö", "Haninge kommun", "FRG Haninge", "Länsstyrelsen Stockholm",
+                  "Collaboration patterns", "Index of numbers"):
+        number = int(re.search(rf"^{re.escape(title)} (\d+)$", contents, re.M).group(1))
+        assert texts[number - 1].startswith(title), (title, number)  # the header names it
+
+
+def test_the_index_tells_whose_number_it_is(client, login_as, region):
+    login_as(UserRole.ADMIN)
+    texts = pages(client.get("/binder.pdf"))
+    index = body(texts[-1])
+    assert index.startswith("Index of numbers")
+    assert re.search(r"070-174 06 05 TiB – Länsstyrelsen Stockholm · Dygnet runt \d", index)
+    assert "070-174 06 74 Regional samverkanskonferens · Telefonbrygga" in index
+    assert "RSTH LST-1 TiB – Länsstyrelsen Stockholm" in index
+
+
+def test_an_actors_binder_holds_that_actor(client, login_as, region):
+    login_as(UserRole.VIEWER)
+    texts = [body(t) for t in pages(client.get("/binder.pdf?actor=haninge-kommun"))]
+    text = " ".join(texts)
+    assert texts[0].startswith("Binder Haninge kommun")
+    assert "Regional samverkanskonferens" in text  # Haninge takes part in it
+    assert "Länsstyrelsen Stockholm Länsstyrelsen" not in text
+    assert "Larmkedja snö" not in text  # a regional tree is in the regional binder
+
+
+def test_a_preview_records_nothing(client, login_as, region):
+    login_as(UserRole.ADMIN)
+    client.get("/binder.pdf")
+    client.get("/binder.pdf?actor=haninge-kommun")
+    assert db.session.scalar(select(func.count()).select_from(PrintRevision)) == 0
+
+
+def test_printing_a_revision_records_its_content_and_shows_it(client, login_as, region):
+    admin = login_as(UserRole.ADMIN)
+    response = record(client)
+    assert response.status_code == 303
+    revision = db.session.scalar(select(PrintRevision))
+    assert response.headers["Location"] == f"/binder/revisions/{revision.id}.pdf"
+    assert (revision.scope, revision.number, revision.printed_by_id) == ("binder", 1, admin.id)
+    entries = revision.snapshot["entries"]
+    point = db.session.scalar(select(ContactPoint).where(ContactPoint.value == "+46701740608"))
+    assert entries[f"contact_point:{point.id}"]["values"]["number"] == "070-174 06 08"
+    assert f"actor:{region['haninge'].id}" in entries[f"contact_point:{point.id}"]["sections"]
+    assert entries[f"call_tree_node:{region['tree'].nodes[0].id}"]["values"]["instructions"] \
+        .startswith("Säg:")
+    texts = pages(client.get(response.headers["Location"]))
+    assert all("binder revision 1" in body(t) for t in texts)
+
+
+def test_the_next_revision_says_what_changed_and_which_sections_to_replace(
+        client, login_as, region):
+    login_as(UserRole.ADMIN)
+    record(client)
+    point = db.session.scalar(select(ContactPoint).where(ContactPoint.value == "+46701740608"))
+    point.value = "+46701740609"
+    region["asa"].title = "Krisledningschef"
+    make_role(region["lan"], "Kommunikatör i beredskap", "KiB")
+    db.session.delete(db.session.scalar(
+        select(ContactPoint).where(ContactPoint.value == "RSTH LST-1")))
+    region["frg"].deleted_at = utcnow()
+    db.session.commit()
+    response = client.get(record(client).headers["Location"])
+    texts = [body(t) for t in pages(response)]
+    front = texts[1]
+    assert "Changes since revision 1" in front and "Revision 1 was printed" in front
+    replace = front.split("Sections to replace", 1)[1].split("What changed", 1)[0]
+    found = dict(re.findall(r"(Larmkedja snö|Haninge kommun|Länsstyrelsen Stockholm) "
+                            r"(\d+(?:–\d+)?)", replace))
+    assert set(found) == {"Larmkedja snö", "Haninge kommun", "Länsstyrelsen Stockholm"}
+    assert "Remove: FRG Haninge (no longer in the binder)" in replace
+    for title, pages_text in found.items():  # the pages named are that section's
+        first = int(pages_text.split("–")[0])
+        assert texts[first - 1].startswith(title)
+    assert "Always: the cover, these changes and the contents" in replace
+    assert "Always: the index of numbers" in replace
+    assert "TiB – Haninge kommun › Dygnet runt – number: 070-174 06 08 → 070-174 06 09" in front
+    assert "(also in: Haninge kommun)" in front
+    assert "Changed: Haninge kommun › Åsa Öberg – title: Beredskapssamordnare → " \
+           "Krisledningschef" in front
+    assert "Added: KiB – Länsstyrelsen Stockholm" in front
+    assert "Removed: TiB – Länsstyrelsen Stockholm › Rakel talgrupp" in front
+
+
+def test_a_recorded_revision_prints_the_same_pages_later(client, login_as, region):
+    login_as(UserRole.ADMIN)
+    url = record(client).headers["Location"]
+    before = pages(client.get(url))
+    region["haninge"].name = "Haninge kommun (nytt namn)"
+    db.session.commit()
+    assert pages(client.get(url)) == before
+    revision = db.session.scalar(select(PrintRevision))
+    assert revision.snapshot["pages"]["index"][1] == len(before)
+
+
+def test_viewers_get_a_recorded_revision_with_confidential_numbers_masked(
+        client, app, login_as, region):
+    login_as(UserRole.ADMIN)
+    record(client)
+    private = db.session.scalar(select(ContactPoint).where(ContactPoint.confidential))
+    private.value = "+46701740676"
+    db.session.commit()
+    url = record(client).headers["Location"]
+    admin_pages = pages(client.get(url))
+    assert "number: 070-174 06 75 → 070-174 06 76" in body(admin_pages[1])
+    holder = app.test_client()
+    Auth(holder).login(_make_viewer())
+    viewer_pages = pages(holder.get(url))
+    text = "".join(viewer_pages)
+    assert "070-174 06 75" not in text and "070-174 06 76" not in text
+    assert "(confidential – not shown)" in text  # in its place on Åsa Öberg's row
+    assert "Privat mobil – confidential, not shown" in body(viewer_pages[1])
+    assert len(viewer_pages) == len(admin_pages)  # the same pages for every holder
+    preview = body(pages(holder.get("/binder.pdf"))[1])
+    assert "Privat mobil" not in preview  # never on the viewer's paper: neither removed
+
+
+def _make_viewer():
+    from tests.conftest import make_user
+
+    user = make_user("holder@example.org", role=UserRole.VIEWER)
+    db.session.commit()
+    return user.email
+
+
+def test_an_actors_editors_print_its_binder_as_a_series_of_its_own(client, login_as, region):
+    login_as(UserRole.EDITOR, actors=[region["haninge"]])
+    token = Auth(client).csrf_token("/binder?actor=haninge-kommun")
+    for expected in (1, 2):
+        response = client.post("/actors/haninge-kommun/binder/revisions",
+                               data={"csrf_token": token, "mode": "activated"})
+        assert response.status_code == 303
+        revision = db.session.scalars(select(PrintRevision).order_by(PrintRevision.id)).all()[-1]
+        assert (revision.scope, revision.number) == ("binder:haninge-kommun", expected)
+    assert record(client).status_code == 403  # the regional binder is the coordinators'
+    texts = pages(client.get(response.headers["Location"]))
+    assert "Activated mode" in texts[0] and "Changes since revision 1" in texts[1]
+
+
+def test_the_binder_page_offers_printing_only_to_those_who_may(client, login_as, region):
+    login_as(UserRole.VIEWER)
+    page = client.get("/binder").get_data(as_text=True)
+    assert "/binder.pdf" in page and 'action="/binder/revisions"' not in page
+    assert client.get("/binder?actor=haninge-kommun").status_code == 200
+
+
+def test_the_binder_page_lists_revisions_for_coordinators(client, login_as, region):
+    login_as(UserRole.ADMIN)
+    assert 'action="/binder/revisions"' in client.get("/binder").get_data(as_text=True)
+    record(client)
+    page = client.get("/binder").get_data(as_text=True)
+    assert "Revision 1 (PDF)" in page and "Records revision 2" in page
+
+
+def test_the_binder_is_built_in_a_fixed_number_of_queries(app, region):
+    from tests.conftest import make_user
+
+    admin = make_user("coordinator@example.org", role=UserRole.ADMIN)
+    db.session.commit()
+
+    def statements() -> int:
+        count = [0]
+
+        def counted(*_args):
+            count[0] += 1
+
+        db.session.expire_all()
+        event.listen(db.engine, "before_cursor_execute", counted)
+        try:
+            with app.test_request_context("/"):
+                Builder(admin).binder()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", counted)
+        return count[0]
+
+    few = statements()
+    for n in range(6):
+        actor = make_actor(f"Kommun {n}")
+        role = make_role(actor)
+        make_contact(role, f"+467017406{20 + n}")
+        make_contact(make_person(actor, f"Person {n}"), f"+467017406{30 + n}")
+    db.session.commit()
+    assert statements() == few
