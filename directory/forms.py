@@ -142,6 +142,8 @@ class ContactPointForm(EntryForm):
     confidential = BooleanField(_l("Confidential"))
 
     def validate_value(self, field):
+        if self.kind.data not in {k.value for k in ContactKind}:
+            return  # the kind field itself says it is not a valid choice
         kind = ContactKind(self.kind.data)
         raw = (field.data or "").strip()
         if kind.is_phone:
@@ -159,9 +161,15 @@ class ContactPointForm(EntryForm):
         else:
             field.data = raw
 
-    def validate_available_until(self, field):
-        if (self.available_from.data is None) != (field.data is None):
-            raise ValidationError(_l("Give both times, or neither for around the clock."))
+    def validate(self, extra_validators=None):
+        # Not an inline validator: Optional() stops those when a time is empty.
+        valid = super().validate(extra_validators)
+        if (self.available_from.data is None) != (self.available_until.data is None):
+            self.available_until.errors.append(
+                _l("Give both times, or neither for around the clock.")
+            )
+            return False
+        return valid
 
     def values(self) -> dict:
         data = super().values()

@@ -107,9 +107,10 @@ def _reindex(session: Session, flush_context) -> None:
     for obj in (*session.new, *session.dirty):
         if isinstance(obj, Searchable):
             for entry in (obj, *_dependents(obj)):
-                changed[entry.__tablename__, entry.id] = entry
+                if entry.__tablename__ in SEARCHED:  # scenarios are listed, not searched
+                    changed[entry.__tablename__, entry.id] = entry
     for obj in session.deleted:
-        if isinstance(obj, Searchable):
+        if isinstance(obj, Searchable) and obj.__tablename__ in SEARCHED:
             changed[obj.__tablename__, obj.id] = None
     if not changed:
         return
@@ -311,7 +312,9 @@ def _load(ranked) -> dict[str, dict[int, object]]:
         wanted[entity_type].add(entity_id)
     loaded: dict[str, dict[int, object]] = {}
     for entity_type, ids in wanted.items():
-        model = SEARCHED[entity_type]
+        model = SEARCHED.get(entity_type)
+        if model is None:  # indexed by an older version, not a kind shown
+            continue
         rows = db.session.scalars(
             select(model)
             .where(model.id.in_(ids), model.deleted_at.is_(None))

@@ -167,3 +167,14 @@ def test_review_is_recorded(app, client, login_as):
     last = events_for(actor)[-1]
     assert last.action == AuditAction.REVIEW
     assert last.user_id == editor.id
+
+
+def test_opening_hours_need_both_times_and_say_so(app, client, login_as):
+    actor = make_actor()
+    db.session.commit()
+    login_as(UserRole.EDITOR, actors=[actor])
+    response = post(client, f"/actors/{actor.slug}/contacts/new", kind="landline",
+                    value="08-123 456 78", mode="both", priority="1", available_from="08:00")
+    assert response.status_code == 422
+    assert "Give both times" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(ContactPoint.id))) == 0

@@ -36,6 +36,8 @@ OPEN_ROUTES = {
     "auth.login": "signing in is how one gets a session",
     "auth.logout": "anyone signed in may sign out",
     "views.set_language": "anyone may choose the language, even before signing in",
+    "tokens.create": "anyone signed in makes their own API tokens",
+    "tokens.revoke_own": "anyone signed in revokes their own API tokens (others' are 404)",
 }
 
 

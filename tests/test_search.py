@@ -151,3 +151,11 @@ def test_a_single_letter_matches_whole_words_only(region):
     db.session.commit()
     assert search("i")[0].entry.__class__ is Role  # "i" is a word of the role's name
     assert search("h") == []  # not every word starting with h
+
+
+def test_scenario_words_do_not_break_search(region):
+    from directory.models import Scenario
+
+    db.session.add(Scenario(slug="sno", name="Trafikstörningar p.g.a. snö/halka"))
+    db.session.commit()
+    assert search("sno") == []  # scenarios are listed on their own page, not searched

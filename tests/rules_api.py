@@ -1,0 +1,71 @@
+"""Who may use each API route that changes data (merged into test_permissions).
+
+The matrix sends JSON with the signed-in session and its CSRF token; the
+success codes are the API's: 200 for a change, 201 for a new entry, 204 for
+a deletion.
+"""
+
+from datetime import timedelta
+
+from directory.extensions import db
+from directory.models import Shift, utcnow
+
+API = "/api/v1"
+CHANGE = {"json": True, "method": "PATCH", "success": (200,)}
+CREATE = {"json": True, "method": "POST", "success": (201,)}
+DELETE = {"json": True, "method": "DELETE", "success": (204,)}
+ACTION = {"json": True, "method": "POST", "success": (200,)}
+
+
+def shift_of(w) -> Shift:
+    """The world has no shift of its own: one is made the first time a rule asks."""
+    if "shift" not in w.__dict__:
+        shift = Shift(role=w.role, person=w.person, starts_at=utcnow() + timedelta(days=1),
+                      ends_at=utcnow() + timedelta(days=2))
+        db.session.add(shift)
+        db.session.commit()
+        w.__dict__["shift"] = shift
+    return w.__dict__["shift"]
+
+
+def period(w) -> dict:
+    return {"role_id": w.role.id, "person_id": w.person.id,
+            "starts_at": "2026-12-24T08:00:00+01:00", "ends_at": "2026-12-25T08:00:00+01:00"}
+
+
+RULES = {
+    "api.actor_update": (lambda w: f"{API}/actors/{w.own.id}",
+                         lambda w: {"short_name": "HK"}, True, CHANGE),
+    "api.actor_review": (lambda w: f"{API}/actors/{w.own.id}/review", lambda w: {}, True,
+                         ACTION),
+    "api.person_create": (lambda w: f"{API}/persons",
+                          lambda w: {"actor_id": w.own.id, "name": "Ny Person"}, True, CREATE),
+    "api.person_update": (lambda w: f"{API}/persons/{w.person.id}",
+                          lambda w: {"title": "TiB"}, True, CHANGE),
+    "api.person_delete": (lambda w: f"{API}/persons/{w.person.id}", lambda w: {}, True, DELETE),
+    "api.role_create": (lambda w: f"{API}/roles",
+                        lambda w: {"actor_id": w.own.id, "name": "Kommunikatör i beredskap"},
+                        True, CREATE),
+    "api.role_update": (lambda w: f"{API}/roles/{w.role.id}",
+                        lambda w: {"description": "Dygnet runt"}, True, CHANGE),
+    "api.role_delete": (lambda w: f"{API}/roles/{w.role.id}", lambda w: {}, True, DELETE),
+    "api.contact_point_create": (lambda w: f"{API}/contact-points",
+                                 lambda w: {"owner_type": "role", "owner_id": w.role.id,
+                                            "kind": "mobile", "value": "070-174 06 20"},
+                                 True, CREATE),
+    "api.contact_point_update": (lambda w: f"{API}/contact-points/{w.point.id}",
+                                 lambda w: {"value": "070-174 06 21"}, True, CHANGE),
+    "api.contact_point_delete": (lambda w: f"{API}/contact-points/{w.point.id}",
+                                 lambda w: {}, True, DELETE),
+    "api.shift_create": (lambda w: f"{API}/shifts", period, True, CREATE),
+    "api.shift_update": (lambda w: f"{API}/shifts/{shift_of(w).id}",
+                         lambda w: {"note": "Julafton"}, True, CHANGE),
+    "api.shift_delete": (lambda w: f"{API}/shifts/{shift_of(w).id}", lambda w: {}, True,
+                         DELETE),
+    "api.override_create": (lambda w: f"{API}/overrides",
+                            lambda w: {**period(w), "reason": "Julafton"}, True, CREATE),
+    "api.override_update": (lambda w: f"{API}/overrides/{w.override.id}",
+                            lambda w: {"reason": "Sjukdom"}, True, CHANGE),
+    "api.override_delete": (lambda w: f"{API}/overrides/{w.override.id}", lambda w: {}, True,
+                            DELETE),
+}

@@ -1,0 +1,176 @@
+"""Schemathesis against the live API: no 5xx, every answer as described.
+
+The app is served by Werkzeug on a free local port, a small directory is
+seeded, and `st run` (schemathesis 4) generates requests from
+/api/v1/openapi.json as an editor with a bearer token: valid and invalid
+bodies, parameters and headers, for every operation, writes included. The
+run fails on any server error, any status code, content type or header the
+description does not list, and any body that does not match its schema.
+It is bounded: a fixed number of examples per operation and a fixed seed
+(about 2,600 requests, 20-40 s), and a hard time limit.
+"""
+
+import json
+import subprocess
+import sys
+import threading
+import time as clock
+from datetime import date, time, timedelta
+
+import pytest
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from directory import tokens
+from directory.calltrees import add_node
+from directory.extensions import db
+from directory.models import (
+    CallTree,
+    CollaborationPattern,
+    ContactKind,
+    ContactPoint,
+    Mode,
+    ModeState,
+    Override,
+    PathMode,
+    PatternParticipant,
+    Phase,
+    Rotation,
+    RotationMember,
+    Scenario,
+    ScenarioMeasure,
+    Shift,
+    UserRole,
+    utcnow,
+)
+from tests.conftest import make_actor, make_contact, make_person, make_role, make_user
+
+CHECKS = ",".join([
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+])
+MAX_EXAMPLES = 12
+SEED = 20261127
+TIME_LIMIT = 100  # seconds; a normal run takes a fraction of it
+
+
+def seed_directory():
+    """Two actors with persons, roles, paths of every sort, schedules, a tree, a pattern."""
+    haninge = make_actor("Haninge kommun", short_name="HK")
+    police = make_actor("Polisen Södertörn", kind="police", level="local")
+    asa = make_person(haninge, "Åsa Öberg", title="Säkerhetssamordnare")
+    bo = make_person(haninge, "Bo Ek")
+    tib = make_role(haninge)
+    vb = make_role(police, "Vakthavande befäl", "VB")
+    make_contact(tib, "+46701740610", label="TiB 24/7")
+    make_contact(tib, "+46701740611", mode=PathMode.ACTIVATED, priority=2)
+    make_contact(asa, "+46701740675", confidential=True, label="Privat")
+    make_contact(asa, "asa@example.org", kind=ContactKind.EMAIL)
+    make_contact(haninge, "+4687000000", kind=ContactKind.SWITCHBOARD)
+    make_contact(haninge, "112", kind=ContactKind.LANDLINE, label="Nödnummer")
+    make_contact(police, "https://polisen.example", kind=ContactKind.WEB)
+    make_contact(vb, "+46701740612", available_from=time(8), available_until=time(17))
+    rotation = Rotation(role=tib, starts_on=date(2026, 1, 5))
+    rotation.members = [RotationMember(person=asa, position=0),
+                        RotationMember(person=bo, position=1)]
+    now = utcnow()
+    scenario = Scenario(slug="sno", name="Trafikstörningar p.g.a. snö/halka", goal="Framkomlighet")
+    scenario.measures = [ScenarioMeasure(phase=Phase.PREPARATORY, position=1, text="Förbered"),
+                         ScenarioMeasure(phase=Phase.HANDLING, position=1, text="Samverka")]
+    db.session.add_all([
+        rotation, scenario,
+        Shift(role=tib, person=bo, starts_at=now, ends_at=now + timedelta(hours=8)),
+        Override(role=tib, person=asa, starts_at=now + timedelta(days=1),
+                 ends_at=now + timedelta(days=2), reason="Semester"),
+    ])
+    db.session.flush()
+    pattern = CollaborationPattern(
+        name="Samverkanskonferens", convener_actor=haninge, convener_role=tib,
+        mode=PathMode.ACTIVATED, scenario=scenario, starts_on=date(2026, 1, 1),
+        recurrence="FREQ=DAILY;BYHOUR=9,15;BYMINUTE=0",
+        participants=[PatternParticipant(actor=police)],
+    )
+    db.session.add(pattern)
+    db.session.flush()
+    db.session.add(ContactPoint(pattern=pattern, kind=ContactKind.BRIDGE, value="+46701740699",
+                                pin="1234"))
+    tree = CallTree(name="Larmkedja snö", actor=haninge, mode=Mode.ACTIVATED,
+                    scenario=scenario, valid_from=date(2026, 11, 1))
+    db.session.add(tree)
+    db.session.flush()
+    top = add_node(tree, tib, escalate_after_minutes=5, alternates=[(asa, 10)])
+    add_node(tree, vb, parent=top)
+    add_node(tree, police, parent=top)
+    db.session.add(ModeState(scope="region", mode=Mode.ACTIVATED, reason="Snöstorm",
+                             scenario=scenario))
+    editor = make_user("editor@example.org", role=UserRole.EDITOR, actors=[haninge])
+    db.session.flush()
+    _token, secret = tokens.create_api_token(editor, "schemathesis")
+    db.session.commit()
+    return secret
+
+
+class QuietHandler(WSGIRequestHandler):
+    """Thousands of requests: no line in the log for each."""
+
+    def log(self, *args):
+        pass
+
+
+@pytest.fixture
+def live_server(app):
+    """The app on 127.0.0.1 and a free port, for as long as the test runs."""
+    server = make_server("127.0.0.1", 0, app, request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def run_schemathesis(base_url: str, secret: str, report, workdir) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable, "-m", "schemathesis.cli", "run", f"{base_url}/api/v1/openapi.json",
+        "--url", f"{base_url}/api/v1",
+        "--header", f"Authorization: Bearer {secret}",
+        "--checks", CHECKS,
+        "--max-examples", str(MAX_EXAMPLES),
+        "--seed", str(SEED),
+        "--workers", "1",
+        "--phases", "examples,coverage,fuzzing,stateful",
+        "--generation-database", "none",
+        "--request-timeout", "10",
+        "--no-color",
+        "--report", "ndjson", "--report-ndjson-path", str(report),
+    ]
+    # In a scratch directory: schemathesis keeps a cache (.schemathesis/) where it runs.
+    return subprocess.run(command,  # noqa: S603 (our own interpreter and arguments) capture_output=True, text=True, timeout=TIME_LIMIT,
+                          check=False, cwd=workdir)
+
+
+def count_cases(report) -> int:
+    """How many requests schemathesis made, from its ndjson event log."""
+    cases = 0
+    for line in report.read_text().splitlines():
+        event = json.loads(line)
+        for name, payload in event.items():
+            if name.endswith("ScenarioFinished") and isinstance(payload, dict):
+                recorder = payload.get("recorder") or {}
+                cases += len(recorder.get("interactions") or {})
+    return cases
+
+
+def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(app, live_server, tmp_path):
+    secret = seed_directory()
+    report = tmp_path / "events.ndjson"
+    started = clock.monotonic()
+    result = run_schemathesis(live_server, secret, report, tmp_path)
+    took = clock.monotonic() - started
+    cases = count_cases(report)
+    print(f"schemathesis: {cases} requests in {took:.1f} s")
+    assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
+    assert cases > 1000, result.stdout[-5000:]  # the seed makes it about 2,600
