@@ -202,3 +202,13 @@ def test_coordinator_activates_the_region_and_everything_follows(page: Page):
     first.get_by_role("button", name=re.compile("^Reached now")).click()
     page.get_by_role("button", name="Close the drill").click()
     expect(page.get_by_text("Reached 1 of")).to_be_visible()
+
+    page.get_by_role("link", name="Binder").click()
+    check_accessibility(page)
+    with page.expect_response(lambda r: r.url.endswith(".pdf")) as answer:
+        page.get_by_role("button", name="Print a new revision").click()
+    assert answer.value.status == 200
+    assert answer.value.header_value("content-type") == "application/pdf"
+    # Chromium shows the PDF in its viewer; fetch the same URL as the user's session.
+    pdf = page.request.get(answer.value.url)
+    assert pdf.ok and pdf.body().startswith(b"%PDF")
