@@ -77,6 +77,7 @@ def page(request, browser, live):
 
 def check_accessibility(page: Page) -> None:
     """No serious or critical axe-core violation on the page as it is now."""
+    page.wait_for_load_state("load")
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => await axe.run(document)")
     bad = [
@@ -88,8 +89,17 @@ def check_accessibility(page: Page) -> None:
 
 
 def no_horizontal_scroll(page: Page) -> None:
+    page.wait_for_load_state("load")  # styles applied: before that any page is wide
+    limit = page.viewport_size["width"] + 1
     width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= page.viewport_size["width"] + 1, f"{page.url} scrolls sideways ({width}px)"
+    if width > limit:
+        culprits = page.evaluate(
+            """(limit) => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > limit)
+                .slice(0, 3).map(e => e.outerHTML.slice(0, 160))""",
+            limit,
+        )
+        pytest.fail(f"{page.url} scrolls sideways ({width}px): {culprits}")
 
 
 def visit(page: Page, path: str) -> None:
@@ -190,6 +200,7 @@ def test_coordinator_activates_the_region_and_everything_follows(page: Page):
 
     page.get_by_role("link", name="Call trees").click()
     page.get_by_role("link", name="Larmkedja snö/halka – aktiverat läge").click()
+    page.wait_for_url(re.compile(r"/calltrees/\d+$"))
     no_horizontal_scroll(page)
     check_accessibility(page)
     expect(page.locator(".tree-node").first).to_contain_text("TiB – Länsstyrelsen Stockholm")
