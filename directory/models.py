@@ -1128,3 +1128,25 @@ class DrillEntry(db.Model):
 
     drill: Mapped[Drill] = relationship(back_populates="entries")
     node: Mapped[CallTreeNode] = relationship()
+
+
+class VCardCache(db.Model):
+    """An entry's vCard 3.0 as last rendered, once per distinct variant.
+
+    Rendering a card with vobject takes about 0.3 ms, too slow to do for every
+    card of a whole-directory export, so `directory.vcards` keeps each
+    person's, role's and actor's rendered text here, current through a flush
+    hook (as the search index is). `variants` is a bit mask of the (mode in
+    force, confidential paths shown) combinations the text serves;
+    `entity_version` is the entry's version when it was rendered, so a card
+    left behind by a write that bypassed the ORM is never served as current.
+    No foreign keys: like the search index, rows are derived and rebuilt.
+    """
+
+    __tablename__ = "vcard_cache"
+
+    entity_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    entity_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    variants: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_version: Mapped[int] = mapped_column(Integer)
+    card: Mapped[str] = mapped_column(Text)

@@ -16,7 +16,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .extensions import db, limiter, login_manager
 from .models import User, UserRole
 
-PUBLIC_ENDPOINTS = frozenset({"auth.login", "views.healthz", "views.set_language", "static"})
+# The calendar feed is read by calendar apps with a secret token in its URL.
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.login", "views.healthz", "views.set_language", "static", "exports.calendar_feed"}
+)
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [

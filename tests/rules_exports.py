@@ -1,0 +1,53 @@
+"""Who may import contacts and make, revoke or renew calendar feeds (merged into
+`test_permissions.RULES`).
+
+Importing into an actor and managing the feeds of its persons and roles is
+for its editors and the coordinators; viewers and other actors' editors get
+403. The calendar feed URL itself is a GET, read without a session.
+"""
+
+import io
+import tempfile
+from pathlib import Path
+
+from flask import current_app
+
+from directory.calendars import hash_token
+from directory.extensions import db
+from directory.models import AccessToken, TokenKind
+
+CSV = "namn;mobil\r\nNy Person;070-174 06 44\r\n".encode("cp1252")
+
+
+def _import_url(w) -> str:
+    # Previews keep the upload server-side; keep the test's out of instance/.
+    current_app.config["IMPORT_STORE_DIR"] = str(
+        Path(tempfile.gettempdir()) / "kontaktvagar-test-imports"
+    )
+    return f"/actors/{w.own.slug}/import"
+
+
+def _feed(w) -> int:
+    """A feed of the owning actor's role, made by someone else."""
+    token = AccessToken(user_id=w.user.id, kind=TokenKind.CALENDAR, role_id=w.role.id,
+                        token_hash=hash_token(f"feed-{w.role.id}-{w.user.id}"), name="Jour")
+    db.session.add(token)
+    db.session.commit()
+    return token.id
+
+
+RULES = {
+    "exports.import_upload": (_import_url,
+                              lambda w: {"file": (io.BytesIO(CSV), "kontakter.csv"),
+                                         "confidential_mobiles": "y"},
+                              True, {"success": (200,)}),
+    # Without a preview in the session there is nothing to commit: back to the form.
+    "exports.import_commit": (lambda w: f"/actors/{w.own.slug}/import/commit",
+                              lambda w: {}, True),
+    "exports.feed_create": (lambda w: "/calendars/feeds",
+                            lambda w: {"subject": f"role-{w.role.id}", "name": "Jour"},
+                            True, {"success": (201,)}),
+    "exports.feed_revoke": (lambda w: f"/calendars/feeds/{_feed(w)}/revoke", lambda w: {}, True),
+    "exports.feed_renew": (lambda w: f"/calendars/feeds/{_feed(w)}/renew", lambda w: {}, True,
+                           {"success": (201,)}),
+}

@@ -1,0 +1,587 @@
+"""vCard, CSV and QR exports: what a phone or a spreadsheet gets, read back and compared.
+
+Every vCard is parsed back with vobject. The whole-directory export is served
+from the rendered-card cache; these tests prove its cards are byte for byte
+the ones a fresh render gives, before and after every kind of edit.
+"""
+
+import csv
+import io
+import re
+import uuid
+import zipfile
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+import segno
+import vobject
+from sqlalchemy import select, update
+
+from directory import vcards
+from directory.calltrees import add_node
+from directory.exports import csv_cell
+from directory.extensions import db
+from directory.models import (
+    Actor,
+    CallTree,
+    ContactKind,
+    ContactPoint,
+    Mode,
+    Override,
+    PathMode,
+    Person,
+    Role,
+    Rotation,
+    RotationMember,
+    UserRole,
+    VCardCache,
+    utcnow,
+)
+from directory.modes import paths_for_mode, switch_mode
+from directory.settings import VIEWERS_SEE_CONFIDENTIAL, set_setting
+from tests.conftest import make_actor, make_contact, make_person, make_role
+
+# PostgreSQL stores no NUL, so that one is only tested on `clean` itself.
+HOSTILE = "Eve\r\nEND:VCARD\nBEGIN:VCARD;x,y:z\\n\u2028ok\x07\x1b"
+
+
+@pytest.fixture
+def region(app):
+    haninge = make_actor("Haninge kommun", short_name="Haninge")
+    tib = make_role(haninge)
+    make_contact(tib, "+46701740608", label="Jourtelefon", priority=1)
+    make_contact(tib, "+46701740609", kind=ContactKind.SWITCHBOARD, priority=2,
+                 mode=PathMode.ORDINARY, label="Växel")
+    make_contact(tib, "+46701740611", priority=1, mode=PathMode.ACTIVATED,
+                 label="Stabsledning")
+    make_contact(tib, "+46701740612", priority=3, confidential=True, label="Privat")
+    make_contact(tib, "Haninge TiB 1", kind=ContactKind.RAKEL_GROUP, priority=4)
+    asa = make_person(haninge, "Åsa Öberg", title="Beredskapssamordnare")
+    make_contact(asa, "+46701740620", confidential=True, label="Tjänstemobil")
+    make_contact(asa, "+46701740621", kind=ContactKind.LANDLINE, priority=2)
+    make_contact(asa, "asa.oberg@example.org", kind=ContactKind.EMAIL, priority=3)
+    make_contact(haninge, "+46701740605", kind=ContactKind.SWITCHBOARD, label="Växel")
+    police = make_actor("Polismyndigheten", kind="police")
+    make_contact(police, "11414", kind=ContactKind.SWITCHBOARD, label="Polisens växel")
+    db.session.commit()
+    return {"haninge": haninge, "tib": tib, "asa": asa, "police": police}
+
+
+def cards_of(response) -> list:
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return list(vobject.readComponents(response.get_data(as_text=True)))
+
+
+def card_of(response):
+    found = cards_of(response)
+    assert len(found) == 1
+    return found[0]
+
+
+def tels(card) -> list[tuple[str, list[str]]]:
+    return [(t.value, t.params.get("TYPE", [])) for t in card.contents.get("tel", [])]
+
+
+def split_cards(text: str) -> list[str]:
+    return [c + "END:VCARD\r\n" for c in text.split("END:VCARD\r\n") if c.strip()]
+
+
+# --- The shape of a card --------------------------------------------------------
+
+
+def test_a_person_card_reads_back_with_every_value(region, client, login_as):
+    login_as(UserRole.ADMIN)
+    response = client.get(f"/export/persons/{region['asa'].id}.vcf")
+    assert response.mimetype == "text/vcard"
+    assert response.headers["Content-Type"] == "text/vcard; charset=utf-8"
+    assert "attachment" in response.headers["Content-Disposition"]
+    card = card_of(response)
+    assert card.version.value == "3.0"
+    assert card.fn.value == "Åsa Öberg"
+    assert (card.n.value.given, card.n.value.family) == ("Åsa", "Öberg")
+    assert card.org.value == ["Haninge kommun"]
+    assert card.title.value == "Beredskapssamordnare"
+    assert tels(card) == [("+46701740620", ["CELL", "VOICE", "PREF"]),
+                          ("+46701740621", ["WORK", "VOICE"])]
+    assert card.email.value == "asa.oberg@example.org"
+    assert card.email.params["TYPE"] == ["INTERNET", "WORK", "PREF"]
+    assert card.contents["x-ablabel"][0].value == "Tjänstemobil"
+    assert card.contents["x-ablabel"][0].group == card.tel.group
+
+
+def test_the_file_is_utf8_without_bom_with_crlf_and_folded_lines(region, client, login_as):
+    person = region["asa"]
+    person.title = "Samordnare för krisberedskap och civilt försvar, " * 3
+    db.session.commit()
+    login_as(UserRole.ADMIN)
+    body = client.get(f"/export/persons/{person.id}.vcf").get_data()
+    assert not body.startswith(b"\xef\xbb\xbf")
+    text = body.decode("utf-8")
+    assert "\n" not in text.replace("\r\n", "")
+    lines = text.split("\r\n")[:-1]
+    assert all(len(line.encode("utf-8")) <= 75 for line in lines)
+    assert any(line.startswith(" ") for line in lines)  # the long title was folded
+
+
+def test_uid_is_stable_and_rev_is_the_last_change(region, client, login_as):
+    login_as(UserRole.ADMIN)
+    url = f"/export/persons/{region['asa'].id}.vcf"
+    first = card_of(client.get(url))
+    expected_uid = uuid.uuid5(vcards.UID_NAMESPACE, f"person:{region['asa'].id}")
+    assert first.uid.value == f"urn:uuid:{expected_uid}"
+    asa = db.session.get(Person, region["asa"].id)
+    latest = max([asa.updated_at, asa.actor.updated_at,
+                  *(p.updated_at for p in asa.contact_points)])
+    assert first.rev.value == latest.strftime("%Y%m%dT%H%M%SZ")
+
+    asa.title = "Säkerhetschef"
+    db.session.commit()
+    second = card_of(client.get(url))
+    assert second.uid.value == first.uid.value
+    assert second.rev.value == db.session.get(Person, asa.id).updated_at.strftime(
+        "%Y%m%dT%H%M%SZ")
+    assert second.rev.value >= first.rev.value
+
+
+def test_a_role_card_is_functional_with_org_and_title(region, client, login_as):
+    login_as(UserRole.ADMIN)
+    card = card_of(client.get(f"/export/roles/{region['tib'].id}.vcf"))
+    assert card.fn.value == "TiB – Haninge kommun"
+    assert card.org.value == ["Haninge kommun"]
+    assert card.title.value == "Tjänsteman i beredskap"
+    # Ordinary mode: the 24/7 mobile first, then the ordinary switchboard, the
+    # confidential one (admins see it); the activated-only staff line is left out.
+    assert tels(card) == [("+46701740608", ["CELL", "VOICE", "PREF"]),
+                          ("+46701740609", ["WORK", "VOICE"]),
+                          ("+46701740612", ["CELL", "VOICE"])]
+    assert "Rakel talgrupp: Haninge TiB 1" in card.note.value
+
+
+def test_paths_follow_the_mode_in_force(region, client, login_as):
+    user = login_as(UserRole.ADMIN)
+    switch_mode(region["haninge"], Mode.ACTIVATED, reason="Snöstorm", user=user)
+    db.session.commit()
+    card = card_of(client.get(f"/export/roles/{region['tib'].id}.vcf"))
+    assert [value for value, _types in tels(card)] == [
+        "+46701740611", "+46701740608", "+46701740612"]
+
+
+def test_short_numbers_are_kept_as_dialled(region, client, login_as):
+    login_as(UserRole.VIEWER)
+    card = card_of(client.get("/export/actors/polismyndigheten.vcf"))
+    assert tels(card) == [("11414", ["WORK", "VOICE", "PREF"])]
+
+
+def test_viewers_do_not_get_confidential_numbers(region, client, login_as):
+    login_as(UserRole.VIEWER)
+    card = card_of(client.get(f"/export/persons/{region['asa'].id}.vcf"))
+    assert [value for value, _types in tels(card)] == ["+46701740621"]
+    assert "+46701740620" not in client.get("/export/directory.vcf").get_data(as_text=True)
+
+
+def test_viewers_get_confidential_numbers_when_allowed(region, client, login_as):
+    set_setting(VIEWERS_SEE_CONFIDENTIAL, True)
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    card = card_of(client.get(f"/export/persons/{region['asa'].id}.vcf"))
+    assert "+46701740620" in [value for value, _types in tels(card)]
+
+
+def test_editors_see_their_own_actors_confidential_numbers(region, client, login_as):
+    login_as(UserRole.EDITOR, actors=[region["haninge"]])
+    text = client.get("/export/directory.vcf").get_data(as_text=True)
+    assert "+46701740620" in text
+
+
+def test_hostile_values_cannot_add_properties_or_cards(region, client, login_as):
+    evil = make_person(region["haninge"], HOSTILE, title="a;b,c:d\nX-EVIL:1")
+    make_contact(evil, "+46701740630", label="x\r\ny;z:w,END:VCARD")
+    make_contact(evil, "https://example.org/\nX-EVIL:2", kind=ContactKind.WEB, priority=2)
+    make_contact(evil, "Storgatan 1;\nEND:VCARD", kind=ContactKind.ADDRESS, priority=3)
+    db.session.commit()
+    login_as(UserRole.ADMIN)
+    for url in (f"/export/persons/{evil.id}.vcf", f"/export/persons/{evil.id}.vcf?version=4.0"):
+        text = client.get(url).get_data(as_text=True)
+        lines = text.split("\r\n")[:-1]
+        assert sum(line == "BEGIN:VCARD" for line in lines) == 1
+        assert sum(line == "END:VCARD" for line in lines) == 1
+        assert not any(line.upper().startswith("X-EVIL") for line in lines)
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f\u2028]", text.replace("\r\n", ""))
+        card = card_of(client.get(url))
+        assert card.fn.value == "Eve END:VCARD BEGIN:VCARD;x,y:z\\n ok"
+        assert card.title.value == "a;b,c:d X-EVIL:1"
+        assert card.url.value == "https://example.org/ X-EVIL:2"
+        assert "x-evil" not in card.contents
+
+
+def test_clean_turns_controls_and_line_separators_into_spaces():
+    assert vcards.clean("a\x00b\x1bc\x85d\u2029e\tf\r\ng") == "a b c d e f g"
+    assert vcards.clean("a\r\nb\rc\x0bd", multiline=True) == "a\nb\nc d"
+
+
+def test_vcard_4_on_request(region, client, login_as):
+    login_as(UserRole.ADMIN)
+    card = card_of(client.get(f"/export/roles/{region['tib'].id}.vcf?version=4.0"))
+    assert card.version.value == "4.0"
+    assert card.kind.value == "individual"
+    first = card.contents["tel"][0]
+    assert first.value == "tel:+46701740608"
+    assert first.params["VALUE"] == ["uri"] and first.params["PREF"] == ["1"]
+    actor = card_of(client.get("/export/actors/polismyndigheten.vcf?version=4.0"))
+    assert actor.kind.value == "org"
+    assert client.get(f"/export/roles/{region['tib'].id}.vcf?version=2.1").status_code == 400
+
+
+def test_an_actor_file_holds_the_actor_its_roles_and_persons(region, client, login_as):
+    make_person(region["haninge"], "Borttagen", deleted_at=utcnow())
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    found = cards_of(client.get("/export/actors/haninge-kommun.vcf"))
+    assert [c.fn.value for c in found] == ["Haninge kommun", "TiB – Haninge kommun", "Åsa Öberg"]
+    assert found[0].contents["x-abshowas"][0].value == "COMPANY"
+    assert len({c.uid.value for c in found}) == 3
+
+
+def test_zip_has_one_parsable_card_per_file(region, client, login_as):
+    login_as(UserRole.ADMIN)
+    response = client.get("/export/actors/haninge-kommun.zip")
+    assert response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.get_data()))
+    names = archive.namelist()
+    assert len(names) == 3 and all(n.startswith("haninge-kommun/") for n in names)
+    for name in names:
+        assert len(list(vobject.readComponents(archive.read(name).decode("utf-8")))) == 1
+
+
+def test_a_call_tree_file_holds_its_members_with_the_trees_mode(region, client, login_as):
+    tree = CallTree(name="Larmkedja snö", actor=region["haninge"], mode=Mode.ACTIVATED,
+                    valid_from=date(2026, 12, 1))
+    db.session.add(tree)
+    db.session.flush()
+    add_node(tree, region["tib"], alternates=[(region["asa"], 5)])
+    add_node(tree, region["police"])
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    found = cards_of(client.get(f"/export/calltrees/{tree.id}.vcf"))
+    assert [c.fn.value for c in found] == ["TiB – Haninge kommun", "Åsa Öberg", "Polismyndigheten"]
+    assert found[0].tel.value == "+46701740611"  # the activated-mode staff line first
+    zipped = zipfile.ZipFile(io.BytesIO(client.get(f"/export/calltrees/{tree.id}.zip").data))
+    assert len(zipped.namelist()) == 3
+
+
+def test_exports_need_sign_in_and_unknown_entries_are_404(region, client, login_as):
+    assert client.get("/export/directory.vcf").status_code == 302
+    login_as(UserRole.VIEWER)
+    assert client.get("/export/persons/999999.vcf").status_code == 404
+    assert client.get("/export/actors/nobody.vcf").status_code == 404
+    assert client.get("/export/calltrees/999999.vcf").status_code == 404
+
+
+# --- The directory and its cache --------------------------------------------------
+
+
+def fresh_cards(client, region_entries) -> dict[str, str]:
+    """Each entry's card from its own route (always a fresh render)."""
+    out = {}
+    for kind, entry in region_entries:
+        url = {"actor": f"/export/actors/{getattr(entry, 'slug', '')}.vcf",
+               "role": f"/export/roles/{entry.id}.vcf",
+               "person": f"/export/persons/{entry.id}.vcf"}[kind]
+        text = client.get(url).get_data(as_text=True)
+        out[f"{kind}:{entry.id}"] = split_cards(text)[0]
+    return out
+
+
+def all_entries():
+    found = []
+    for kind, model in (("actor", Actor), ("role", Role), ("person", Person)):
+        found += [(kind, e) for e in db.session.scalars(
+            select(model).where(model.deleted_at.is_(None)).order_by(model.id))]
+    return found
+
+
+def directory_by_uid(client) -> dict[str, str]:
+    response = client.get("/export/directory.vcf")
+    assert response.status_code == 200 and response.is_streamed
+    return {vobject.readOne(c).uid.value: c for c in split_cards(response.get_data(as_text=True))}
+
+
+def assert_directory_equals_fresh(client):
+    entries = all_entries()
+    fresh = fresh_cards(client, entries)
+    served = directory_by_uid(client)
+    assert len(served) == len(entries)
+    for key, card in fresh.items():
+        kind, entity_id = key.split(":")
+        uid = f"urn:uuid:{uuid.uuid5(vcards.UID_NAMESPACE, f'{kind}:{entity_id}')}"
+        assert served[uid] == card, key
+
+
+def cache_rows() -> list:
+    return db.session.execute(
+        select(VCardCache.entity_type, VCardCache.entity_id, VCardCache.variants,
+               VCardCache.card).order_by(VCardCache.entity_type, VCardCache.entity_id,
+                                         VCardCache.variants)).all()
+
+
+def assert_cache_equals_fresh_render():
+    """Every cached text is what vobject renders now from freshly loaded entries."""
+    db.session.expire_all()
+    rows = cache_rows()
+    covered = set()
+    for kind, model in (("actor", Actor), ("role", Role), ("person", Person)):
+        for entry in db.session.scalars(select(model).where(model.deleted_at.is_(None))):
+            source = vcards.source_of(entry)
+            for mode in vcards.MODES:
+                for confidential in (False, True):
+                    bit = vcards.variant_bit(mode, confidential)
+                    cached = [r.card for r in rows
+                              if (r.entity_type, r.entity_id) == (kind, entry.id)
+                              and r.variants & bit]
+                    shown = [p for p in source.paths if confidential or not p.confidential]
+                    fresh = vcards.render(source, paths_for_mode(shown, mode)[0])
+                    assert cached == [fresh], (kind, entry.id, mode, confidential)
+            covered.add((kind, entry.id))
+    assert {(r.entity_type, r.entity_id) for r in rows} == covered
+
+
+def test_the_directory_is_streamed_and_every_card_equals_a_fresh_render(region, client, login_as):
+    login_as(UserRole.VIEWER)
+    response = client.get("/export/directory.vcf")
+    assert response.is_streamed
+    assert response.headers["Content-Type"] == "text/vcard; charset=utf-8"
+    assert_directory_equals_fresh(client)
+
+
+def test_the_cache_stays_identical_to_a_fresh_render_through_edits(region, client, login_as):
+    admin = login_as(UserRole.ADMIN)
+    assert_cache_equals_fresh_render()
+    asa = db.session.get(Person, region["asa"].id)
+    asa.name = "Åsa Öberg-Lind"
+    db.session.commit()
+    assert_cache_equals_fresh_render()
+    make_contact(db.session.get(Person, asa.id), "+46701740622", priority=1,
+                 mode=PathMode.ACTIVATED)
+    db.session.commit()
+    assert_cache_equals_fresh_render()
+    point = db.session.scalar(select(ContactPoint).where(ContactPoint.value == "+46701740621"))
+    point.mode = PathMode.ORDINARY
+    point.label = "Direkt; ny"
+    db.session.commit()
+    assert_cache_equals_fresh_render()
+    point.deleted_at = utcnow()
+    db.session.commit()
+    assert_cache_equals_fresh_render()
+    db.session.add(ContactPoint(role_id=region["tib"].id, kind=ContactKind.BRIDGE,
+                                value="+46701740640", pin="1234", priority=5))
+    db.session.commit()
+    assert_cache_equals_fresh_render()
+    actor = db.session.get(Actor, region["haninge"].id)
+    actor.name = "Haninge kommun (ny)"
+    db.session.commit()
+    assert_cache_equals_fresh_render()
+    db.session.get(Role, region["tib"].id).deleted_at = utcnow()
+    db.session.commit()
+    assert_cache_equals_fresh_render()
+    switch_mode(None, Mode.ACTIVATED, reason="Storm", user=db.session.get(type(admin), admin.id))
+    db.session.commit()
+    assert_directory_equals_fresh(client)
+
+
+def test_the_directory_is_the_same_for_every_reader_and_mode(region, client, login_as):
+    editor = login_as(UserRole.EDITOR, actors=[region["haninge"]])
+    assert_directory_equals_fresh(client)
+    switch_mode(region["haninge"], Mode.ACTIVATED, reason="Storm",
+                user=db.session.get(type(editor), editor.id))
+    db.session.commit()
+    assert_directory_equals_fresh(client)
+
+
+def test_cards_missing_from_the_cache_are_rendered_on_the_fly(region, client, login_as):
+    login_as(UserRole.ADMIN)
+    before = directory_by_uid(client)
+    db.session.execute(VCardCache.__table__.delete())  # as after a bulk load
+    db.session.commit()
+    assert directory_by_uid(client) == before
+
+
+def test_a_card_rendered_for_an_older_version_is_not_served(region, client, login_as):
+    login_as(UserRole.ADMIN)
+    asa = region["asa"]
+    # A write that bypasses the ORM (no flush hook): the cache is now stale.
+    db.session.execute(update(Person).where(Person.id == asa.id)
+                       .values(name="Åsa Bulk", version=Person.version + 1))
+    db.session.commit()
+    card = [c for c in directory_by_uid(client).values() if "Åsa" in c][0]
+    assert "FN:Åsa Bulk" in card
+
+
+def test_rebuilding_gives_the_cards_the_hook_keeps(region, app):
+    kept = cache_rows()
+    assert vcards.rebuild_all() == len(kept)
+    db.session.commit()
+    assert cache_rows() == kept
+
+
+def test_the_directory_zip_matches_the_directory_file(region, client, login_as):
+    login_as(UserRole.VIEWER)
+    served = directory_by_uid(client)
+    response = client.get("/export/directory.zip")
+    assert response.is_streamed
+    archive = zipfile.ZipFile(io.BytesIO(response.get_data()))
+    assert archive.testzip() is None
+    texts = [archive.read(name).decode("utf-8") for name in archive.namelist()]
+    assert sorted(texts) == sorted(served.values())
+
+
+# --- QR codes --------------------------------------------------------------------
+
+
+def test_qr_codes_hold_the_readers_card(region, client, login_as):
+    viewer = login_as(UserRole.VIEWER)
+    for url, entry in ((f"/export/persons/{region['asa'].id}/qr.svg", region["asa"]),
+                       (f"/export/roles/{region['tib'].id}/qr.svg", region["tib"])):
+        response = client.get(url)
+        assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+        entry = db.session.get(type(entry), entry.id)
+        card = vcards.render_for(entry, db.session.get(type(viewer), viewer.id))
+        assert "+46701740620" not in card  # the viewer's card: no confidential mobile
+        expected = io.BytesIO()
+        segno.make(card, error="m", micro=False).save(
+            expected, kind="svg", scale=4, border=4, xmldecl=False,
+            title=response.get_data(as_text=True).split("<title>")[1].split("</title>")[0])
+        assert response.get_data() == expected.getvalue()
+
+
+def test_a_card_too_big_for_a_qr_code_is_made_compact(region, client, login_as):
+    asa = region["asa"]
+    for n in range(30):
+        make_contact(asa, f"+467017406{50 + n:02d}", priority=10 + n, label="L" * 150)
+    db.session.commit()
+    login_as(UserRole.ADMIN)
+    assert client.get(f"/export/persons/{asa.id}/qr.svg").status_code == 200
+
+
+# --- CSV -------------------------------------------------------------------------
+
+
+def read_csv(response, delimiter=","):
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "text/csv"
+    text = response.get_data().decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
+
+
+def test_csv_cells_cannot_start_a_formula():
+    assert csv_cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
+    for start in ("+", "-", "@", "\t", "\r"):
+        assert csv_cell(start + "1") == "'" + start + "1"
+    assert csv_cell("070-174 06 05") == "070-174 06 05"
+    assert csv_cell(None) == ""
+
+
+def test_directory_csv_has_readable_and_exact_numbers(region, client, login_as):
+    make_contact(region["haninge"], "+442079460123", kind=ContactKind.LANDLINE, priority=3,
+                 label="=HYPERLINK(\"http://evil\")")
+    db.session.commit()
+    login_as(UserRole.ADMIN)
+    rows = read_csv(client.get("/export/directory.csv"))
+    tib = next(r for r in rows if r["tel"] == "tel:+46701740608")
+    assert tib["actor"] == "Haninge kommun" and tib["owner_type"] == "role"
+    assert tib["owner"] == "TiB" and tib["value"] == "070-174 06 08"
+    assert tib["pace"] == "1" and tib["in_force"] == "yes" and tib["confidential"] == "no"
+    activated = next(r for r in rows if r["tel"] == "tel:+46701740611")
+    assert activated["mode"] == "activated" and activated["in_force"] == "no"
+    foreign = next(r for r in rows if r["tel"] == "tel:+442079460123")
+    assert foreign["value"] == "'+44 20 7946 0123"
+    assert foreign["label"] == "'=HYPERLINK(\"http://evil\")"
+    police = next(r for r in rows if r["actor"] == "Polismyndigheten")
+    assert police["value"] == "114 14" and police["tel"] == "tel:11414"
+    email = next(r for r in rows if r["kind"] == "email")
+    assert email["value"] == "asa.oberg@example.org" and email["tel"] == ""
+
+
+def test_directory_csv_hides_confidential_numbers_from_viewers(region, client, login_as):
+    login_as(UserRole.VIEWER)
+    rows = read_csv(client.get("/export/directory.csv"))
+    assert rows and not any(r["confidential"] == "yes" for r in rows)
+    assert "tel:+46701740620" not in [r["tel"] for r in rows]
+
+
+def test_csv_for_excel_in_swedish(region, client, login_as):
+    login_as(UserRole.ADMIN)
+    response = client.get("/export/actors/haninge-kommun.csv?format=excel")
+    assert response.get_data().startswith(b"\xef\xbb\xbf")
+    rows = read_csv(response, delimiter=";")
+    assert {r["actor"] for r in rows} == {"Haninge kommun"}
+    assert "\r\n" in response.get_data(as_text=True)
+
+
+# --- Shifts for payroll -------------------------------------------------------------
+
+
+@pytest.fixture
+def rota(region):
+    nils = make_person(region["haninge"], "Nils Nilsson")
+    rotation = Rotation(role=region["tib"], name="Vecka", length_days=7,
+                        handover_time=time(8, 0), starts_on=date(2026, 10, 12))
+    rotation.members = [RotationMember(person=region["asa"], position=0),
+                        RotationMember(person=nils, position=1)]
+    db.session.add(rotation)
+    tz = ZoneInfo("Europe/Stockholm")
+    db.session.add(Override(role=region["tib"], person=nils, reason="Byte",
+                            starts_at=datetime(2026, 12, 10, 12, tzinfo=tz),
+                            ends_at=datetime(2026, 12, 10, 18, tzinfo=tz)))
+    db.session.commit()
+    return nils
+
+
+def test_shifts_csv_counts_on_call_hours_per_person(rota, client, login_as):
+    login_as(UserRole.VIEWER)
+    rows = read_csv(client.get(
+        "/export/shifts.csv?actor=haninge-kommun&from=2026-12-07&to=2026-12-21"))
+    assert [(r["person"], r["source"], r["starts"], r["ends"], r["hours"]) for r in rows] == [
+        ("Nils Nilsson", "rotation", "2026-12-07 00:00", "2026-12-07 08:00", "8.00"),
+        ("Åsa Öberg", "rotation", "2026-12-07 08:00", "2026-12-10 12:00", "76.00"),
+        ("Nils Nilsson", "override", "2026-12-10 12:00", "2026-12-10 18:00", "6.00"),
+        ("Åsa Öberg", "rotation", "2026-12-10 18:00", "2026-12-14 08:00", "86.00"),
+        ("Nils Nilsson", "rotation", "2026-12-14 08:00", "2026-12-21 00:00", "160.00"),
+    ]
+    assert {r["actor"] for r in rows} == {"Haninge kommun"} and rows[0]["role"] == "TiB"
+
+
+def test_shift_hours_are_real_hours_across_daylight_saving(rota, client, login_as):
+    login_as(UserRole.VIEWER)
+    response = client.get("/export/shifts.csv?from=2026-10-19&to=2026-10-26&format=excel")
+    rows = read_csv(response, delimiter=";")
+    turn = next(r for r in rows if r["starts"] == "2026-10-19 08:00")
+    assert turn["ends"] == "2026-10-26 00:00"
+    assert turn["hours"] == "161,00"  # 7 days minus 8 hours, plus the hour gained on 25 Oct
+
+
+def test_shifts_csv_needs_a_sensible_period(rota, client, login_as):
+    login_as(UserRole.VIEWER)
+    assert client.get("/export/shifts.csv?from=2026-13-01").status_code == 400
+    assert client.get("/export/shifts.csv?from=2026-12-10&to=2026-12-01").status_code == 400
+    assert client.get("/export/shifts.csv?from=2026-01-01&to=2027-06-01").status_code == 400
+    assert client.get("/export/shifts.csv?actor=nobody").status_code == 404
+    assert client.get("/export/shifts.csv").status_code == 200  # this month by default
+
+
+def test_the_export_page_links_everything(region, client, login_as):
+    login_as(UserRole.EDITOR, actors=[region["haninge"]])
+    page = client.get("/export").get_data(as_text=True)
+    for link in ("/export/directory.vcf", "/export/directory.zip", "/export/directory.csv",
+                 "/export/shifts.csv", "/actors/haninge-kommun/import", "/calendars"):
+        assert link in page
+    assert "/actors/polismyndigheten/import" not in page
+
+
+def test_the_cards_can_be_rebuilt_from_the_command_line(region, runner):
+    db.session.execute(VCardCache.__table__.delete())
+    db.session.commit()
+    result = runner.invoke(args=["cards", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Rendered ")
+    assert_cache_equals_fresh_render()

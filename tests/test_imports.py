@@ -1,0 +1,366 @@
+"""Importing contacts from vCard and CSV: a preview first, then everything or nothing.
+
+Every failure is a clear report with nothing written: no person, no contact
+path, no audit event.
+"""
+
+import io
+
+import pytest
+import vobject
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from directory import imports
+from directory.extensions import db
+from directory.models import (
+    AuditEvent,
+    ContactKind,
+    ContactPoint,
+    Person,
+    UserRole,
+)
+from directory.search import search
+from tests.conftest import make_actor, make_contact, make_person
+
+CSV = (
+    "namn,titel,mobil,telefon,e-post\r\n"
+    "Åsa Öberg,Beredskapssamordnare,070-174 06 05,08-123 456 78,asa@example.org\r\n"
+    "Nils Nilsson,Säkerhetschef,+46 70 174 06 06,,\r\n"
+)
+
+
+@pytest.fixture(autouse=True)
+def upload_store(app, tmp_path):
+    app.config["IMPORT_STORE_DIR"] = str(tmp_path / "imports")
+    return tmp_path / "imports"
+
+
+@pytest.fixture
+def haninge(app):
+    actor = make_actor("Haninge kommun")
+    db.session.commit()
+    return actor
+
+
+@pytest.fixture
+def editor(haninge, login_as):
+    return login_as(UserRole.EDITOR, actors=[haninge])
+
+
+def preview(client, data: bytes, filename="kontakter.csv", slug="haninge-kommun",
+            confidential=True):
+    """Upload a file as the form does (the confidential box is ticked by default)."""
+    fields = {"confidential_mobiles": "y"} if confidential else {}
+    return client.post(f"/actors/{slug}/import", data={
+        "file": (io.BytesIO(data), filename), "csrf_token": token(client), **fields,
+    }, content_type="multipart/form-data")
+
+
+def commit(client, slug="haninge-kommun"):
+    return client.post(f"/actors/{slug}/import/commit", data={"csrf_token": token(client)})
+
+
+def token(client) -> str:
+    import re
+
+    page = client.get("/").get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+
+def counts() -> tuple[int, int, int]:
+    return (db.session.scalar(select(func.count(Person.id))),
+            db.session.scalar(select(func.count(ContactPoint.id))),
+            db.session.scalar(select(func.count(AuditEvent.id))))
+
+
+def persons(actor) -> dict[str, Person]:
+    db.session.expire_all()
+    return {p.name: p for p in db.session.scalars(
+        select(Person).where(Person.actor_id == actor.id))}
+
+
+# --- Preview and commit ----------------------------------------------------------
+
+
+def test_a_csv_file_is_previewed_then_imported(haninge, editor, client, upload_store):
+    before = counts()
+    response = preview(client, CSV.encode("utf-8"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "New: 2" in page and "Åsa Öberg" in page and "Rejected: 0" in page
+    assert counts() == before  # a preview writes nothing
+    assert len(list(upload_store.glob("*.upload"))) == 1
+
+    response = commit(client)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/actors/haninge-kommun"
+    found = persons(haninge)
+    asa = found["Åsa Öberg"]
+    assert asa.title == "Beredskapssamordnare"
+    paths = {(p.kind, p.value, p.priority, p.confidential) for p in asa.contact_points}
+    assert paths == {(ContactKind.MOBILE, "+46701740605", 1, True),
+                     (ContactKind.LANDLINE, "+46812345678", 2, False),
+                     (ContactKind.EMAIL, "asa@example.org", 3, False)}
+    assert [p.value for p in found["Nils Nilsson"].contact_points] == ["+46701740606"]
+    assert search("asa oberg")[0].entry.id == asa.id  # indexed like any other write
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "person"))
+    assert {e.user_id for e in events} == {editor.id}  # and audited, as the editor
+    assert list(upload_store.glob("*.upload")) == []  # the upload is gone
+
+
+def test_mobiles_need_not_be_confidential(haninge, editor, client):
+    preview(client, CSV.encode("utf-8"), confidential=False)
+    commit(client)
+    assert not any(p.confidential for p in persons(haninge)["Åsa Öberg"].contact_points)
+
+
+def test_excel_swedish_semicolons_in_windows_1252(haninge, editor, client):
+    text = ("Förnamn;Efternamn;Befattning;Mobiltelefon;E-postadress;Avdelning\r\n"
+            "Märta;Ängström;Stabschef;070-174 06 07;marta@example.org;Stab\r\n")
+    response = preview(client, text.encode("cp1252"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Windows-1252" in page and "Märta Ängström" in page
+    assert "Columns left out: Avdelning" in page
+    commit(client)
+    marta = persons(haninge)["Märta Ängström"]
+    assert marta.title == "Stabschef"
+    assert {p.value for p in marta.contact_points} == {"+46701740607", "marta@example.org"}
+
+
+def test_a_utf8_file_with_bom_and_tab_separators(haninge, editor, client):
+    text = "\ufeffname\ttitle\tmobile\nÖrjan Åberg\tVB\t0701740608\n"
+    assert preview(client, text.encode("utf-8")).status_code == 200
+    commit(client)
+    assert "Örjan Åberg" in persons(haninge)
+
+
+def test_duplicates_are_matched_not_doubled(haninge, editor, client):
+    asa = make_person(haninge, "Åsa Öberg", title="Samordnare")
+    make_contact(asa, "+46701740605")
+    nils = make_person(haninge, "Nils Nilsson", title="Säkerhetschef")
+    make_contact(nils, "NILS@example.org", kind=ContactKind.EMAIL)
+    db.session.commit()
+    text = ("name,title,mobile,email\r\n"
+            "Åsa Öberg,Beredskapssamordnare,070-174 06 05,asa@example.org\r\n"
+            "Nils Nilsson,,,nils@example.org\r\n")
+    page = preview(client, text.encode()).get_data(as_text=True)
+    assert "New: 0" in page and "Changed: 1" in page and "Already up to date: 1" in page
+    assert "title: Samordnare → Beredskapssamordnare" in page
+    commit(client)
+    found = persons(haninge)
+    assert len(found) == 2
+    assert found["Åsa Öberg"].title == "Beredskapssamordnare"
+    assert {p.value for p in found["Åsa Öberg"].contact_points} == {
+        "+46701740605", "asa@example.org"}
+    assert len(found["Nils Nilsson"].contact_points) == 1
+
+
+def test_a_vcard_file_round_trips_from_our_own_export(haninge, editor, client):
+    asa = make_person(haninge, "Åsa Öberg", title="Beredskapssamordnare")
+    make_contact(asa, "+46701740605")
+    make_contact(asa, "+46701740606", kind=ContactKind.LANDLINE, priority=2)
+    db.session.commit()
+    exported = client.get(f"/export/persons/{asa.id}.vcf").get_data()
+    other = make_actor("Nynäshamns kommun")
+    editor_again = db.session.merge(editor)
+    editor_again.actors.append(other)
+    db.session.commit()
+    assert preview(client, exported, "asa.vcf", slug="nynashamns-kommun").status_code == 200
+    assert commit(client, slug="nynashamns-kommun").status_code == 302
+    copy = persons(other)["Åsa Öberg"]
+    assert copy.title == "Beredskapssamordnare"
+    assert {(p.kind, p.value) for p in copy.contact_points} == {
+        (ContactKind.MOBILE, "+46701740605"), (ContactKind.LANDLINE, "+46701740606")}
+
+
+def test_vcard_4_with_tel_uris(haninge, editor, client):
+    text = ("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Karin Lund\r\nTITLE:TiB\r\n"
+            "TEL;VALUE=uri;TYPE=\"cell,voice\":tel:+46701740609\r\n"
+            "TEL;VALUE=uri;TYPE=work:tel:+46-8-123-456-78\r\n"
+            "EMAIL:karin@example.org\r\nEND:VCARD\r\n"
+            "BEGIN:VCARD\r\nVERSION:4.0\r\nN:Berg;Olof;;;\r\nTEL:112\r\nEND:VCARD\r\n")
+    page = preview(client, text.encode(), "k.vcf").get_data(as_text=True)
+    assert "New: 2" in page
+    commit(client)
+    found = persons(haninge)
+    assert {(p.kind, p.value) for p in found["Karin Lund"].contact_points} == {
+        (ContactKind.MOBILE, "+46701740609"), (ContactKind.LANDLINE, "+46812345678"),
+        (ContactKind.EMAIL, "karin@example.org")}
+    assert [p.value for p in found["Olof Berg"].contact_points] == ["112"]
+
+
+# --- Nothing is written when anything is wrong ----------------------------------------
+
+
+def rejected_page(client, data: bytes, filename="x.csv", status=422) -> str:
+    before = counts()
+    response = preview(client, data, filename)
+    assert response.status_code == status, response.get_data(as_text=True)[:1000]
+    assert counts() == before
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "The file is empty."),
+    (b"  \r\n\r\n", "The file is empty."),
+    (b"name,mobile\r\nA\x00B,070\r\n", "This is not a text file"),
+    (b"name,mobile\r\n\x81\x8d\x8f\x90\x9d,070\r\n", "neither UTF-8 nor Windows-1252"),
+    (b"foo,bar\r\n1,2\r\n", "The first line must name the columns"),
+    (b"name\r\n", "The file holds no contacts."),
+    (b"name,mobile\r\n\"" + b"x" * 200_000 + b"\",070\r\n", "Line 2 cannot be read"),
+    (b"hello\r\nBEGIN:VCARD\r\n", "The first line must name the columns"),
+    (b"BEGIN:VCARD\r\nFN:A\r\nEND:VCARD\r\ngarbage\r\n", "Line 4 is outside any card"),
+])
+def test_an_unreadable_file_gets_a_clear_report(haninge, editor, client, data, message):
+    page = rejected_page(client, data)
+    assert message in page
+    assert "Nothing was imported." in page
+
+
+def test_a_file_over_the_limit_is_refused(haninge, editor, client, app):
+    app.config["IMPORT_MAX_BYTES"] = 1000
+    page = rejected_page(client, CSV.encode() + b"x" * 2000, status=413)
+    assert "The file is larger than 0.001 MB" in page
+
+
+def test_an_upload_far_over_the_limit_is_refused_by_its_length(haninge, editor, client, app):
+    app.config["IMPORT_MAX_BYTES"] = 10_000
+    page = rejected_page(client, b"name\r\n" + b"A\r\n" * 100_000, status=413)
+    assert "larger than" in page
+
+
+def test_too_many_contacts_are_refused(haninge, editor, client, monkeypatch):
+    monkeypatch.setattr(imports, "MAX_CONTACTS", 2)
+    page = rejected_page(client, CSV.encode() + b"Tredje,,070-174 06 09,,\r\n")
+    assert "more than 2 contacts" in page
+
+
+def test_bad_lines_are_rejected_with_their_numbers_and_block_the_commit(haninge, editor, client):
+    text = ("name,mobile,email\r\n"
+            "Åsa Öberg,070-174 06 05,\r\n"
+            ",070-174 06 06,\r\n"
+            "Fel Nummer,12,\r\n"
+            "Dubbel,070-174 06 05,\r\n"
+            "Evil\x07Bell,,\r\n"
+            "\"Multi\r\nline\",,inte-en-adress\r\n"
+            "Extra,,,cell\r\n")
+    before = counts()
+    response = preview(client, text.encode())
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Rejected: 6" in page
+    for expected in ("There is no name.", "Mobile “12”: The number is too short.",
+                     "The same number or e-mail address as number 2 in this file.",
+                     "Name contains control characters.", "not a valid e-mail address.",
+                     "The line has 4 cells but the first line names 3 columns."):
+        assert expected in page, expected
+    assert "<td>7</td>" in page  # the multi-line cell's contact starts on line 7
+    assert "exports/commit" not in page and "import/commit" not in page
+    response = commit(client)
+    assert response.status_code == 409
+    assert counts() == before
+
+
+def test_hostile_vcards_are_rejected_card_by_card(haninge, editor, client):
+    text = ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:God Kort\r\nTEL:070-174 06 05\r\nEND:VCARD\r\n"
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bad\x1bEscape\r\nEND:VCARD\r\n"
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nthis is not a property\r\nEND:VCARD\r\n"
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:No End\r\n"
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nTEL:070-174 06 06\r\nEND:VCARD\r\n")
+    before = counts()
+    page = preview(client, text.encode(), "x.vcf").get_data(as_text=True)
+    assert "Rejected: 4" in page and "New: 1" in page
+    assert "The card beginning on line 14 has no END:VCARD." in page
+    assert "The card cannot be read: Failed to parse line: this is not a property" in page
+    assert "There is no name." in page
+    assert commit(client).status_code == 409
+    assert counts() == before
+
+
+# --- The commit trusts only the server's copy ------------------------------------
+
+
+def test_commit_without_a_preview_imports_nothing(haninge, editor, client):
+    response = commit(client)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/actors/haninge-kommun/import"
+    assert persons(haninge) == {}
+
+
+def test_an_upload_cannot_be_committed_into_another_actor(haninge, client, login_as):
+    other = make_actor("Nynäshamns kommun")
+    db.session.commit()
+    login_as(UserRole.EDITOR, actors=[haninge, other])
+    preview(client, CSV.encode())
+    response = commit(client, slug="nynashamns-kommun")
+    assert response.status_code == 302
+    assert persons(other) == {} and persons(haninge) == {}
+
+
+def test_the_commit_plans_again_and_refuses_a_changed_directory(haninge, editor, client):
+    preview(client, CSV.encode())
+    asa = make_person(haninge, "Åsa Ö.")  # someone adds Åsa meanwhile
+    make_contact(asa, "+46701740605")
+    db.session.commit()
+    before = counts()
+    response = commit(client)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "changed since the preview" in page and "Changed: 1" in page
+    assert counts() == before
+    assert commit(client).status_code == 302  # the new preview can be committed
+    assert persons(haninge)["Åsa Öberg"].title == "Beredskapssamordnare"
+
+
+def test_a_failing_write_leaves_nothing_behind(haninge, editor, client, monkeypatch):
+    preview(client, CSV.encode())
+    real = imports.apply_plan
+
+    def fail_halfway(plan, actor, **options):
+        real(plan, actor, **options)  # everything flushed...
+        raise OperationalError("INSERT", {}, Exception("disk full"))  # ...then the disk fills
+
+    monkeypatch.setattr(imports, "apply_plan", fail_halfway)
+    before = counts()
+    response = commit(client)
+    assert response.status_code == 409
+    assert "nothing was imported" in response.get_data(as_text=True)
+    assert counts() == before
+
+
+def test_viewers_and_other_editors_cannot_import(haninge, client, login_as):
+    login_as(UserRole.VIEWER)
+    assert client.get("/actors/haninge-kommun/import").status_code == 403
+    assert preview(client, CSV.encode()).status_code == 403
+
+
+def test_the_import_page_documents_the_columns(haninge, editor, client):
+    page = client.get("/actors/haninge-kommun/import").get_data(as_text=True)
+    assert "At most 2 MB and 5000 contacts." in page
+    for column in ("name", "title", "mobile", "phone", "email", "notes", "namn", "mobil"):
+        assert f"{column}" in page
+    assert "Windows-1252" in page
+
+
+def test_read_vcards_understands_types(app):
+    text = vobject.vCard()
+    text.add("fn").value = "A B"
+    tel = text.add("tel")
+    tel.value = "+46701740605"
+    tel.type_param = ["CELL"]
+    landline = text.add("tel")
+    landline.value = "08-123 456 78"
+    untyped = text.add("tel")
+    untyped.value = "070-174 06 06"
+    contacts = imports.read_vcards(text.serialize(), "SE")
+    assert contacts[0].phones == [(ContactKind.MOBILE, "+46701740605"),
+                                  (ContactKind.LANDLINE, "+46812345678"),
+                                  (ContactKind.MOBILE, "+46701740606")]
+
+
+def test_a_post_without_a_file_asks_for_one(haninge, editor, client):
+    response = client.post("/actors/haninge-kommun/import", data={"csrf_token": token(client)})
+    assert response.status_code == 422
+    assert "Choose a file." in response.get_data(as_text=True)
