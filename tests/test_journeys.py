@@ -223,3 +223,11 @@ def test_coordinator_activates_the_region_and_everything_follows(page: Page):
     # Chromium shows the PDF in its viewer; fetch the same URL as the user's session.
     pdf = page.request.get(answer.value.url)
     assert pdf.ok and pdf.body().startswith(b"%PDF")
+
+    page.goto("/calltrees")
+    page.get_by_role("link", name="Larmkedja snö/halka – aktiverat läge").click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="vCards").click()
+    cards = Path(download.value.path()).read_text(encoding="utf-8")
+    assert cards.startswith("BEGIN:VCARD") and "TEL" in cards
+    assert cards.count("BEGIN:VCARD") == cards.count("END:VCARD") > 1
