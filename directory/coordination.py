@@ -58,7 +58,7 @@ from .patterns import (
     occurrences,
     parse_times,
 )
-from .security import can_edit, get_for_edit, require_admin
+from .security import can_edit, get_for_edit, require_admin, require_may_place_under
 from .text import slugify, swedish_sort_key
 
 bp = Blueprint("coordination", __name__)
@@ -334,12 +334,6 @@ def _save_pattern(pattern: CollaborationPattern, form: PatternForm) -> None:
     services.set_participants(pattern, form.participants.data or [])
 
 
-def _check_convener():
-    convener = db.session.get(Actor, request.form.get("convener", type=int) or 0)
-    if convener is None or not can_edit(current_user, convener):
-        abort(403)
-
-
 @bp.route("/patterns/new", methods=["GET", "POST"])
 def pattern_new():
     """Create a collaboration pattern convened by one of your actors."""
@@ -347,7 +341,7 @@ def pattern_new():
     if not form.convener.choices:
         abort(403)
     if request.method == "POST":
-        _check_convener()
+        require_may_place_under(request.form.get("convener", type=int))
     if form.validate_on_submit():
         pattern = CollaborationPattern()
         _save_pattern(pattern, form)
@@ -363,7 +357,7 @@ def pattern_edit(pattern_id):
     pattern = get_for_edit(CollaborationPattern, pattern_id)
     form = _pattern_form(pattern)
     if request.method == "POST":
-        _check_convener()
+        require_may_place_under(request.form.get("convener", type=int))
     if form.validate_on_submit():
         _save_pattern(pattern, form)
         db.session.commit()

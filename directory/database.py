@@ -4,7 +4,7 @@ SQLite enforces foreign keys only when asked, per connection; we always ask.
 """
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from .extensions import db
@@ -22,6 +22,19 @@ def _refresh_search_keys(session: Session, flush_context, instances) -> None:
     for obj in (*session.new, *session.dirty):
         if isinstance(obj, Searchable):
             obj.refresh_search_key()
+
+
+def live_id_chunks(model, size: int):
+    """The ids of a model's live (not deleted) rows, in order, `size` at a time.
+
+    Rebuilding derived tables (search index, card cache) works through these,
+    so memory stays bounded at national scale.
+    """
+    ids = db.session.scalars(
+        select(model.id).where(model.deleted_at.is_(None)).order_by(model.id)
+    ).all()
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
 def init_app(app: Flask) -> None:

@@ -20,6 +20,7 @@ from flask.cli import AppGroup
 from sqlalchemy import case, delete, event, func, insert, inspect, literal, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
+from .database import live_id_chunks
 from .extensions import db
 from .models import (
     Actor,
@@ -159,11 +160,7 @@ def reindex_all() -> int:
     db.session.execute(delete(table))
     count = 0
     for entity_type, model in SEARCHED.items():
-        ids = db.session.scalars(
-            select(model.id).where(model.deleted_at.is_(None)).order_by(model.id)
-        ).all()
-        for start in range(0, len(ids), REINDEX_CHUNK):
-            chunk = ids[start:start + REINDEX_CHUNK]
+        for chunk in live_id_chunks(model, REINDEX_CHUNK):
             entries = db.session.scalars(
                 select(model).where(model.id.in_(chunk)).options(*_INDEX_LOADERS[entity_type])
             ).all()

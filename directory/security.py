@@ -14,7 +14,7 @@ from flask_login import current_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db, limiter, login_manager
-from .models import User, UserRole
+from .models import Actor, User, UserRole
 
 # The calendar feed is read by calendar apps with a secret token in its URL.
 PUBLIC_ENDPOINTS = frozenset(
@@ -125,6 +125,20 @@ def get_for_edit(model: type[T], ident, *, include_deleted: bool = False) -> T:
     if not can_edit(current_user, entry):
         abort(403)
     return entry
+
+
+def require_may_place_under(actor_id: int | None, *, regional: bool = False) -> None:
+    """403 unless the user may put a new entry under this actor.
+
+    With `regional`, no actor means a regional entry: the coordinators' (admins').
+    """
+    actor = db.session.get(Actor, actor_id) if actor_id else None
+    if actor is None:
+        if regional and is_admin(current_user):
+            return
+        abort(403)
+    if not can_edit(current_user, actor):
+        abort(403)
 
 
 def require_admin() -> None:

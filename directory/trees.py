@@ -45,7 +45,7 @@ from .models import (
     Scenario,
     utcnow,
 )
-from .security import can_edit, get_for_edit, get_or_404, visible
+from .security import can_edit, get_for_edit, get_or_404, require_may_place_under, visible
 from .text import swedish_sort_key
 
 bp = Blueprint("trees", __name__)
@@ -214,15 +214,6 @@ def show(tree_id):
 # --- Building ----------------------------------------------------------------
 
 
-def _check_owner(owner_id: int | None) -> None:
-    """Only the owner's editors may put a tree there; regional ones are admins'."""
-    owner = db.session.get(Actor, owner_id) if owner_id else None
-    if owner is None and current_user.role.value != "admin":
-        abort(403)
-    if owner is not None and not can_edit(current_user, owner):
-        abort(403)
-
-
 def _save_tree(tree: CallTree, form: TreeForm) -> None:
     owner = db.session.get(Actor, form.owner.data) if form.owner.data else None
     services.save(tree, {
@@ -244,7 +235,7 @@ def new():
     if not form.owner.choices:
         abort(403)
     if request.method == "POST":
-        _check_owner(request.form.get("owner", type=int))
+        require_may_place_under(request.form.get("owner", type=int), regional=True)
     if form.validate_on_submit():
         tree = CallTree()
         _save_tree(tree, form)
@@ -260,7 +251,7 @@ def edit(tree_id):
     tree = get_for_edit(CallTree, tree_id)
     form = _tree_form(tree)
     if request.method == "POST":
-        _check_owner(request.form.get("owner", type=int))
+        require_may_place_under(request.form.get("owner", type=int), regional=True)
     if form.validate_on_submit():
         _save_tree(tree, form)
         db.session.commit()

@@ -40,6 +40,7 @@ from flask.cli import AppGroup
 from sqlalchemy import and_, delete, event, insert, inspect, literal, select
 from sqlalchemy.orm import Session
 
+from .database import live_id_chunks
 from .extensions import db
 from .models import (
     Actor,
@@ -462,11 +463,8 @@ def rebuild_all() -> int:
     connection.execute(delete(VCardCache.__table__))
     written = 0
     for kind, model in CARD_MODELS.items():
-        ids = db.session.scalars(
-            select(model.id).where(model.deleted_at.is_(None)).order_by(model.id)
-        ).all()
-        for start in range(0, len(ids), CHUNK):
-            rows = _cache_rows(load_sources(connection, kind, ids[start:start + CHUNK]).values())
+        for chunk in live_id_chunks(model, CHUNK):
+            rows = _cache_rows(load_sources(connection, kind, chunk).values())
             if rows:
                 connection.execute(insert(VCardCache.__table__), rows)
             written += len(rows)
