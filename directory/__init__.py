@@ -6,12 +6,20 @@ from flask import Flask
 
 from config import Config, config_for_env
 
+from .visibility import GatedEnvironment
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class KontaktvagarApp(Flask):
+    """Flask, with templates that read contact paths through the visibility gate."""
+
+    jinja_environment = GatedEnvironment
 
 
 def create_app(config_class: type[Config] | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, error handlers, commands."""
-    app = Flask(
+    app = KontaktvagarApp(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

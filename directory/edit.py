@@ -39,8 +39,9 @@ from .models import (
     Rotation,
     Shift,
 )
-from .security import can_edit, get_for_edit, may_see
+from .security import can_edit, get_for_edit
 from .text import swedish_sort_key
+from .visibility import HiddenValue, mask_path_history
 
 bp = Blueprint("edit", __name__)
 
@@ -348,14 +349,20 @@ def history(entity_type, entity_id):
     entry = db.session.get(_entry_model(entity_type), entity_id)
     if entry is None:
         abort(404)
+    events = services.history(entity_type, entity_id)
+    if isinstance(entry, ContactPoint):
+        # Hidden as it was when recorded, not as the path is now.
+        rows = mask_path_history(events)
+    else:
+        rows = [{"event": e, "before": e.before, "after": e.after} for e in events]
     return render_template(
         "edit/history.html",
         entry=entry,
         entity_type=entity_type,
-        events=services.history(entity_type, entity_id),
+        rows=rows,
         may_restore=entry.deleted_at is not None and can_edit(current_user, entry),
-        # A confidential number's history would show it: hidden the same way.
-        masked=isinstance(entry, ContactPoint) and not may_see(current_user, entry),
+        masked=any(v is not None and any(isinstance(x, HiddenValue) for x in v.values())
+                   for row in rows for v in (row["before"], row["after"])),
         form=ConfirmForm(),
     )
 

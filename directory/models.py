@@ -456,7 +456,8 @@ class ContactPoint(Entry, Searchable, db.Model):
         return self.owner.owning_actor_id if self.owner else None
 
     def __repr__(self) -> str:
-        return f"<ContactPoint {self.kind} {self.value}>"
+        # No value: a repr ends up in logs and, printed by mistake, on pages.
+        return f"<ContactPoint {self.id} {self.kind}>"
 
 
 # --- Schedules --------------------------------------------------------------

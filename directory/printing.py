@@ -683,11 +683,13 @@ def compare(previous: PrintRevision | None, doc: dict, entries: dict, user,
     replace, details = set(), defaultdict(list)
     removed_sections = [title for key, title in old_titles.items() if key not in titles]
 
-    def note(what, key, entry, fields=()):
+    def note(what, key, entry, fields=(), before=None):
         sections = [s for s in entry["sections"] if s in titles]
         replace.update(sections)
         home = sections[0] if sections else None
-        if not _may_see_private(entry, user):
+        # Confidential in either revision: the old number may be a private
+        # mobile even when the new one is not.
+        if not all(_may_see_private(e, user) for e in (entry, before) if e is not None):
             fields = [_("confidential, not shown")] if fields else []
         details[home].append({"what": what, "label": entry["label"], "fields": list(fields),
                               "also": [titles[s] for s in sections[1:]]})
@@ -701,7 +703,7 @@ def compare(previous: PrintRevision | None, doc: dict, entries: dict, user,
                       f"{_shown(value)}"
                       for name, value in entry["values"].items()
                       if before["values"].get(name) != value]
-            note("changed", key, entry, fields)
+            note("changed", key, entry, fields, before)
         elif set(before["sections"]) != set(entry["sections"]):
             note("changed", key, entry, [_("now also printed in other sections")])
     for key, entry in old_entries.items():

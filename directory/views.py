@@ -43,6 +43,7 @@ from .schedules import on_call_for_roles, timeline
 from .search import Hit, looks_like_number, lookup_number, search
 from .security import can_edit, get_or_404, may_see, visible
 from .text import swedish_sort_key
+from .visibility import HiddenValue
 
 bp = Blueprint("views", __name__)
 
@@ -250,11 +251,16 @@ def role(role_id):
 @bp.app_template_filter("phone")
 def phone_filter(value: str) -> str:
     """Show a stored number the way people read it."""
+    if isinstance(value, HiddenValue):
+        return value
     return display_phone(value, current_app.config["DEFAULT_REGION"])
 
 
 @bp.app_template_filter("tel")
 def tel_filter(value: str) -> str:
+    """A `tel:` link; none for a number hidden from the reader."""
+    if isinstance(value, HiddenValue):
+        return ""
     return tel_uri(value)
 
 

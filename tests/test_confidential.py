@@ -74,3 +74,113 @@ def test_admin_turns_the_setting_on(client, login_as, secret):
     db.session.commit()
     Auth(app_client).login("tib@example.org")
     assert "070-174 06 75" in viewer.get("/actors/haninge-kommun").get_data(as_text=True)
+
+
+# --- One gate: no template can print a hidden number, whatever it does --------
+
+
+GATE_TEMPLATE = (
+    "{{ p.value }}|{{ p['value'] }}|{{ p|attr('value') }}|{{ [p]|map(attribute='value')|join }}"
+    "|{{ p.pin }}|{{ p }}|{{ p.value|phone }}|{{ p.value|tel }}"
+)
+
+
+@pytest.mark.parametrize("who, shown", [("viewer", False), ("editor_of_other", False),
+                                        ("admin", True), ("editor", True)])
+def test_a_template_gets_a_path_only_through_the_gate(app, secret, who, shown):
+    from flask import render_template_string
+    from flask_login import login_user
+    from sqlalchemy import select
+
+    from directory.models import ContactPoint
+    from tests.conftest import make_user
+
+    point = db.session.scalar(select(ContactPoint).where(ContactPoint.confidential))
+    point.pin = "8642#"
+    other = make_actor("Nynäshamns kommun")
+    role = UserRole.EDITOR if who.startswith("editor") else UserRole(who)
+    user = make_user(f"{who}@example.org", role=role,
+                     actors={"editor": [secret], "editor_of_other": [other]}.get(who, []))
+    db.session.commit()
+    with app.test_request_context():
+        login_user(user)
+        page = render_template_string(GATE_TEMPLATE, p=point)
+    for form in ("+46701740675", "070-174 06 75", "8642"):
+        assert (form in page) is shown, (form, page)
+
+
+def test_a_path_placed_in_a_call_tree_is_disclosed_for_that_request_only(app, secret):
+    from flask import render_template_string
+    from flask_login import login_user
+    from sqlalchemy import select
+
+    from directory.models import ContactPoint
+    from directory.visibility import disclose
+    from tests.conftest import make_user
+
+    point = db.session.scalar(select(ContactPoint).where(ContactPoint.confidential))
+    viewer = make_user("tib@example.org")
+    db.session.commit()
+    # Each request has its own application context, as real requests do.
+    with app.app_context(), app.test_request_context():
+        login_user(viewer)
+        disclose([point])
+        assert "070-174 06 75" in render_template_string("{{ p.value|phone }}", p=point)
+    with app.app_context(), app.test_request_context():
+        login_user(viewer)
+        assert "070-174 06 75" not in render_template_string("{{ p.value|phone }}", p=point)
+
+
+def test_a_hidden_path_says_so_instead_of_vanishing_from_a_pattern(client, login_as, secret):
+    """A confidential bridge is shown as hidden, with its label, on every page it is on."""
+    from datetime import date
+
+    from directory.models import CollaborationPattern, ContactKind, ContactPoint, PathMode
+    from directory.models import PatternParticipant as Participant
+
+    pattern = CollaborationPattern(name="Samverkanskonferens", convener_actor=secret,
+                                   mode=PathMode.BOTH, starts_on=date(2026, 12, 1),
+                                   recurrence="FREQ=DAILY;BYHOUR=9;BYMINUTE=0")
+    other = make_actor("Nynäshamns kommun")
+    pattern.participants.append(Participant(actor=other))
+    db.session.add(pattern)
+    db.session.add(ContactPoint(pattern=pattern, kind=ContactKind.BRIDGE, value="+46701740674",
+                                pin="246810#", label="Telefonbrygga", confidential=True))
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    for url in ("/patterns", "/actors/nynashamns-kommun", "/actors/haninge-kommun"):
+        page = client.get(url).get_data(as_text=True)
+        assert "070-174 06 74" not in page and "246810" not in page, url
+        assert "Telefonbrygga" in page and "Hidden number" in page, url
+
+
+# --- Recorded values stay hidden as they were recorded ------------------------
+
+
+def _replace_and_unmark(point_value="+46701740675"):
+    from sqlalchemy import select
+
+    from directory.models import ContactPoint
+
+    point = db.session.scalar(select(ContactPoint).where(ContactPoint.value == point_value))
+    point.value = "+46701740677"
+    point.confidential = False
+    db.session.commit()
+    return point
+
+
+def test_history_keeps_a_number_hidden_that_was_confidential_when_recorded(
+        client, login_as, secret):
+    point = _replace_and_unmark()
+    login_as(UserRole.VIEWER)
+    page = client.get(f"/history/contact_point/{point.id}").get_data(as_text=True)
+    assert "+46701740675" not in page and "070-174 06 75" not in page
+    assert "+46701740677" in page  # the new, ordinary number is no secret
+    assert "Numbers that were confidential when they were recorded are hidden" in page
+
+
+def test_history_shows_admins_every_recorded_number(client, login_as, secret):
+    point = _replace_and_unmark()
+    login_as(UserRole.ADMIN)
+    page = client.get(f"/history/contact_point/{point.id}").get_data(as_text=True)
+    assert "+46701740675" in page and "+46701740677" in page

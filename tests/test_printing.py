@@ -516,3 +516,19 @@ def test_the_binder_is_built_in_a_fixed_number_of_queries(app, region):
         make_contact(make_person(actor, f"Person {n}"), f"+467017406{30 + n}")
     db.session.commit()
     assert statements() == few
+
+
+def test_a_number_confidential_in_the_last_revision_stays_hidden_after_it_is_unmarked(
+        client, app, login_as, region):
+    login_as(UserRole.ADMIN)
+    record(client)
+    private = db.session.scalar(select(ContactPoint).where(ContactPoint.confidential))
+    private.value, private.confidential = "+46701740676", False
+    db.session.commit()
+    url = record(client).headers["Location"]
+    holder = app.test_client()
+    Auth(holder).login(_make_viewer())
+    for answer in (holder.get(url), holder.get("/binder.pdf")):
+        text = body("".join(pages(answer)))
+        assert "070-174 06 75" not in text  # the old, private number
+        assert "070-174 06 76" in text  # the new one is ordinary now
