@@ -49,6 +49,9 @@ class Config:
         self.SESSION_IDLE_MINUTES = int(env.get("SESSION_IDLE_MINUTES", "480"))
         self.PERMANENT_SESSION_LIFETIME = timedelta(minutes=self.SESSION_IDLE_MINUTES)
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        # Bodies larger than this are refused (413) before they are read; the
+        # largest legitimate one is an import file (IMPORT_MAX_BYTES, 2 MB).
+        self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", str(4 * 1024 * 1024)))
         self.SENSITIVITY_MARKING = env.get(
             "SENSITIVITY_MARKING", "Skyddas – får ej spridas"
         )

@@ -26,11 +26,19 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
     )
     app.config.from_object((config_class or config_for_env())())
+    register_request_limits(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
     return app
+
+
+def register_request_limits(app: Flask) -> None:
+    """Before any route exists: ids in URLs are bounded, addresses checked."""
+    from . import limits
+
+    limits.init_app(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -903,7 +903,10 @@ def _require_some_edit_right() -> None:
 def _json_body() -> dict:
     if not request.is_json:
         raise ApiError(415, _("Send the body as application/json."))
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than any real body; json gives up
+        raise ApiError(400, _("The body is nested too deeply.")) from None
     if not isinstance(body, dict):
         raise ApiError(400, _("The body must be a JSON object."))
     return body

@@ -11,12 +11,12 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from .extensions import db, limiter
+from .forms import Form
 from .models import User, utcnow
 from .security import verify_password
 
@@ -25,7 +25,7 @@ bp = Blueprint("auth", __name__)
 LOGIN_LIMIT = "5 per 15 minutes"
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=500)])
     submit = SubmitField(_l("Sign in"))

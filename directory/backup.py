@@ -9,6 +9,7 @@ in one transaction: all of it, or nothing.
 """
 
 import json
+import os
 from datetime import date, datetime, time
 from pathlib import Path
 
@@ -75,7 +76,11 @@ def dump(path: Path) -> dict[str, int]:
         "created_at": utcnow().isoformat(),
         "tables": tables,
     }
-    path.write_text(json.dumps(document, ensure_ascii=False, indent=None), encoding="utf-8")
+    # Readable by its owner only: a back-up holds every confidential number.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode otherwise
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(json.dumps(document, ensure_ascii=False, indent=None))
     return counts
 
 
@@ -117,11 +122,12 @@ def load(path: Path) -> dict[str, int]:
             decoders = [_decoder(c) for c in columns]
             later = _self_references(table)
             rows = []
-            for raw in data["rows"]:
+            for number, raw in enumerate(data["rows"], start=1):
                 row = {
                     c.name: None if v is None else decode(v)
                     for c, decode, v in zip(columns, decoders, raw, strict=True)
                 }
+                _check_text(table.name, number, row)
                 rows.append(row)
             if rows:
                 db.session.execute(
@@ -144,6 +150,22 @@ def load(path: Path) -> dict[str, int]:
         db.session.rollback()
         raise
     return counts
+
+
+def _check_text(table: str, number: int, row: dict) -> None:
+    """Refuse, by name, a row no database can hold (a NUL byte: PostgreSQL refuses it).
+
+    Older versions let such text in through web forms; naming the row lets an
+    operator mend the file instead of guessing.
+    """
+    for column, value in row.items():
+        if isinstance(value, str) and "\x00" in value:
+            ident = row.get("id", "?")
+            raise RestoreError(
+                f"Row {number} of table {table} (id {ident}), column {column}, holds a NUL "
+                "character, which no database stores: remove it from the file and restore "
+                "again."
+            )
 
 
 def _reset_sequences() -> None:

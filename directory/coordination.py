@@ -11,7 +11,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -37,6 +36,7 @@ from wtforms.validators import (
 from . import services
 from .edit import delete_entry
 from .extensions import db
+from .forms import Form
 from .models import (
     Actor,
     CallTree,
@@ -59,14 +59,14 @@ from .patterns import (
     parse_times,
 )
 from .security import can_edit, get_for_edit, require_admin, require_may_place_under
-from .text import slugify, swedish_sort_key
+from .text import swedish_sort_key
 
 bp = Blueprint("coordination", __name__)
 
 MODE_LOG_LENGTH = 50
 
 
-class ModeForm(FlaskForm):
+class ModeForm(Form):
     scope = SelectField(_l("For"), coerce=int)  # 0 = the whole region
     mode = RadioField(
         _l("Mode"),
@@ -216,7 +216,7 @@ def patterns():
 # --- Editing patterns and scenarios -------------------------------------------
 
 
-class PatternForm(FlaskForm):
+class PatternForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     convener = SelectField(_l("Convened by (actor)"), coerce=int)
     convener_role = SelectField(_l("Convening role"), coerce=int, default=0)
@@ -373,7 +373,7 @@ def pattern_delete(pattern_id):
     return delete_entry(pattern, url_for("coordination.patterns"))
 
 
-class ScenarioForm(FlaskForm):
+class ScenarioForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     facts = TextAreaField(_l("Facts"), validators=[Length(max=10000)])
     assumptions = TextAreaField(_l("Assumptions"), validators=[Length(max=10000)])
@@ -398,7 +398,7 @@ def _save_scenario(scenario: Scenario, form: ScenarioForm) -> None:
         key: getattr(form, key).data or "" for key in ("name", "facts", "assumptions", "goal")
     }
     if scenario.id is None:
-        values["slug"] = slugify(form.name.data)
+        values["slug"] = services.unique_slug(Scenario, form.name.data, "scenario")
     services.save(scenario, values)
     services.set_measures(
         scenario,

@@ -37,7 +37,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -51,6 +50,7 @@ from . import calendars, imports, vcards
 from .calltrees import live_children, load_tree
 from .edit import actor_for_edit
 from .extensions import db
+from .forms import Form
 from .models import (
     AccessToken,
     Actor,
@@ -458,7 +458,7 @@ def shifts_csv():
 # --- Import ----------------------------------------------------------------------
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(_l("File (vCard or CSV)"), validators=[FileRequired(_l("Choose a file."))])
     confidential_mobiles = BooleanField(
         _l("Mark imported mobile numbers as confidential"), default=True
@@ -558,7 +558,7 @@ def import_commit(slug):
 # --- Calendar feeds --------------------------------------------------------------
 
 
-class FeedForm(FlaskForm):
+class FeedForm(Form):
     subject = SelectField(_l("Feed of"), choices=[], validate_choice=False)
     name = StringField(_l("Name (for you to recognise it)"), validators=[Length(max=200)])
     submit = SubmitField(_l("Make the feed URL"))

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DateTimeField,
     DateTimeLocalField,
     FieldList,
     HiddenField,
@@ -38,7 +39,9 @@ from wtforms.validators import (
 )
 
 from .models import ActorKind, ActorLevel, ContactKind, PathMode, RotationKind, UserRole
+from .moments import EARLIEST_YEAR, LATEST_YEAR, in_range
 from .phones import PhoneNumberError, normalise_phone
+from .text import unsafe_character
 
 KIND_LABELS = {
     ContactKind.MOBILE: _l("Mobile"),
@@ -68,7 +71,44 @@ def _choices(enum_class, labels=None) -> list[SelectChoice]:
     ]
 
 
-class VersionedForm(FlaskForm):
+class Form(FlaskForm):
+    """Every form of the app: text and dates are checked here, once, for all fields.
+
+    No text field may hold a control character or a text-direction override
+    (a NUL byte breaks PostgreSQL), and no date may lie outside the years the
+    directory accepts. New forms inherit the checks by inheriting this class;
+    a test fails for any form that does not.
+    """
+
+    def validate(self, extra_validators=None):
+        checks = {name: list(found) for name, found in (extra_validators or {}).items()}
+        for name, field in self._fields.items():
+            if isinstance(field, StringField):
+                checks.setdefault(name, []).append(_plain_text)
+            elif isinstance(field, DateField | DateTimeLocalField | DateTimeField) \
+                    and not isinstance(field, TimeField):
+                checks.setdefault(name, []).append(_within_years)
+        return super().validate(extra_validators=checks)
+
+
+def _plain_text(form, field) -> None:
+    code = unsafe_character(field.data, multiline=isinstance(field, TextAreaField))
+    if code is not None:
+        raise ValidationError(
+            _l("Contains an invisible character (%(code)s) that cannot be stored. "
+               "Remove it and save again.", code=code)
+        )
+
+
+def _within_years(form, field) -> None:
+    if not in_range(field.data):
+        raise ValidationError(
+            _l("Give a date between %(first)d and %(last)d.", first=EARLIEST_YEAR,
+               last=LATEST_YEAR)
+        )
+
+
+class VersionedForm(Form):
     """Carries the version of the entry the user saw, to refuse stale saves."""
 
     version = HiddenField()
@@ -178,7 +218,7 @@ class ContactPointForm(EntryForm):
         return data
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("Name"), validators=[Length(max=200)])
     role = SelectField(_l("Role"), choices=_choices(UserRole))
@@ -188,7 +228,7 @@ class UserForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(Form):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(10, 500)])
     submit = SubmitField(_l("Set password"))
 
@@ -199,7 +239,7 @@ class ConfirmForm(VersionedForm):
     submit = SubmitField(_l("Confirm"))
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     viewers_see_confidential = BooleanField(
         _l("Viewers (duty officers) may see confidential numbers")
     )

@@ -400,7 +400,8 @@ def _problem(description: str) -> dict:
 
 RESPONSES = {
     "NotModified": {"description": "Not modified since the ETag sent in If-None-Match."},
-    "BadRequest": _problem("The body is not a JSON object."),
+    "BadRequest": _problem("The request cannot be read: the body is not a JSON object,"
+                           " or the address holds a control character."),
     "Unauthorized": _problem("Not signed in, or the bearer token is not valid or revoked."),
     "Forbidden": _problem("Not allowed for you, or (signed-in session) the CSRF token is"
                           " missing."),
@@ -439,7 +440,7 @@ def _ok(schema_name: str, *, status="200", description="OK", location=False) -> 
 def _read(op_id, summary, schema_name, *, tag, params=(), not_found=False, invalid=False,
           description=""):
     responses = {**_ok(schema_name), "304": _response("NotModified"),
-                 "401": _response("Unauthorized")}
+                 "400": _response("BadRequest"), "401": _response("Unauthorized")}
     if not_found:
         responses["404"] = _response("NotFound")
     if invalid or schema_name.endswith("Page"):
@@ -456,7 +457,8 @@ def _list(op_id, summary, schema_name, *, tag, params=()):
                  params=[*params, _param("page"), _param("per_page")])
 
 
-WRITE_ERRORS = {"401": "Unauthorized", "403": "Forbidden"}
+# Any address with a control character is refused with 400 (`limits`).
+WRITE_ERRORS = {"400": "BadRequest", "401": "Unauthorized", "403": "Forbidden"}
 
 
 def _links(kind: str, parameter: str) -> dict:
@@ -511,7 +513,8 @@ def _paths() -> dict:
             "operationId": "api.openapi", "summary": "This description.", "tags": ["meta"],
             "responses": {"200": {"description": "OpenAPI 3.1",
                                   "content": {JSON: {"schema": {"type": "object"}}}},
-                          "304": _response("NotModified"), "401": _response("Unauthorized")},
+                          "304": _response("NotModified"), "400": _response("BadRequest"),
+                          "401": _response("Unauthorized")},
             "parameters": [_param("If-None-Match")],
         }},
         "/actors": {"get": _list("api.actors", "The actors.", "Actor", tag="directory", params=[

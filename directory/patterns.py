@@ -5,7 +5,7 @@ A cadence is an RFC 5545 RRULE read in the region's time zone, so "daily at
 """
 
 import re
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
@@ -18,7 +18,8 @@ def occurrences(pattern: CollaborationPattern, after: datetime, tz: ZoneInfo, co
     """The next `count` meetings after `after`, as aware UTC moments."""
     if not pattern.recurrence:
         return []
-    start = datetime.combine(pattern.starts_on, time(0, 0), tzinfo=tz)
+    start = datetime.combine(_expansion_start(pattern, after.astimezone(tz).date()),
+                             time(0, 0), tzinfo=tz)
     try:
         rule = rrulestr(pattern.recurrence, dtstart=start)
     except (ValueError, TypeError):
@@ -31,6 +32,24 @@ def occurrences(pattern: CollaborationPattern, after: datetime, tz: ZoneInfo, co
             break
         found.append(moment.astimezone(UTC))
     return found
+
+
+def _expansion_start(pattern: CollaborationPattern, day: date) -> date:
+    """Where to start expanding the rule so the work does not grow with its age.
+
+    A daily or weekly rule (without COUNT or INTERVAL, as the pattern form
+    writes them) repeats every week, so starting a whole number of weeks
+    later, a week before `day`, gives the same meetings; any other rule is
+    expanded from its first day, which the forms keep within 2000-2100.
+    """
+    fields = dict(part.split("=", 1) for part in pattern.recurrence.upper().split(";")
+                  if "=" in part)
+    repeats_weekly = fields.get("FREQ") in ("DAILY", "WEEKLY") and not (
+        "COUNT" in fields or fields.get("INTERVAL", "1") != "1")
+    weeks = (day - pattern.starts_on).days // 7 - 1
+    if not repeats_weekly or weeks <= 0:
+        return pattern.starts_on
+    return pattern.starts_on + timedelta(weeks=weeks)
 
 
 def next_occurrence(pattern, after: datetime, tz: ZoneInfo) -> datetime | None:

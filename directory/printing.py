@@ -24,7 +24,7 @@ changes, revisions, then the views.
 
 from collections import defaultdict
 from contextlib import suppress
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from functools import lru_cache
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -34,7 +34,6 @@ from flask import Response as FlaskResponse
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from phonenumbers import NumberParseException
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +44,7 @@ from wtforms.validators import Optional
 
 from . import calltrees, pdf
 from .extensions import db
+from .forms import Form
 from .models import (
     Actor,
     CallTree,
@@ -64,6 +64,7 @@ from .models import (
     utcnow,
 )
 from .modes import mode_for, mode_states, paths_for_mode, region_mode
+from .moments import at_argument
 from .patterns import WEEKDAYS, describe_rrule
 from .phones import display_phone, tel_uri
 from .review import review_due_at
@@ -93,18 +94,9 @@ def parse_at(value: str | None) -> datetime | None:
     so an unreadable value is refused (400) rather than silently ignored.
     """
     value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        abort(400, _("“%(value)s” is not a date like 2026-12-24 or 2026-12-24T03:00.",
-                     value=value[:40]))
-    if len(value) <= 10:  # a day: who has the duty at noon
-        moment = datetime.combine(moment.date(), time(12, 0))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_tz())
-    return moment.astimezone(UTC)
+    if len(value) == 10:  # a day: who has the duty at noon
+        value += "T12:00"
+    return at_argument(value)
 
 
 def parse_mode(value: str | None) -> str | None:
@@ -939,7 +931,7 @@ def stylesheet():
                                       mimetype="text/css")
 
 
-class RevisionForm(FlaskForm):
+class RevisionForm(Form):
     mode = SelectField(_l("Mode"), choices=[SelectChoice("", _l("The mode in force")),
                                            SelectChoice("ordinary", _l("Ordinary mode")),
                                            SelectChoice("activated", _l("Activated mode"))],

@@ -13,6 +13,7 @@ from .models import (
     Actor,
     AuditAction,
     AuditEvent,
+    CallTreeNode,
     ContactPoint,
     Entry,
     Rotation,
@@ -20,6 +21,7 @@ from .models import (
     User,
     utcnow,
 )
+from .text import slugify
 
 
 class ConflictError(Exception):
@@ -50,6 +52,21 @@ def check_version(entry: Entry, expected_version: int | None) -> None:
         raise ConflictError(entry, changes_since(entry, expected_version))
 
 
+def unique_slug(model, name: str, fallback: str) -> str:
+    """A slug for a new entry's URL: from its name, never empty, not yet taken.
+
+    A name of only punctuation or non-Latin letters gives no slug of its own,
+    so the fallback word stands in; a taken slug gets -2, -3, ...
+    """
+    base = slugify(name or "") or fallback
+    taken = set(db.session.scalars(
+        select(model.slug).where(model.slug.like(f"{base}%"))
+    ))
+    if base not in taken:
+        return base
+    return next(f"{base}-{n}" for n in range(2, len(taken) + 3) if f"{base}-{n}" not in taken)
+
+
 def save(entry: Entry, values: dict, expected_version: int | None = None) -> Entry:
     """Create (when new) or update an entry from already validated values."""
     check_version(entry, expected_version)
@@ -68,8 +85,18 @@ def soft_delete(entry: Entry, expected_version: int | None = None) -> None:
 
 
 def restore(entry: Entry) -> None:
-    """Bring a deleted entry back with the values it had."""
+    """Bring a deleted entry back with the values it had.
+
+    A call-tree step brings back the steps above it that were deleted with
+    it: a step under a deleted one would be in no visible place of the tree.
+    """
     entry.deleted_at = None
+    if isinstance(entry, CallTreeNode):
+        by_id = {node.id: node for node in entry.tree.nodes}
+        parent = by_id.get(entry.parent_id)
+        while parent is not None:
+            parent.deleted_at = None
+            parent = by_id.get(parent.parent_id)
     db.session.flush()
 
 

@@ -48,3 +48,21 @@ def swedish_sort_key(text: str | None) -> str:
         base = unicodedata.normalize("NFKD", char)[:1]
         out.append(base)
     return "".join(out)
+
+
+# Characters no entry may hold: C0 and C1 control characters (a NUL byte
+# breaks PostgreSQL and a back-up restored there), and the bidirectional
+# embedding, override and isolate controls, which make text display in an
+# order other than the one stored ("Trojan source"). Tab, line feed and
+# carriage return are allowed in multi-line text only.
+_UNSAFE_ANYWHERE = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_UNSAFE_IN_LINE = re.compile(f"[{_UNSAFE_ANYWHERE}\t\n\r]")
+_UNSAFE_IN_TEXT = re.compile(f"[{_UNSAFE_ANYWHERE}]")
+
+
+def unsafe_character(text: str | None, *, multiline: bool = False) -> str | None:
+    """The first character that may not be stored, as `U+0000`; None if all is well."""
+    if not text:
+        return None
+    match = (_UNSAFE_IN_TEXT if multiline else _UNSAFE_IN_LINE).search(text)
+    return f"U+{ord(match.group()):04X}" if match else None

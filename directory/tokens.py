@@ -20,13 +20,12 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from .extensions import db
-from .forms import ConfirmForm
+from .forms import ConfirmForm, Form
 from .models import AccessToken, TokenKind, User, utcnow
 
 PREFIX = "kv_"
@@ -117,7 +116,7 @@ def authenticate(header: str | None) -> AccessToken | None:
 bp = Blueprint("tokens", __name__, url_prefix="/account/tokens")
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(_l("What will use it?"), validators=[DataRequired(), Length(max=200)])
     submit = SubmitField(_l("Create token"))
 

@@ -7,14 +7,13 @@ keyboard is enough. Changing a tree is for the owning actor's editors (or
 coordinators for regional trees); anyone signed in may read it.
 """
 
-from datetime import UTC, date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms import (
@@ -33,7 +32,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from . import calltrees, services
 from .edit import delete_entry
 from .extensions import db
-from .forms import ConfirmForm
+from .forms import ConfirmForm, Form
 from .models import (
     Actor,
     CallTree,
@@ -45,6 +44,7 @@ from .models import (
     Scenario,
     utcnow,
 )
+from .moments import at_argument
 from .security import can_edit, get_for_edit, get_or_404, require_may_place_under, visible
 from .text import swedish_sort_key
 
@@ -58,16 +58,7 @@ def _tz() -> ZoneInfo:
 
 
 def _at():
-    value = request.args.get("at")
-    if value:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return utcnow()
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=_tz())
-        return moment.astimezone(UTC)
-    return utcnow()
+    return at_argument(request.args.get("at")) or utcnow()
 
 
 # --- Forms -------------------------------------------------------------------
@@ -106,7 +97,7 @@ def target_value(target) -> str:
     return f"{type(target).__name__.lower()}-{target.id}" if target else ""
 
 
-class AlternateForm(FlaskForm):
+class AlternateForm(Form):
     class Meta:
         csrf = False  # part of the node form, which has the token
 
@@ -115,7 +106,7 @@ class AlternateForm(FlaskForm):
                            validators=[Optional(), NumberRange(0, 1440)])
 
 
-class NodeForm(FlaskForm):
+class NodeForm(Form):
     target = SelectField(_l("Call"), validators=[DataRequired()])
     instructions = TextAreaField(_l("Instructions"), validators=[Length(max=2000)])
     escalate_after_minutes = IntegerField(
@@ -138,7 +129,7 @@ class NodeForm(FlaskForm):
             raise ValidationError(_l("Choose whom to call."))
 
 
-class TreeForm(FlaskForm):
+class TreeForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     owner = SelectField(_l("Owner"), coerce=int)  # 0 = regional
     mode = SelectField(_l("Mode"), choices=[SelectChoice("ordinary", _l("Ordinary mode")),

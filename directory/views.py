@@ -1,6 +1,6 @@
 """The pages every signed-in user sees, and the health check."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -36,6 +36,7 @@ from .models import (
     utcnow,
 )
 from .modes import mode_for, mode_states, paths_for_mode, region_mode
+from .moments import at_argument
 from .patterns import next_occurrence
 from .phones import display_phone, tel_uri
 from .review import is_overdue, review_due_at
@@ -63,19 +64,6 @@ def healthz():
 
 def _tz() -> ZoneInfo:
     return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def _parse_at(value: str | None):
-    """`?at=2026-12-24T03:00` in local time; None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_tz())
-    return moment.astimezone(UTC)
 
 
 def _actor_of(entry) -> Actor | None:
@@ -217,7 +205,7 @@ def role(role_id):
     """Who is on call for a role now (or at ?at=), the next handover, coming weeks."""
     role = get_or_404(Role, role_id)
     tz = _tz()
-    at = _parse_at(request.args.get("at")) or utcnow()
+    at = at_argument(request.args.get("at")) or utcnow()
     stretches = timeline(role, at, at + timedelta(weeks=WEEKS_AHEAD), tz)
     mode = mode_for(role.actor)
     window_end = at + timedelta(weeks=WEEKS_AHEAD)
