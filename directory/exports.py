@@ -62,6 +62,7 @@ from .models import (
     UserRole,
     utcnow,
 )
+from .moments import in_range, out_of_range_message
 from .phones import display_phone, tel_uri
 from .schedules import timelines
 from .security import editable_actor_ids, get_or_404, is_admin, visible
@@ -405,6 +406,8 @@ def _period() -> tuple[date, date]:
         end = date.fromisoformat(request.args.get("to") or default_end.isoformat())
     except ValueError:
         abort(400, _("Give dates as YYYY-MM-DD."))
+    if not (in_range(start) and in_range(end)):
+        abort(400, out_of_range_message())
     if not start < end or (end - start).days > MAX_SHIFT_DAYS:
         abort(400, _("The period must end after it starts and be at most %(days)d days.",
                      days=MAX_SHIFT_DAYS))

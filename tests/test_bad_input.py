@@ -250,3 +250,11 @@ def test_unique_slugs_never_repeat(app, haninge):
     db.session.flush()
     assert services.unique_slug(Scenario, "!!!", "scenario") == "scenario-3"
     assert services.unique_slug(Scenario, "Ny", "scenario") == "ny"
+
+
+@pytest.mark.parametrize("query", ["from=0001-01-01&to=0001-02-01",
+                                   "from=9999-11-01&to=9999-12-01"])
+def test_the_shifts_csv_refuses_dates_outside_the_years_it_knows(client, haninge, editor, query):
+    response = client.get(f"/export/shifts.csv?{query}")
+    assert response.status_code == 400
+    assert "Give a date between 2000 and 2100." in response.get_data(as_text=True)
