@@ -352,7 +352,7 @@ def history(entity_type, entity_id):
     events = services.history(entity_type, entity_id)
     if isinstance(entry, ContactPoint):
         # Hidden as it was when recorded, not as the path is now.
-        rows = mask_path_history(events)
+        rows = mask_path_history(events, point=entry)
     else:
         rows = [{"event": e, "before": e.before, "after": e.after} for e in events]
     return render_template(

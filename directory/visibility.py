@@ -116,16 +116,19 @@ class _Recorded:
         self.owning_actor_id = owning_actor_id
 
 
-def mask_path_history(events, user=None) -> list[dict]:
+def mask_path_history(events, user=None, point=None) -> list[dict]:
     """A contact path's recorded changes, newest first, as this reader may see them.
 
     A value that was confidential when it was recorded stays hidden from
     those who may not see confidential numbers, even after the path was
     given a new number and un-marked: the old number is still someone's
     private mobile. Each change is read with the flag as it stood before
-    and after it, replaying the record from the oldest change.
+    and after it, replaying the record from the oldest change. While the
+    path (`point`) is confidential now, every value it ever held is hidden
+    too: it was recorded open, but it is the same private phone.
     """
     user = current_user if user is None else user
+    hidden_now = point is not None and point.confidential and not may_see(user, point)
     confidential = False
     shown_events = []
     for event in sorted(events, key=lambda e: e.id):
@@ -134,7 +137,7 @@ def mask_path_history(events, user=None) -> list[dict]:
         was = confidential
         if after is not None and "confidential" in after:
             confidential = bool(after["confidential"])
-        for values, flag in ((before, was), (after, confidential)):
+        for values, flag in ((before, was or hidden_now), (after, confidential or hidden_now)):
             if values is None or not flag:
                 continue
             if may_see(user, _Recorded(True, event.actor_id)):

@@ -184,3 +184,18 @@ def test_history_shows_admins_every_recorded_number(client, login_as, secret):
     login_as(UserRole.ADMIN)
     page = client.get(f"/history/contact_point/{point.id}").get_data(as_text=True)
     assert "+46701740675" in page and "+46701740677" in page
+
+
+def test_history_hides_an_open_number_once_the_path_is_marked_confidential(
+        client, login_as, secret):
+    from sqlalchemy import select
+
+    from directory.models import ContactPoint
+
+    point = db.session.scalar(select(ContactPoint).where(ContactPoint.value == "+46701740676"))
+    point.confidential = True  # recorded open at creation, private from now on
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    page = client.get(f"/history/contact_point/{point.id}").get_data(as_text=True)
+    assert "+46701740676" not in page and "070-174 06 76" not in page
+    assert "Numbers that were confidential when they were recorded are hidden" in page
