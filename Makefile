@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
-HOST ?= 127.0.0.1
+# `make run PORT=8080` or `PORT=8080 make run`; the address only on the command
+# line (`make run HOST=0.0.0.0`): some shells export HOST as the machine's name.
+HOST := 127.0.0.1
 PORT ?= 5000
 
 # Every install is checked against the hashes in the locks (see `make lock`).

@@ -6,8 +6,10 @@ an input present in its lock, and the Makefile installing with
 """
 
 import json
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -101,6 +103,35 @@ def test_loading_over_existing_demo_logins_tells_how_to_reset_their_password(app
     assert result.exit_code == 0, result.output
     assert "users set-password viewer@demo.example" in result.output
     assert "users set-password admin@demo.example" not in result.output  # new: printed above
+
+
+# --- make run's address ---------------------------------------------------------
+
+
+def make_run_command(*args: str, **env: str) -> str:
+    """The command `make run` would serve with (make -n runs nothing)."""
+    base = {k: v for k, v in os.environ.items() if k not in ("PORT", "HOST")}
+    result = subprocess.run(  # noqa: S603
+        ["make", "-n", "-s", "run", *args],  # noqa: S607
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_make_run_serves_on_5000_unless_told_otherwise():
+    assert make_run_command().endswith("flask run --host 127.0.0.1 --port 5000")
+    assert make_run_command("PORT=5123", "HOST=127.0.0.2").endswith(
+        "flask run --host 127.0.0.2 --port 5123"
+    )
+    # PORT from the environment too; HOST not: some shells export it as the machine's name.
+    assert make_run_command(PORT="5124", HOST="a-machine-name").endswith(
+        "flask run --host 127.0.0.1 --port 5124"
+    )
 
 
 # --- The locks -------------------------------------------------------------------
