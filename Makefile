@@ -3,34 +3,50 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
+# `make run PORT=8080` or `PORT=8080 make run`; the address only on the command
+# line (`make run HOST=0.0.0.0`): some shells export HOST as the machine's name.
+HOST := 127.0.0.1
+PORT ?= 5000
 
-AXE_VERSION := 4.14.1
+# Every install is checked against the hashes in the locks (see `make lock`).
+PIP_INSTALL := $(BIN)/pip install --quiet --require-hashes
+
+# axe-core is pinned, with its sha512, in tests/browser/package-lock.json.
 AXE := .cache/npm/node_modules/axe-core/axe.min.js
 
-.PHONY: run test lint venv dev-venv translations browser clean
+# `make lock` resolves the *.in files into hashed locks with uv, for any
+# platform, on Python 3.11 and later.
+UV_VERSION := 0.13.9
+UV := .cache/lock/bin/uv
+COMPILE := $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes
+
+.PHONY: run test lint venv dev-venv translations browser lock clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: requirements.txt | $(BIN)/activate
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(PIP_INSTALL) -r requirements.txt
 	touch $@
 
 $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/activate
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(PIP_INSTALL) -r requirements-dev.txt
 	touch $(VENV)/.installed $@
 
 # Browser tests need Debian's Chromium and axe-core from the npm registry.
 browser: $(AXE)
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-$(AXE):
-	npm install --silent --no-audit --no-fund --prefix .cache/npm axe-core@$(AXE_VERSION)
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	mkdir -p .cache/npm
+	cp tests/browser/package.json tests/browser/package-lock.json .cache/npm/
+	npm ci --silent --no-audit --no-fund --prefix .cache/npm
+	touch $@
 
 venv: $(VENV)/.installed
 dev-venv: $(VENV)/.installed-dev
 
+# The Swedish catalogue is compiled, not committed: every install path runs this.
 translations: $(VENV)/.installed
 	$(BIN)/pybabel --quiet compile --use-fuzzy -d directory/translations -f
 
@@ -39,7 +55,7 @@ run: venv translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load --if-empty
 	$(BIN)/flask search reindex
-	$(BIN)/flask run --host 127.0.0.1 --port 5000
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 lint: dev-venv
 	$(BIN)/ruff check .
@@ -52,6 +68,18 @@ test: dev-venv translations lint browser
 		echo "== test suite again on $$TEST_DATABASE_URL =="; \
 		$(BIN)/python -m pytest -q; \
 	fi
+
+# Regenerate the locks after editing a *.in file (or to take newer releases
+# of what the *.in files leave open) and axe-core's after editing its package.json.
+lock: $(UV)
+	$(COMPILE) --output-file requirements.txt requirements.in
+	$(COMPILE) --output-file requirements-dev.txt requirements-dev.in
+	$(COMPILE) --output-file bench/requirements.txt bench/requirements.in
+	cd tests/browser && npm install --package-lock-only --silent --no-audit --no-fund
+
+$(UV):
+	$(PYTHON) -m venv .cache/lock
+	.cache/lock/bin/pip install --quiet uv==$(UV_VERSION)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .cache

@@ -861,6 +861,16 @@ def _echo_report(report: DemoReport) -> None:
         click.echo(f"Password for the new demo logins: {report.password}")
     elif any(login.created for login in report.logins):
         click.echo("Password for the new demo logins: the one in DEMO_PASSWORD.")
+    _echo_reset_hint([login.email for login in report.logins if not login.created])
+
+
+def _echo_reset_hint(emails: list[str]) -> None:
+    """How to get into a demo login whose generated password was printed long ago."""
+    if not emails:
+        return
+    click.echo("Forgot the demo password? Set a new one (it asks for it):")
+    for email in emails:
+        click.echo(f"  .venv/bin/flask --app wsgi users set-password {email}")
 
 
 @demo_cli.command("load")
@@ -873,6 +883,10 @@ def load_command(if_empty: bool) -> None:
         raise click.ClickException(str(error)) from None
     if if_empty and db.session.scalar(select(Actor.id).limit(1)) is not None:
         click.echo("The database already has actors; the demo region was not loaded.")
+        demo_logins = [email for email, *_ in USERS if find_user(email) is not None]
+        if demo_logins:
+            click.echo(f"Demo logins: {', '.join(demo_logins)}.")
+        _echo_reset_hint(demo_logins)
         return
     try:
         report = load_demo()
