@@ -64,7 +64,7 @@ from .models import (
 )
 from .phones import display_phone, tel_uri
 from .schedules import timelines
-from .security import editable_actor_ids, get_or_404, is_admin, visible
+from .security import Reader, editable_actor_ids, get_or_404, is_admin, reader_of, visible
 from .text import slugify, swedish_sort_key
 
 bp = Blueprint("exports", __name__)
@@ -231,14 +231,14 @@ def calltree_zip(tree_id):
 @bp.get("/export/directory.vcf")
 def directory_vcard():
     """Every actor's, role's and person's card, streamed (from the rendered-card cache)."""
-    cards = vcards.directory_cards(current_user, _version())
+    cards = vcards.directory_cards(reader_of(current_user), _version())
     return _vcf(cards, "kontaktvagar", stream=True)
 
 
 @bp.get("/export/directory.zip")
 def directory_zip():
     """The whole directory, one .vcf file per card, streamed."""
-    cards = vcards.directory_cards(current_user, _version())
+    cards = vcards.directory_cards(reader_of(current_user), _version())
     return _zip(cards, "kontaktvagar", stream=True)
 
 
@@ -308,8 +308,11 @@ class _CsvPath(NamedTuple):  # a row as `visible()` reads a path
     owning_actor_id: int
 
 
-def _directory_rows(actor_id: int | None) -> Iterator[list]:
-    """One row per live contact path the reader may see, actor by actor."""
+def _directory_rows(actor_id: int | None, reader: Reader) -> Iterator[list]:
+    """One row per live contact path the reader may see, actor by actor.
+
+    Read in a stream, after the request: `reader` was taken before it began.
+    """
     owner_order = case((ContactPoint.role_id.is_not(None), 1),
                        (ContactPoint.person_id.is_not(None), 2), else_=0)  # fmt: skip
     stmt = (
@@ -339,19 +342,19 @@ def _directory_rows(actor_id: int | None) -> Iterator[list]:
     )
     if actor_id is not None:
         stmt = stmt.where(Actor.id == actor_id)
-    reader = vcards.Reader(current_user)
+    reading = vcards.Reading(reader)
     region = current_app.config["DEFAULT_REGION"]
     batch: list[_CsvPath] = []
     rows = db.session.execute(stmt.execution_options(yield_per=1000))
     for row in rows:
         batch.append(_CsvPath(row, row.confidential, row.actor_id))
         if len(batch) >= 1000:
-            yield from _directory_lines(visible(batch), reader, region)
+            yield from _directory_lines(visible(batch, reader), reading, region)
             batch = []
-    yield from _directory_lines(visible(batch), reader, region)
+    yield from _directory_lines(visible(batch, reader), reading, region)
 
 
-def _directory_lines(paths: list[_CsvPath], reader, region: str) -> Iterator[list]:
+def _directory_lines(paths: list[_CsvPath], reading, region: str) -> Iterator[list]:
     for path in paths:
         row = path.row
         if row.role_id is not None:
@@ -361,7 +364,7 @@ def _directory_lines(paths: list[_CsvPath], reader, region: str) -> Iterator[lis
         else:
             owner_type, owner, title = "actor", row.actor_name, ""
         is_phone = row.kind.is_phone
-        in_force = row.mode.applies_in(reader.mode(row.actor_id, row.parent_id))
+        in_force = row.mode.applies_in(reading.mode(row.actor_id, row.parent_id))
         yield [
             row.actor_name, row.slug, owner_type, owner, title, row.kind.value,
             display_phone(row.value, region) if is_phone else row.value,
@@ -374,7 +377,8 @@ def _directory_lines(paths: list[_CsvPath], reader, region: str) -> Iterator[lis
 def directory_csv():
     """Every contact path the reader may see, one per line (both modes, marked)."""
     fmt = _csv_format()
-    return _attachment(csv_stream(DIRECTORY_COLUMNS, _directory_rows(None), fmt), "text/csv",
+    rows = _directory_rows(None, reader_of(current_user))
+    return _attachment(csv_stream(DIRECTORY_COLUMNS, rows, fmt), "text/csv",
                        "kontaktvagar.csv", stream=True)  # fmt: skip
 
 
@@ -383,7 +387,8 @@ def actor_csv(slug):
     """An actor's contact paths (its own, its roles' and persons'), one per line."""
     actor = _live_actor(slug, with_entries=False)
     fmt = _csv_format()
-    return _attachment(csv_stream(DIRECTORY_COLUMNS, _directory_rows(actor.id), fmt),
+    rows = _directory_rows(actor.id, reader_of(current_user))
+    return _attachment(csv_stream(DIRECTORY_COLUMNS, rows, fmt),
                        "text/csv", f"{actor.slug}.csv", stream=True)  # fmt: skip
 
 

@@ -53,7 +53,7 @@ from .models import (
     VCardCache,
 )
 from .modes import mode_for, mode_states, paths_for_mode
-from .security import may_see, visible
+from .security import may_see, reader_of, visible
 from .text import slugify
 
 VERSIONS = ("3.0", "4.0")
@@ -502,11 +502,15 @@ class _ConfidentialPath(NamedTuple):  # what `may_see` reads of a path
     confidential: bool = True
 
 
-class Reader:
-    """One user reading the directory: the mode and visibility per actor."""
+class Reading:
+    """One reader reading the directory: the mode and visibility per actor.
+
+    `user` is a `security.Reader` (taken when the request began), never the
+    ORM user: the directory is read in a stream, after the request's session.
+    """
 
     def __init__(self, user):
-        self.user = user
+        self.user = reader_of(user)
         self.states = mode_states()
         self._confidential: dict[int, bool] = {}
 
@@ -561,7 +565,7 @@ def _directory_query(kind: str, use_cache: bool):
     return stmt.order_by(model.id)
 
 
-def _fill(kind: str, cards: list[Card], reader: Reader, version: str) -> list[Card]:
+def _fill(kind: str, cards: list[Card], reader: Reading, version: str) -> list[Card]:
     """Render the cards the cache could not give, in one batch."""
     missing = [c for c in cards if c.text is None]
     if missing:
@@ -573,12 +577,13 @@ def _fill(kind: str, cards: list[Card], reader: Reader, version: str) -> list[Ca
 
 
 def directory_cards(user, version: str = "3.0") -> Iterator[Card]:
-    """Every live actor's, role's and person's card for this user, streamed.
+    """Every live actor's, role's and person's card for this reader, streamed.
 
     Rows are read with `yield_per` and cards handed on in batches, so memory
-    stays flat however large the directory is.
+    stays flat however large the directory is. `user` should be a
+    `security.Reader` taken before the stream starts.
     """
-    reader = Reader(user)
+    reader = Reading(user)
     use_cache = version == "3.0"
     for kind in CARD_MODELS:
         rows = db.session.execute(
