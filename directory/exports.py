@@ -680,6 +680,8 @@ def calendar_feed(token):
         abort(404)
     if feed.revoked_at is not None:
         abort(410)
+    if not calendars.owner_may_serve(feed):  # the owner's rights as they are now
+        abort(404)
     now = utcnow()
     text = calendars.feed_text(feed, now)
     if text is None:
