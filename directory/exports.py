@@ -511,12 +511,14 @@ def import_upload(slug):
     except imports.ImportProblem as problem:
         return _import_page(actor, form, [str(problem)], 422)
     filename = (upload.filename or "")[:200]
-    imports.discard_upload(session.pop(SESSION_KEY, None))
-    session[SESSION_KEY] = imports.stash_upload(data, {
-        "actor_id": actor.id, "user_id": current_user.id, "filename": filename,
-        "fingerprint": plan.fingerprint(), "created": utcnow().timestamp(),
-        "confidential_mobiles": bool(form.confidential_mobiles.data),
-    })  # fmt: skip
+    imports.discard_upload(session.pop(SESSION_KEY, None), user_id=current_user.id)
+    upload_id = imports.stash_upload(
+        data, user_id=current_user.id, actor_id=actor.id, filename=filename,
+        meta={"fingerprint": plan.fingerprint(),
+              "confidential_mobiles": bool(form.confidential_mobiles.data)},
+    )  # fmt: skip
+    db.session.commit()
+    session[SESSION_KEY] = upload_id
     return _preview_page(actor, plan, filename)
 
 
@@ -525,35 +527,36 @@ def import_commit(slug):
     """Import the previewed file: everything in it, or (if anything changed) nothing."""
     actor = actor_for_edit(slug)
     upload_id = session.get(SESSION_KEY)
-    loaded = imports.load_upload(upload_id)
-    if loaded is None or loaded[1].get("actor_id") != actor.id \
-            or loaded[1].get("user_id") != current_user.id:
+    pending = imports.load_upload(upload_id, user_id=current_user.id, actor_id=actor.id)
+    if pending is None:
         flash(_("Nothing to import: upload the file again."), "error")
         return redirect(url_for("exports.import_upload", slug=actor.slug))
-    data, meta = loaded
+    data, meta, filename = pending.data, dict(pending.meta), pending.filename
     region = current_app.config["DEFAULT_REGION"]
-    filename = meta.get("filename", "")
     try:
         plan = imports.plan_import(actor, data, region)
     except imports.ImportProblem as problem:  # the rules changed under a stored file
-        imports.discard_upload(session.pop(SESSION_KEY, None))
+        imports.discard_upload(session.pop(SESSION_KEY, None), user_id=current_user.id)
+        db.session.commit()
         return _import_page(actor, ImportForm(), [str(problem)], 422)
     if plan.fingerprint() != meta.get("fingerprint") or not plan.can_commit:
         meta["fingerprint"] = plan.fingerprint()
-        imports.update_upload(upload_id, meta)
+        pending.meta = meta
+        db.session.commit()
         notice = _("The directory changed since the preview, or the preview had problems. "
                    "Nothing was imported; this is what importing would do now.")
         return _preview_page(actor, plan, filename, notice, 409)
     try:
         counts = imports.apply_plan(plan, actor,
                                     confidential_mobiles=meta.get("confidential_mobiles", True))
+        imports.discard_upload(upload_id, user_id=current_user.id)  # in the same transaction
         db.session.commit()
     except (SQLAlchemyError, StaleDataError):
         db.session.rollback()
         current_app.logger.exception("import into actor %s failed", actor.id)
         notice = _("The import failed and nothing was imported. Try again.")
         return _preview_page(actor, plan, filename, notice, 409)
-    imports.discard_upload(session.pop(SESSION_KEY, None))
+    session.pop(SESSION_KEY, None)
     current_app.logger.info("user %s imported %s created, %s changed into actor %s",
                             current_user.id, counts["created"], counts["changed"], actor.id)
     flash(_("Imported: %(created)d new, %(changed)d changed.", **counts), "success")
