@@ -445,3 +445,43 @@ def test_back_ups_do_not_carry_waiting_uploads(haninge, editor, client, tmp_path
     backup.dump(path)
     assert "pending_import" not in json.loads(path.read_text())["tables"]
     assert "Beredskapssamordnare" not in path.read_text()  # not the file's content either
+
+
+# --- What parsing a vCard may cost ---------------------------------------------------
+
+
+def test_a_crafted_vcard_of_100_000_numbers_is_refused_before_parsing(haninge, editor, client):
+    card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A B\r\n" + "TEL:070-174 06 05\r\n" * 20
+    text = (card + "END:VCARD\r\n") * 4600  # 2 MB: took 8 s of CPU per preview
+    page = rejected_page(client, text.encode(), status=422)
+    assert "more than 20000 phone numbers and e-mail addresses" in page
+    assert waiting() == 0
+
+
+def test_a_vcard_of_endless_properties_is_refused(haninge, editor, client):
+    text = ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A B\r\n" + "NOTE:x\r\n" * 45
+            + "END:VCARD\r\n") * 2000
+    page = rejected_page(client, text.encode(), status=422)
+    assert "more than 60000 names, numbers, addresses and notes" in page
+
+
+def test_a_card_with_too_many_numbers_or_lines_is_rejected_with_the_reason(
+    haninge, editor, client
+):
+    text = ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:God Kort\r\nTEL:070-174 06 05\r\nEND:VCARD\r\n"
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Många\r\n" + "TEL:070-174 06 06\r\n" * 21
+            + "END:VCARD\r\n"
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Lång\r\n" + "TITLE:x\r\n" * 51
+            + "END:VCARD\r\n")
+    page = preview(client, text.encode(), "x.vcf").get_data(as_text=True)
+    assert "New: 1" in page and "Rejected: 2" in page
+    assert "The card has more than 20 phone numbers and e-mail addresses." in page
+    assert "The card is too long (more than 50 properties" in page
+
+
+def test_properties_the_import_does_not_read_are_not_parsed(haninge, editor, client):
+    photo = "PHOTO;ENCODING=b;TYPE=JPEG:" + "QUJD" * 20 + "\r\n" + " QUJD\r\n" * 5000
+    text = ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Åsa Öberg\r\n" + photo
+            + "X-BROKEN;;;:\r\n" * 200 + "TEL;TYPE=CELL:070-174 06 05\r\nEND:VCARD\r\n")
+    page = preview(client, text.encode(), "x.vcf").get_data(as_text=True)
+    assert "New: 1" in page and "Rejected: 0" in page
