@@ -12,6 +12,8 @@ is walked without anyone remembering to add it; one whose arguments the test
 cannot fill fails until `argument_values` learns them.
 """
 
+import csv
+import io
 import re
 import threading
 from datetime import time, timedelta
@@ -23,7 +25,19 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from directory import calendars
 from directory.calltrees import add_node
 from directory.extensions import db
-from directory.models import CallTree, ContactKind, Mode, Rotation, RotationMember, UserRole, utcnow
+from directory.models import (
+    Actor,
+    CallTree,
+    ContactKind,
+    ContactPoint,
+    Mode,
+    Person,
+    Role,
+    Rotation,
+    RotationMember,
+    UserRole,
+    utcnow,
+)
 from tests.conftest import PASSWORD, make_actor, make_contact, make_person, make_role, make_user
 
 FILE_SUFFIXES = (".vcf", ".zip", ".csv", ".ics")
@@ -209,3 +223,50 @@ def test_an_editor_gets_the_whole_directory_with_their_own_confidential_numbers(
     other = signed_in(served, world["users"]["other_editor"].email)
     status, body = read_all(other, f"{served}/export/directory.csv")
     assert status == 200 and b"+46701740605" in body and b"+46701740620" not in body
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_no_csv_export_hands_a_spreadsheet_a_formula(app, served, world):
+    """Every CSV route of the URL map, in both formats: no cell may start a formula."""
+    hostile = {"asa": "=cmd|' /C calc'!A0", "tib": "+TiB", "haninge": "-Haninge"}
+    tib = db.session.get(Role, world["tib"].id)
+    db.session.add_all([
+        ContactPoint(role_id=tib.id, kind=ContactKind.OTHER, value="@SUM(A1:A9)",
+                     label="\tflik", priority=7),
+        ContactPoint(role_id=tib.id, kind=ContactKind.LANDLINE, value="+4420794601234",
+                     label="\rLondon", priority=8),
+    ])
+    db.session.commit()
+    db.session.get(Person, world["asa"].id).name = hostile["asa"]
+    db.session.get(Role, world["tib"].id).short_name = hostile["tib"]
+    db.session.get(Actor, world["haninge"].id).name = hostile["haninge"]
+    db.session.commit()
+    session = signed_in(served, world["users"]["admin"].email)
+    values = argument_values(world)
+    checked = 0
+    for rule in walked_rules(app):
+        for url, _arguments in urls_of(rule, values):
+            for variant, delimiter in (("", ","), ("?format=excel", ";")):
+                query = variant + ("&" if variant else "?") + f"actor={world['haninge'].slug}" \
+                    if rule.endpoint == "exports.shifts_csv" else variant
+                with session.get(served + url + query, timeout=60) as response:
+                    if response.headers.get("Content-Type", "").split(";")[0] != "text/csv":
+                        continue
+                    assert response.status_code == 200, url
+                    text = response.content.decode("utf-8-sig")
+                rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+                cells = [cell for row in rows for cell in row]
+                bad = [cell for cell in cells if cell.startswith(FORMULA_STARTS)]
+                assert not bad, (url + query, bad)
+                joined = "\n".join(cells)
+                checked += 1
+                if world["police"].slug in url:
+                    continue
+                if rule.endpoint != "exports.shifts_csv":
+                    assert "'-Haninge" in joined and "'@SUM(A1:A9)" in joined, url
+                    assert "'+TiB" in joined
+                else:
+                    assert "'=cmd|' /C calc'!A0" in joined or "'+TiB" in joined, url
+    assert checked >= 8  # directory, two actors and shifts, in both formats
