@@ -15,6 +15,8 @@ INSTANCE_DIR = BASE_DIR / "instance"
 
 # A SECRET_KEY shorter than this is refused in production: it could be guessed.
 MIN_SECRET_KEY_LENGTH = 32
+# Room for the rest of an import's multipart form around the file itself.
+IMPORT_FORM_MARGIN = 64 * 1024
 KNOWN_PLACEHOLDER_KEYS = {"", "change-me", "changeme", "secret", "dev", "development"}
 
 
@@ -49,9 +51,19 @@ class Config:
         self.SESSION_IDLE_MINUTES = int(env.get("SESSION_IDLE_MINUTES", "480"))
         self.PERMANENT_SESSION_LIFETIME = timedelta(minutes=self.SESSION_IDLE_MINUTES)
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        # The largest vCard/CSV file accepted for import.
+        self.IMPORT_MAX_BYTES = int(env.get("IMPORT_MAX_BYTES", "2000000"))
         # Bodies larger than this are refused (413) before they are read; the
-        # largest legitimate one is an import file (IMPORT_MAX_BYTES, 2 MB).
-        self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", str(4 * 1024 * 1024)))
+        # largest legitimate one is an import file plus its form, so the limit
+        # stays above IMPORT_MAX_BYTES (by default 4 MiB, or the file + 1 MiB).
+        default_body = max(4 * 1024 * 1024, self.IMPORT_MAX_BYTES + 1024 * 1024)
+        self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", str(default_body)))
+        if self.MAX_CONTENT_LENGTH < self.IMPORT_MAX_BYTES + IMPORT_FORM_MARGIN:
+            raise RuntimeError(
+                f"MAX_CONTENT_LENGTH ({self.MAX_CONTENT_LENGTH}) must exceed IMPORT_MAX_BYTES "
+                f"({self.IMPORT_MAX_BYTES}) by at least {IMPORT_FORM_MARGIN} bytes, or no "
+                "import file of the largest accepted size can be uploaded."
+            )
         self.SENSITIVITY_MARKING = env.get(
             "SENSITIVITY_MARKING", "Skyddas – får ej spridas"
         )

@@ -6,6 +6,10 @@ strings the database stores), so a back-up taken on SQLite restores on
 PostgreSQL and back. `flask --app wsgi restore FILE` refuses a database that
 already holds data or has another schema revision, and restores everything
 in one transaction: all of it, or nothing.
+
+Uploads waiting between an import's preview and its commit (`pending_import`)
+are not carried: they are someone's half-done work that expires in two hours,
+and a file nobody decided to import has no place in a back-up.
 """
 
 import json
@@ -23,6 +27,14 @@ from .models import utcnow
 
 FORMAT = "kontaktvagar-backup"
 FORMAT_VERSION = 1
+
+
+NOT_BACKED_UP = frozenset({"pending_import"})
+
+
+def backed_up_tables() -> list:
+    """The tables a back-up holds, parents before children."""
+    return [t for t in db.metadata.sorted_tables if t.name not in NOT_BACKED_UP]
 
 
 class RestoreError(Exception):
@@ -61,7 +73,7 @@ def dump(path: Path) -> dict[str, int]:
     """Write every table to `path`; returns the row count per table."""
     counts = {}
     tables = {}
-    for table in db.metadata.sorted_tables:
+    for table in backed_up_tables():
         key = [c for c in table.primary_key.columns]
         rows = db.session.execute(select(table).order_by(*key)).all()
         tables[table.name] = {
@@ -111,12 +123,12 @@ def load(path: Path) -> dict[str, int]:
             f"The back-up is of schema revision {document.get('schema_revision')}, this "
             f"database is at {revision}: run `flask db upgrade` to the same revision first."
         )
-    for table in db.metadata.sorted_tables:
+    for table in backed_up_tables():
         if db.session.scalar(select(func.count()).select_from(table)):
             raise RestoreError(f"The database is not empty (table {table.name} has rows).")
     counts = {}
     try:
-        for table in db.metadata.sorted_tables:
+        for table in backed_up_tables():
             data = document["tables"].get(table.name, {"columns": [], "rows": []})
             columns = [table.c[name] for name in data["columns"]]
             decoders = [_decoder(c) for c in columns]
@@ -172,7 +184,7 @@ def _reset_sequences() -> None:
     """On PostgreSQL, let new rows continue after the restored ids."""
     if db.engine.dialect.name != "postgresql":
         return
-    for table in db.metadata.sorted_tables:
+    for table in backed_up_tables():
         pk = list(table.primary_key.columns)
         if len(pk) == 1 and isinstance(pk[0].type, Integer) and pk[0].autoincrement:
             highest = db.session.scalar(select(func.max(pk[0]))) or 0

@@ -12,6 +12,11 @@ force. Every event is `TRANSP:TRANSPARENT` (on-call time is not busy time),
 has a UID that stays the same from poll to poll, and is written in the
 region's time zone with its VTIMEZONE included. A feed is read by whoever has
 its URL, so it never holds a confidential path.
+
+A feed speaks with its owner's rights as they are at each request, not as
+they were when it was made: once the owner is deactivated, or may no longer
+make that feed (lost the actor, or became a viewer), the URL answers 404; it
+works again if the rights come back. Revoking is what ends a URL for good.
 """
 
 import hashlib
@@ -42,6 +47,7 @@ from .models import (
     RotationMember,
     Shift,
     TokenKind,
+    User,
     UserRole,
     utcnow,
 )
@@ -177,6 +183,15 @@ def find_feed(secret: str) -> AccessToken | None:
             AccessToken.kind == TokenKind.CALENDAR,
         )
     )
+
+
+def owner_may_serve(token: AccessToken) -> bool:
+    """Would the feed's owner, as they are now, still be allowed to make this feed?"""
+    owner = db.session.get(User, token.user_id) if token.user_id is not None else None
+    if owner is None or not owner.active:
+        return False
+    subject = subject_of(token)
+    return subject is not None and may_create(owner, subject)
 
 
 def note_use(token: AccessToken, now: datetime) -> None:

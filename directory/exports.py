@@ -65,7 +65,7 @@ from .models import (
 from .moments import in_range, out_of_range_message
 from .phones import display_phone, tel_uri
 from .schedules import timelines
-from .security import editable_actor_ids, get_or_404, is_admin, visible
+from .security import Reader, editable_actor_ids, get_or_404, is_admin, reader_of, visible
 from .text import slugify, swedish_sort_key
 
 bp = Blueprint("exports", __name__)
@@ -232,14 +232,14 @@ def calltree_zip(tree_id):
 @bp.get("/export/directory.vcf")
 def directory_vcard():
     """Every actor's, role's and person's card, streamed (from the rendered-card cache)."""
-    cards = vcards.directory_cards(current_user, _version())
+    cards = vcards.directory_cards(reader_of(current_user), _version())
     return _vcf(cards, "kontaktvagar", stream=True)
 
 
 @bp.get("/export/directory.zip")
 def directory_zip():
     """The whole directory, one .vcf file per card, streamed."""
-    cards = vcards.directory_cards(current_user, _version())
+    cards = vcards.directory_cards(reader_of(current_user), _version())
     return _zip(cards, "kontaktvagar", stream=True)
 
 
@@ -309,8 +309,11 @@ class _CsvPath(NamedTuple):  # a row as `visible()` reads a path
     owning_actor_id: int
 
 
-def _directory_rows(actor_id: int | None) -> Iterator[list]:
-    """One row per live contact path the reader may see, actor by actor."""
+def _directory_rows(actor_id: int | None, reader: Reader) -> Iterator[list]:
+    """One row per live contact path the reader may see, actor by actor.
+
+    Read in a stream, after the request: `reader` was taken before it began.
+    """
     owner_order = case((ContactPoint.role_id.is_not(None), 1),
                        (ContactPoint.person_id.is_not(None), 2), else_=0)  # fmt: skip
     stmt = (
@@ -340,19 +343,19 @@ def _directory_rows(actor_id: int | None) -> Iterator[list]:
     )
     if actor_id is not None:
         stmt = stmt.where(Actor.id == actor_id)
-    reader = vcards.Reader(current_user)
+    reading = vcards.Reading(reader)
     region = current_app.config["DEFAULT_REGION"]
     batch: list[_CsvPath] = []
     rows = db.session.execute(stmt.execution_options(yield_per=1000))
     for row in rows:
         batch.append(_CsvPath(row, row.confidential, row.actor_id))
         if len(batch) >= 1000:
-            yield from _directory_lines(visible(batch), reader, region)
+            yield from _directory_lines(visible(batch, reader), reading, region)
             batch = []
-    yield from _directory_lines(visible(batch), reader, region)
+    yield from _directory_lines(visible(batch, reader), reading, region)
 
 
-def _directory_lines(paths: list[_CsvPath], reader, region: str) -> Iterator[list]:
+def _directory_lines(paths: list[_CsvPath], reading, region: str) -> Iterator[list]:
     for path in paths:
         row = path.row
         if row.role_id is not None:
@@ -362,7 +365,7 @@ def _directory_lines(paths: list[_CsvPath], reader, region: str) -> Iterator[lis
         else:
             owner_type, owner, title = "actor", row.actor_name, ""
         is_phone = row.kind.is_phone
-        in_force = row.mode.applies_in(reader.mode(row.actor_id, row.parent_id))
+        in_force = row.mode.applies_in(reading.mode(row.actor_id, row.parent_id))
         yield [
             row.actor_name, row.slug, owner_type, owner, title, row.kind.value,
             display_phone(row.value, region) if is_phone else row.value,
@@ -375,7 +378,8 @@ def _directory_lines(paths: list[_CsvPath], reader, region: str) -> Iterator[lis
 def directory_csv():
     """Every contact path the reader may see, one per line (both modes, marked)."""
     fmt = _csv_format()
-    return _attachment(csv_stream(DIRECTORY_COLUMNS, _directory_rows(None), fmt), "text/csv",
+    rows = _directory_rows(None, reader_of(current_user))
+    return _attachment(csv_stream(DIRECTORY_COLUMNS, rows, fmt), "text/csv",
                        "kontaktvagar.csv", stream=True)  # fmt: skip
 
 
@@ -384,7 +388,8 @@ def actor_csv(slug):
     """An actor's contact paths (its own, its roles' and persons'), one per line."""
     actor = _live_actor(slug, with_entries=False)
     fmt = _csv_format()
-    return _attachment(csv_stream(DIRECTORY_COLUMNS, _directory_rows(actor.id), fmt),
+    rows = _directory_rows(actor.id, reader_of(current_user))
+    return _attachment(csv_stream(DIRECTORY_COLUMNS, rows, fmt),
                        "text/csv", f"{actor.slug}.csv", stream=True)  # fmt: skip
 
 
@@ -509,12 +514,14 @@ def import_upload(slug):
     except imports.ImportProblem as problem:
         return _import_page(actor, form, [str(problem)], 422)
     filename = (upload.filename or "")[:200]
-    imports.discard_upload(session.pop(SESSION_KEY, None))
-    session[SESSION_KEY] = imports.stash_upload(data, {
-        "actor_id": actor.id, "user_id": current_user.id, "filename": filename,
-        "fingerprint": plan.fingerprint(), "created": utcnow().timestamp(),
-        "confidential_mobiles": bool(form.confidential_mobiles.data),
-    })  # fmt: skip
+    imports.discard_upload(session.pop(SESSION_KEY, None), user_id=current_user.id)
+    upload_id = imports.stash_upload(
+        data, user_id=current_user.id, actor_id=actor.id, filename=filename,
+        meta={"fingerprint": plan.fingerprint(),
+              "confidential_mobiles": bool(form.confidential_mobiles.data)},
+    )  # fmt: skip
+    db.session.commit()
+    session[SESSION_KEY] = upload_id
     return _preview_page(actor, plan, filename)
 
 
@@ -523,35 +530,36 @@ def import_commit(slug):
     """Import the previewed file: everything in it, or (if anything changed) nothing."""
     actor = actor_for_edit(slug)
     upload_id = session.get(SESSION_KEY)
-    loaded = imports.load_upload(upload_id)
-    if loaded is None or loaded[1].get("actor_id") != actor.id \
-            or loaded[1].get("user_id") != current_user.id:
+    pending = imports.load_upload(upload_id, user_id=current_user.id, actor_id=actor.id)
+    if pending is None:
         flash(_("Nothing to import: upload the file again."), "error")
         return redirect(url_for("exports.import_upload", slug=actor.slug))
-    data, meta = loaded
+    data, meta, filename = pending.data, dict(pending.meta), pending.filename
     region = current_app.config["DEFAULT_REGION"]
-    filename = meta.get("filename", "")
     try:
         plan = imports.plan_import(actor, data, region)
     except imports.ImportProblem as problem:  # the rules changed under a stored file
-        imports.discard_upload(session.pop(SESSION_KEY, None))
+        imports.discard_upload(session.pop(SESSION_KEY, None), user_id=current_user.id)
+        db.session.commit()
         return _import_page(actor, ImportForm(), [str(problem)], 422)
     if plan.fingerprint() != meta.get("fingerprint") or not plan.can_commit:
         meta["fingerprint"] = plan.fingerprint()
-        imports.update_upload(upload_id, meta)
+        pending.meta = meta
+        db.session.commit()
         notice = _("The directory changed since the preview, or the preview had problems. "
                    "Nothing was imported; this is what importing would do now.")
         return _preview_page(actor, plan, filename, notice, 409)
     try:
         counts = imports.apply_plan(plan, actor,
                                     confidential_mobiles=meta.get("confidential_mobiles", True))
+        imports.discard_upload(upload_id, user_id=current_user.id)  # in the same transaction
         db.session.commit()
     except (SQLAlchemyError, StaleDataError):
         db.session.rollback()
         current_app.logger.exception("import into actor %s failed", actor.id)
         notice = _("The import failed and nothing was imported. Try again.")
         return _preview_page(actor, plan, filename, notice, 409)
-    imports.discard_upload(session.pop(SESSION_KEY, None))
+    session.pop(SESSION_KEY, None)
     current_app.logger.info("user %s imported %s created, %s changed into actor %s",
                             current_user.id, counts["created"], counts["changed"], actor.id)
     flash(_("Imported: %(created)d new, %(changed)d changed.", **counts), "success")
@@ -678,6 +686,8 @@ def calendar_feed(token):
         abort(404)
     if feed.revoked_at is not None:
         abort(410)
+    if not calendars.owner_may_serve(feed):  # the owner's rights as they are now
+        abort(404)
     now = utcnow()
     text = calendars.feed_text(feed, now)
     if text is None:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     Time,
@@ -1151,3 +1152,26 @@ class VCardCache(db.Model):
     variants: Mapped[int] = mapped_column(Integer, primary_key=True)
     entity_version: Mapped[int] = mapped_column(Integer)
     card: Mapped[str] = mapped_column(Text)
+
+
+class PendingImport(db.Model):
+    """An uploaded file waiting between its import preview and its commit.
+
+    In the database, not on one server's disk, so the commit may land on any
+    app server. Only its uploader may commit it, into the actor it was
+    previewed for; it expires after `imports.UPLOAD_LIFETIME` and expired
+    rows are swept whenever a file is uploaded. Not carried by back-ups.
+    """
+
+    __tablename__ = "pending_import"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    meta: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -5,8 +5,14 @@ API answers 401 as JSON instead of redirecting. `can_edit(user, entry)` is the
 one rule for changes: admins edit everything; editors edit what belongs to
 the actors assigned to them; viewers edit nothing. `get_for_edit()` loads an
 entry and answers 404 or 403, so views never compare ids themselves.
+
+A streamed answer (the whole-directory exports) runs after its request has
+finished and its database session is gone, so it must not read the user
+object: a view takes a `Reader` (`reader_of(current_user)`) while the request
+is alive, and the stream reads only that. Every rule here accepts either.
 """
 
+from dataclasses import dataclass
 from typing import TypeVar
 
 from flask import Flask, abort, g, jsonify, redirect, request, url_for
@@ -54,6 +60,42 @@ def verify_password(user: User | None, password: str) -> bool:
     return check_password_hash(user.password_hash, password)
 
 
+@dataclass(frozen=True)
+class Reader:
+    """A user's rights as they are at one moment: what a stream may rely on.
+
+    Plain values only (no ORM object), so it can be read after the request's
+    session has ended. It answers the rules below exactly as the user would.
+    """
+
+    id: int | None
+    role: UserRole | None
+    active: bool
+    editable: frozenset[int]
+    viewers_see_confidential: bool
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.id is not None
+
+
+def reader_of(user) -> Reader:
+    """The rights of a user (signed in or not, active or not) taken now."""
+    from .settings import VIEWERS_SEE_CONFIDENTIAL, get_setting
+
+    if isinstance(user, Reader):
+        return user
+    if not (user and user.is_authenticated):
+        return Reader(None, None, False, frozenset(), False)
+    return Reader(
+        id=user.id,
+        role=UserRole(user.role),
+        active=bool(user.active),
+        editable=editable_actor_ids(user),
+        viewers_see_confidential=bool(get_setting(VIEWERS_SEE_CONFIDENTIAL)),
+    )
+
+
 def is_admin(user) -> bool:
     return bool(user and user.is_authenticated and user.role == UserRole.ADMIN)
 
@@ -62,6 +104,8 @@ def editable_actor_ids(user) -> frozenset[int]:
     """The actors whose entries an editor may change (cached per request)."""
     if not (user and user.is_authenticated) or user.role != UserRole.EDITOR:
         return frozenset()
+    if isinstance(user, Reader):
+        return user.editable
     cache = g.setdefault("_editable_actor_ids", {})
     if user.id not in cache:
         cache[user.id] = frozenset(actor.id for actor in user.actors)
@@ -96,6 +140,8 @@ def may_see(user, point) -> bool:
         return True
     if point.owning_actor_id in editable_actor_ids(user):
         return True
+    if isinstance(user, Reader):
+        return user.viewers_see_confidential
     from .settings import VIEWERS_SEE_CONFIDENTIAL, get_setting
 
     return bool(get_setting(VIEWERS_SEE_CONFIDENTIAL))

@@ -53,7 +53,7 @@ from .models import (
     VCardCache,
 )
 from .modes import mode_for, mode_states, paths_for_mode
-from .security import may_see, visible
+from .security import may_see, reader_of, visible
 from .text import slugify
 
 VERSIONS = ("3.0", "4.0")
@@ -141,10 +141,13 @@ class CardSource:
             return f"{self.short_name or self.name} – {self.org}"
         return self.name
 
-    @property
-    def rev(self) -> str:
-        """The last change of the entry, its actor or any of its paths (RFC 2426 REV)."""
-        latest = max([self.updated_at, *(p.updated_at for p in self.paths)])
+    def rev(self, seen: Iterable[PathRow]) -> str:
+        """The last change of the entry, its actor or a path the reader may see (REV).
+
+        Only `seen` counts (the reader's visible paths, deleted ones too): a
+        change of a confidential path must not tell a viewer when it happened.
+        """
+        latest = max([self.updated_at, *(p.updated_at for p in seen)])
         return latest.strftime("%Y%m%dT%H%M%SZ")
 
 
@@ -262,10 +265,12 @@ def _note_line(path: PathRow) -> str | None:
 
 
 def render(source: CardSource, paths: list[PathRow], version: str = "3.0",
-           *, compact: bool = False) -> str:
+           *, compact: bool = False, seen: list[PathRow] | None = None) -> str:
     """The card of `source` showing `paths` (already chosen and in PACE order).
 
-    `compact` leaves out labels, notes and bookkeeping, for QR codes.
+    `seen` are all the paths the reader may see, in any mode and deleted ones
+    too: REV is their latest change (just `paths` when not given). `compact`
+    leaves out labels, notes and bookkeeping, for QR codes.
     """
     v4 = version == "4.0"
     card = vobject.vCard()
@@ -336,13 +341,20 @@ def render(source: CardSource, paths: list[PathRow], version: str = "3.0",
         if notes:
             card.add("note").value = clean("\n".join(notes), multiline=True)
         card.add("categories").value = [CATEGORY]
-        card.add("rev").value = source.rev
+        card.add("rev").value = source.rev(paths if seen is None else seen)
     return card.serialize()
 
 
 def shown_paths(source: CardSource, mode: Mode, user) -> list[PathRow]:
     """The paths this user may see that apply in `mode`, in PACE order."""
     return paths_for_mode(visible(source.paths, user), mode)[0]
+
+
+def render_seen(source: CardSource, mode: Mode, user, version: str = "3.0",
+                *, compact: bool = False) -> str:
+    """The card of `source` as this user sees it in `mode` (REV from what they may see)."""
+    seen = visible(source.paths, user)
+    return render(source, paths_for_mode(seen, mode)[0], version, compact=compact, seen=seen)
 
 
 def render_for(entry, user, mode: Mode | None = None, version: str = "3.0",
@@ -352,7 +364,7 @@ def render_for(entry, user, mode: Mode | None = None, version: str = "3.0",
     if mode is None:
         actor = entry if isinstance(entry, Actor) else entry.actor
         mode = mode_for(actor).mode
-    return render(source, shown_paths(source, mode, user), version, compact=compact)
+    return render_seen(source, mode, user, version, compact=compact)
 
 
 # --- Variants: what the cache holds ------------------------------------------------
@@ -365,23 +377,23 @@ def variant_bit(mode: Mode, confidential: bool) -> int:
     return 1 << (MODES.index(Mode(mode)) * 2 + int(confidential))
 
 
-def _paths_for_variant(source: CardSource, mode: Mode, confidential: bool) -> list[PathRow]:
-    # The same choice `shown_paths` makes for a reader who may (or may not)
-    # see this actor's confidential paths: `may_see` depends on nothing else.
-    shown = [p for p in source.paths if confidential or not p.confidential]
-    return paths_for_mode(shown, mode)[0]
+def seen_in_variant(source: CardSource, confidential: bool) -> list[PathRow]:
+    # The same choice `visible` makes for a reader who may (or may not) see
+    # this actor's confidential paths: `may_see` depends on nothing else.
+    return [p for p in source.paths if confidential or not p.confidential]
 
 
 def render_variants(source: CardSource) -> list[tuple[int, str]]:
     """(variant mask, card) for each different card the four combinations give."""
-    groups: dict[tuple[int, ...], list] = {}
+    groups: dict[tuple, list] = {}
     for mode in MODES:
         for confidential in (False, True):
-            paths = _paths_for_variant(source, mode, confidential)
-            key = tuple(p.id for p in paths)
-            group = groups.setdefault(key, [0, paths])
+            seen = seen_in_variant(source, confidential)
+            paths = paths_for_mode(seen, mode)[0]
+            key = (tuple(p.id for p in paths), source.rev(seen))
+            group = groups.setdefault(key, [0, paths, seen])
             group[0] |= variant_bit(mode, confidential)
-    return [(mask, render(source, paths)) for mask, paths in groups.values()]
+    return [(mask, render(source, paths, seen=seen)) for mask, paths, seen in groups.values()]
 
 
 def _cache_rows(sources: Iterable[CardSource]) -> list[dict]:
@@ -502,11 +514,15 @@ class _ConfidentialPath(NamedTuple):  # what `may_see` reads of a path
     confidential: bool = True
 
 
-class Reader:
-    """One user reading the directory: the mode and visibility per actor."""
+class Reading:
+    """One reader reading the directory: the mode and visibility per actor.
+
+    `user` is a `security.Reader` (taken when the request began), never the
+    ORM user: the directory is read in a stream, after the request's session.
+    """
 
     def __init__(self, user):
-        self.user = user
+        self.user = reader_of(user)
         self.states = mode_states()
         self._confidential: dict[int, bool] = {}
 
@@ -561,24 +577,25 @@ def _directory_query(kind: str, use_cache: bool):
     return stmt.order_by(model.id)
 
 
-def _fill(kind: str, cards: list[Card], reader: Reader, version: str) -> list[Card]:
+def _fill(kind: str, cards: list[Card], reader: Reading, version: str) -> list[Card]:
     """Render the cards the cache could not give, in one batch."""
     missing = [c for c in cards if c.text is None]
     if missing:
         sources = load_sources(db.session.connection(), kind, [c.id for c in missing])
         for card in missing:
             source = sources[card.id]
-            card.text = render(source, shown_paths(source, card.mode, reader.user), version)
+            card.text = render_seen(source, card.mode, reader.user, version)
     return cards
 
 
 def directory_cards(user, version: str = "3.0") -> Iterator[Card]:
-    """Every live actor's, role's and person's card for this user, streamed.
+    """Every live actor's, role's and person's card for this reader, streamed.
 
     Rows are read with `yield_per` and cards handed on in batches, so memory
-    stays flat however large the directory is.
+    stays flat however large the directory is. `user` should be a
+    `security.Reader` taken before the stream starts.
     """
-    reader = Reader(user)
+    reader = Reading(user)
     use_cache = version == "3.0"
     for kind in CARD_MODELS:
         rows = db.session.execute(

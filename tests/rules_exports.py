@@ -7,10 +7,6 @@ for its editors and the coordinators; viewers and other actors' editors get
 """
 
 import io
-import tempfile
-from pathlib import Path
-
-from flask import current_app
 
 from directory.calendars import hash_token
 from directory.extensions import db
@@ -20,10 +16,6 @@ CSV = "namn;mobil\r\nNy Person;070-174 06 44\r\n".encode("cp1252")
 
 
 def _import_url(w) -> str:
-    # Previews keep the upload server-side; keep the test's out of instance/.
-    current_app.config["IMPORT_STORE_DIR"] = str(
-        Path(tempfile.gettempdir()) / "kontaktvagar-test-imports"
-    )
     return f"/actors/{w.own.slug}/import"
 
 

@@ -27,6 +27,7 @@ from directory.models import (
     RotationMember,
     Shift,
     TokenKind,
+    User,
     UserRole,
     utcnow,
 )
@@ -312,3 +313,73 @@ def test_meetings_are_the_occurrences_the_patterns_page_shows(region, app):
     assert {m.astimezone(TZ).time() for m in found} == {time(9), time(15)}  # across DST
     pattern.recurrence = "FREQ=NONSENSE"
     assert meetings(pattern, start, start + timedelta(days=60), TZ) == []
+
+
+# --- A feed answers with its owner's rights as they are now ----------------------------
+
+
+def fresh_user(user) -> User:
+    db.session.expire_all()  # signing in changed the row
+    return db.session.get(User, user.id)
+
+
+def feed_status(app, url) -> tuple[int, str]:
+    response = app.test_client().get(url)
+    return response.status_code, response.get_data(as_text=True)
+
+
+def test_a_deactivated_owners_feeds_stop_serving(region, app, client, login_as):
+    editor = login_as(UserRole.EDITOR, actors=[region["haninge"]])
+    role_url = create_feed(client, f"role-{region['tib'].id}")
+    person_url = create_feed(client, f"person-{region['asa'].id}")
+    patterns_url = create_feed(client, "patterns")
+    for url in (role_url, person_url, patterns_url):
+        assert feed_status(app, url)[0] == 200
+    fresh_user(editor).active = False
+    db.session.commit()
+    for url in (role_url, person_url, patterns_url):
+        status, body = feed_status(app, url)
+        assert status == 404, url
+        assert "Åsa" not in body and "Nils" not in body
+    fresh_user(editor).active = True  # back at work: the URLs work again
+    db.session.commit()
+    assert feed_status(app, role_url)[0] == 200
+
+
+def test_an_editor_who_loses_an_actor_loses_its_feeds(region, app, client, login_as):
+    other = make_actor("Nynäshamns kommun")
+    db.session.commit()
+    editor = login_as(UserRole.EDITOR, actors=[region["haninge"]])
+    role_url = create_feed(client, f"role-{region['tib'].id}")
+    person_url = create_feed(client, f"person-{region['nils'].id}")
+    patterns_url = create_feed(client, "patterns")
+    user = fresh_user(editor)
+    user.actors = [db.session.get(type(other), other.id)]
+    db.session.commit()
+    for url in (role_url, person_url):
+        status, body = feed_status(app, url)
+        assert status == 404, url
+        assert "Nils" not in body
+    assert feed_status(app, patterns_url)[0] == 200  # still an editor: may hold meetings feeds
+
+
+def test_an_owner_made_viewer_serves_no_feed(region, app, client, login_as):
+    pattern = CollaborationPattern(
+        name="Regional samverkanskonferens", convener_actor_id=region["haninge"].id,
+        recurrence="FREQ=DAILY", starts_on=date.today(), duration_minutes=30,
+        mode=PathMode.BOTH)
+    db.session.add(pattern)
+    db.session.flush()
+    db.session.add(ContactPoint(pattern_id=pattern.id, kind=ContactKind.BRIDGE,
+                                value="+46701740640", pin="918273"))
+    db.session.commit()
+    admin = login_as(UserRole.ADMIN)
+    patterns_url = create_feed(client, "patterns")
+    role_url = create_feed(client, f"role-{region['tib'].id}")
+    assert "918273" in feed_status(app, patterns_url)[1]
+    fresh_user(admin).role = UserRole.VIEWER
+    db.session.commit()
+    for url in (patterns_url, role_url):
+        status, body = feed_status(app, url)
+        assert status == 404, url
+        assert "918273" not in body and "Åsa" not in body

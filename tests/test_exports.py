@@ -10,7 +10,7 @@ import io
 import re
 import uuid
 import zipfile
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -66,6 +66,11 @@ def region(app):
     make_contact(police, "11414", kind=ContactKind.SWITCHBOARD, label="Polisens växel")
     db.session.commit()
     return {"haninge": haninge, "tib": tib, "asa": asa, "police": police}
+
+
+def csrf_token(client) -> str:
+    page = client.get("/").get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
 
 
 def cards_of(response) -> list:
@@ -142,6 +147,32 @@ def test_uid_is_stable_and_rev_is_the_last_change(region, client, login_as):
     assert second.rev.value == db.session.get(Person, asa.id).updated_at.strftime(
         "%Y%m%dT%H%M%SZ")
     assert second.rev.value >= first.rev.value
+
+
+def test_rev_tells_a_viewer_nothing_about_a_hidden_path(region, client, login_as):
+    """REV (and the API's ETag) come only from what the reader may see."""
+    login_as(UserRole.VIEWER)
+    asa_id = region["asa"].id
+    urls = [f"/export/persons/{asa_id}.vcf", f"/export/actors/{region['haninge'].slug}.vcf"]
+
+    def revs() -> list[str]:
+        found = [c.rev.value for url in urls for c in cards_of(client.get(url))
+                 if c.fn.value == "Åsa Öberg"]
+        found += [vobject.readOne(c).rev.value for c in directory_by_uid(client).values()
+                  if "FN:Åsa Öberg" in c]
+        return found
+
+    before = revs()
+    etag = client.get(f"/api/v1/persons/{asa_id}").headers["ETag"]
+    hidden = db.session.scalar(select(ContactPoint).where(ContactPoint.value == "+46701740620"))
+    hidden.value = "+46701740629"  # the private mobile changes, a day later
+    hidden.updated_at = utcnow() + timedelta(days=1)
+    db.session.commit()
+    assert revs() == before and len(before) == 3
+    assert client.get(f"/api/v1/persons/{asa_id}").headers["ETag"] == etag
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    login_as(UserRole.ADMIN)  # who may see it sees when it changed
+    assert all(rev > before[0] for rev in revs())
 
 
 def test_a_role_card_is_functional_with_org_and_title(region, client, login_as):
@@ -340,7 +371,7 @@ def assert_cache_equals_fresh_render():
                               if (r.entity_type, r.entity_id) == (kind, entry.id)
                               and r.variants & bit]
                     shown = [p for p in source.paths if confidential or not p.confidential]
-                    fresh = vcards.render(source, paths_for_mode(shown, mode)[0])
+                    fresh = vcards.render(source, paths_for_mode(shown, mode)[0], seen=shown)
                     assert cached == [fresh], (kind, entry.id, mode, confidential)
             covered.add((kind, entry.id))
     assert {(r.entity_type, r.entity_id) for r in rows} == covered

@@ -5,10 +5,12 @@ path, no audit event.
 """
 
 import io
+import json
+from datetime import timedelta
 
 import pytest
 import vobject
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
 from directory import imports
@@ -17,8 +19,10 @@ from directory.models import (
     AuditEvent,
     ContactKind,
     ContactPoint,
+    PendingImport,
     Person,
     UserRole,
+    utcnow,
 )
 from directory.search import search
 from tests.conftest import make_actor, make_contact, make_person
@@ -28,12 +32,6 @@ CSV = (
     "Åsa Öberg,Beredskapssamordnare,070-174 06 05,08-123 456 78,asa@example.org\r\n"
     "Nils Nilsson,Säkerhetschef,+46 70 174 06 06,,\r\n"
 )
-
-
-@pytest.fixture(autouse=True)
-def upload_store(app, tmp_path):
-    app.config["IMPORT_STORE_DIR"] = str(tmp_path / "imports")
-    return tmp_path / "imports"
 
 
 @pytest.fixture
@@ -83,14 +81,20 @@ def persons(actor) -> dict[str, Person]:
 # --- Preview and commit ----------------------------------------------------------
 
 
-def test_a_csv_file_is_previewed_then_imported(haninge, editor, client, upload_store):
+def waiting() -> int:
+    """Uploads waiting for their commit (in the database, seen by every server)."""
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(PendingImport))
+
+
+def test_a_csv_file_is_previewed_then_imported(haninge, editor, client):
     before = counts()
     response = preview(client, CSV.encode("utf-8"))
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "New: 2" in page and "Åsa Öberg" in page and "Rejected: 0" in page
     assert counts() == before  # a preview writes nothing
-    assert len(list(upload_store.glob("*.upload"))) == 1
+    assert waiting() == 1
 
     response = commit(client)
     assert response.status_code == 302
@@ -106,7 +110,7 @@ def test_a_csv_file_is_previewed_then_imported(haninge, editor, client, upload_s
     assert search("asa oberg")[0].entry.id == asa.id  # indexed like any other write
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.entity_type == "person"))
     assert {e.user_id for e in events} == {editor.id}  # and audited, as the editor
-    assert list(upload_store.glob("*.upload")) == []  # the upload is gone
+    assert waiting() == 0  # the upload is gone
 
 
 def test_mobiles_need_not_be_confidential(haninge, editor, client):
@@ -364,3 +368,120 @@ def test_a_post_without_a_file_asks_for_one(haninge, editor, client):
     response = client.post("/actors/haninge-kommun/import", data={"csrf_token": token(client)})
     assert response.status_code == 422
     assert "Choose a file." in response.get_data(as_text=True)
+
+
+# --- The waiting room is shared by every app server ------------------------------------
+
+
+def test_a_preview_on_one_server_is_committed_on_another(haninge, editor, client, app,
+                                                          _schema, tmp_path):
+    from directory import create_app
+    from tests.conftest import FreshContextClient, make_config
+
+    # Two app servers on one database, each with a disk of its own (as the
+    # old file store was configured); they share SECRET_KEY, as servers must.
+    app.config["IMPORT_STORE_DIR"] = str(tmp_path / "server-one")
+    other = create_app(make_config(_schema))
+    other.config["SECRET_KEY"] = app.config["SECRET_KEY"]
+    other.config["IMPORT_STORE_DIR"] = str(tmp_path / "server-two")
+    other.test_client_class = FreshContextClient
+    second = other.test_client()
+
+    assert preview(client, CSV.encode()).status_code == 200
+    second.set_cookie("session", client.get_cookie("session").value)
+    response = commit(second)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/actors/haninge-kommun"
+    assert set(persons(haninge)) == {"Åsa Öberg", "Nils Nilsson"}
+    assert waiting() == 0
+
+
+def test_only_the_uploader_may_commit_a_waiting_upload(haninge, client, app, login_as):
+    first = login_as(UserRole.EDITOR, actors=[haninge])
+    preview(client, CSV.encode())
+    pending = db.session.scalar(select(PendingImport))
+    assert pending.user_id == first.id and pending.actor_id == haninge.id
+    client.post("/logout", data={"csrf_token": token(client)})
+    login_as(UserRole.EDITOR, actors=[haninge])
+    with client.session_transaction() as session:  # even with the id in hand
+        session["import_upload"] = pending.id
+    response = commit(client)
+    assert response.headers["Location"] == "/actors/haninge-kommun/import"
+    assert persons(haninge) == {}
+
+
+def test_expired_uploads_cannot_be_committed_and_are_swept(haninge, editor, client):
+    preview(client, CSV.encode())
+    db.session.execute(update(PendingImport).values(expires_at=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    response = commit(client)
+    assert response.headers["Location"] == "/actors/haninge-kommun/import"
+    assert persons(haninge) == {}
+    preview(client, CSV.encode())  # the next upload sweeps the expired one away
+    assert waiting() == 1
+
+
+def test_the_import_limit_is_read_from_the_environment(monkeypatch):
+    from config import Config
+
+    monkeypatch.setenv("IMPORT_MAX_BYTES", "500000")
+    monkeypatch.delenv("MAX_CONTENT_LENGTH", raising=False)
+    config = Config()
+    assert config.IMPORT_MAX_BYTES == 500_000
+    assert config.MAX_CONTENT_LENGTH > config.IMPORT_MAX_BYTES
+    monkeypatch.setenv("IMPORT_MAX_BYTES", "10000000")
+    assert Config().MAX_CONTENT_LENGTH > 10_000_000  # a request can carry such a file
+    monkeypatch.setenv("MAX_CONTENT_LENGTH", "1000000")
+    with pytest.raises(RuntimeError, match="MAX_CONTENT_LENGTH"):
+        Config()
+
+
+def test_back_ups_do_not_carry_waiting_uploads(haninge, editor, client, tmp_path):
+    from directory import backup
+
+    preview(client, CSV.encode())
+    assert waiting() == 1
+    path = tmp_path / "backup.json"
+    backup.dump(path)
+    assert "pending_import" not in json.loads(path.read_text())["tables"]
+    assert "Beredskapssamordnare" not in path.read_text()  # not the file's content either
+
+
+# --- What parsing a vCard may cost ---------------------------------------------------
+
+
+def test_a_crafted_vcard_of_100_000_numbers_is_refused_before_parsing(haninge, editor, client):
+    card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A B\r\n" + "TEL:070-174 06 05\r\n" * 20
+    text = (card + "END:VCARD\r\n") * 4600  # 2 MB: took 8 s of CPU per preview
+    page = rejected_page(client, text.encode(), status=422)
+    assert "more than 20000 phone numbers and e-mail addresses" in page
+    assert waiting() == 0
+
+
+def test_a_vcard_of_endless_properties_is_refused(haninge, editor, client):
+    text = ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:A B\r\n" + "NOTE:x\r\n" * 45
+            + "END:VCARD\r\n") * 2000
+    page = rejected_page(client, text.encode(), status=422)
+    assert "more than 60000 names, numbers, addresses and notes" in page
+
+
+def test_a_card_with_too_many_numbers_or_lines_is_rejected_with_the_reason(
+    haninge, editor, client
+):
+    text = ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:God Kort\r\nTEL:070-174 06 05\r\nEND:VCARD\r\n"
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Många\r\n" + "TEL:070-174 06 06\r\n" * 21
+            + "END:VCARD\r\n"
+            "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Lång\r\n" + "TITLE:x\r\n" * 51
+            + "END:VCARD\r\n")
+    page = preview(client, text.encode(), "x.vcf").get_data(as_text=True)
+    assert "New: 1" in page and "Rejected: 2" in page
+    assert "The card has more than 20 phone numbers and e-mail addresses." in page
+    assert "The card is too long (more than 50 properties" in page
+
+
+def test_properties_the_import_does_not_read_are_not_parsed(haninge, editor, client):
+    photo = "PHOTO;ENCODING=b;TYPE=JPEG:" + "QUJD" * 20 + "\r\n" + " QUJD\r\n" * 5000
+    text = ("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Åsa Öberg\r\n" + photo
+            + "X-BROKEN;;;:\r\n" * 200 + "TEL;TYPE=CELL:070-174 06 05\r\nEND:VCARD\r\n")
+    page = preview(client, text.encode(), "x.vcf").get_data(as_text=True)
+    assert "New: 1" in page and "Rejected: 0" in page
