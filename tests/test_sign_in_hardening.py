@@ -12,8 +12,7 @@ import pytest
 import redis
 
 from directory.extensions import db
-from directory.models import AccessToken, UserRole
-from directory.tokens import create_api_token
+from directory.models import UserRole
 from tests.conftest import PASSWORD, Auth, FreshContextClient, make_config, make_user
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
