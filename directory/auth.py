@@ -103,7 +103,8 @@ def known_device() -> str | None:
                 data = _device_serializer().loads(raw, max_age=max_age)
             except BadSignature:
                 data = None
-            user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
+            ident = data.get("u") if isinstance(data, dict) else None
+            user = db.session.get(User, ident) if type(ident) is int else None
             if (user is not None and user.email == _posted_email()
                     and data.get("p") == _password_mark(user)):
                 g.known_device = f"{user.id}|{raw[-16:]}"

@@ -19,7 +19,7 @@ import click
 from flask import Flask, session
 from flask.cli import AppGroup
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from zxcvbn import zxcvbn
 
 from .extensions import db
@@ -78,6 +78,11 @@ SESSION_KEY = "login_session"
 def start_session(user: User) -> str:
     """Record a sign-in; the returned id goes into the Flask session."""
     sid = secrets.token_urlsafe(32)
+    # The user's ended sessions are of no more use: the table stays small.
+    db.session.execute(
+        delete(LoginSession).where(LoginSession.user_id == user.id,
+                                   LoginSession.ended_at.is_not(None))
+    )
     db.session.add(LoginSession(id=sid, user_id=user.id))
     db.session.flush()
     return sid

@@ -107,8 +107,10 @@ def test_deactivation_ends_every_session(app, client, auth, login_as):
     assert response.status_code == 302
     assert browser.get("/").status_code == 302
     # Made active again, the old cookie still signs nobody in.
+    db.session.expire_all()
     db.session.get(User, user.id).active = True
     db.session.commit()
+    assert find_user("tib@example.org").active
     assert browser.get("/").status_code == 302
 
 
