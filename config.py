@@ -77,6 +77,9 @@ class Config:
         self.SESSION_IDLE_MINUTES = int(env.get("SESSION_IDLE_MINUTES", "480"))
         self.PERMANENT_SESSION_LIFETIME = timedelta(minutes=self.SESSION_IDLE_MINUTES)
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        # A Redis that is down or unreachable must not hold a request up.
+        if self.RATELIMIT_STORAGE_URI.startswith(("redis://", "rediss://")):
+            self.RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
         # Keys of every limit start with this, so several apps can share a Redis.
         self.RATELIMIT_KEY_PREFIX = env.get("RATELIMIT_KEY_PREFIX", "kontaktvagar")
         # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host

@@ -215,6 +215,7 @@ def init_limiter(app: Flask) -> None:
     Its log (the store is down, counting in memory) goes where the app's goes.
     """
     limiter._key_prefix = ""
+    limiter._storage_options = {}
     limiter._storage_dead = False
     limiter.init_app(app)
     if default_handler not in limiter.logger.handlers:

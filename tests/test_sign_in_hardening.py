@@ -235,3 +235,12 @@ def test_failed_attempts_are_counted_in_redis(redis_app, _schema, redis_prefix):
     assert login_from(client, "tib@example.org", "wrong",
                       address="10.4.4.4").status_code == 429
 
+
+
+def test_a_redis_store_gets_short_timeouts(monkeypatch):
+    """A Redis that does not answer costs a request a second, not a hang."""
+    from config import TestConfig
+
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", REDIS_URL)
+    options = TestConfig().RATELIMIT_STORAGE_OPTIONS
+    assert options == {"socket_connect_timeout": 1, "socket_timeout": 1}
