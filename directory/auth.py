@@ -37,6 +37,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Length
 
@@ -104,7 +105,11 @@ def known_device() -> str | None:
             except BadSignature:
                 data = None
             ident = data.get("u") if isinstance(data, dict) else None
-            user = db.session.get(User, ident) if type(ident) is int else None
+            try:
+                user = db.session.get(User, ident) if type(ident) is int else None
+            except SQLAlchemyError:  # the database is down: the view answers 503
+                db.session.rollback()
+                user = None
             if (user is not None and user.email == _posted_email()
                     and data.get("p") == _password_mark(user)):
                 g.known_device = f"{user.id}|{raw[-16:]}"
