@@ -34,6 +34,34 @@ def database_url(url: str | None) -> str:
     return url
 
 
+def _non_negative_int(env, name: str, default: int) -> int:
+    raw = env.get(name, "")
+    if raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise RuntimeError(f"{name}={raw!r} must be a whole number, 0 or more.")
+    return value
+
+
+def check_rate_limit_storage(storage_uri: str, workers: int) -> None:
+    """Refuse in-memory limits shared by nobody: each worker would count alone.
+
+    With 4 workers and `memory://`, 5 allowed wrong passwords become 20.
+    Called by the production config (WEB_CONCURRENCY) and by gunicorn.conf.py
+    (the --workers actually used).
+    """
+    if workers > 1 and (storage_uri or "memory://").startswith("memory://"):
+        raise RuntimeError(
+            f"RATELIMIT_STORAGE_URI is {storage_uri or 'memory://'!r} with {workers} workers: "
+            "each worker would count sign-in attempts on its own. Set "
+            "RATELIMIT_STORAGE_URI=redis://... (shared by every worker) or run one worker."
+        )
+
+
 class Config:
     """Settings shared by every environment."""
 
@@ -53,6 +81,24 @@ class Config:
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
         # The largest vCard/CSV file accepted for import.
         self.IMPORT_MAX_BYTES = int(env.get("IMPORT_MAX_BYTES", "2000000"))
+        # A Redis that is down or unreachable must not hold a request up.
+        if self.RATELIMIT_STORAGE_URI.startswith(("redis://", "rediss://")):
+            self.RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+        # Keys of every limit start with this, so several apps can share a Redis.
+        self.RATELIMIT_KEY_PREFIX = env.get("RATELIMIT_KEY_PREFIX", "kontaktvagar")
+        # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host
+        # (1 behind one TLS proxy). 0 trusts none: the client address is the
+        # connection's, and a forged X-Forwarded-For is ignored.
+        self.TRUSTED_PROXY_HOPS = _non_negative_int(env, "TRUSTED_PROXY_HOPS", 0)
+        # Sign-in and API limits (see README, Production).
+        self.LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS = env.get(
+            "LOGIN_LIMIT_PER_ACCOUNT_AND_ADDRESS", "5 per 15 minutes")
+        self.LOGIN_LIMIT_PER_ADDRESS = env.get("LOGIN_LIMIT_PER_ADDRESS", "50 per 15 minutes")
+        self.LOGIN_LIMIT_PER_KNOWN_DEVICE = env.get(
+            "LOGIN_LIMIT_PER_KNOWN_DEVICE", "10 per 15 minutes")
+        self.API_RATE_LIMIT = env.get("API_RATE_LIMIT", "600 per minute")
+        self.FEED_RATE_LIMIT = env.get("FEED_RATE_LIMIT", "30 per minute")
+        self.KNOWN_DEVICE_DAYS = int(env.get("KNOWN_DEVICE_DAYS", "180"))
         # Bodies larger than this are refused (413) before they are read; the
         # largest legitimate one is an import file plus its form, so the limit
         # stays above IMPORT_MAX_BYTES (by default 4 MiB, or the file + 1 MiB).
@@ -77,6 +123,12 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # tied to the session instead of a clock
     DEMO_ALLOWED = True
     TESTING = False
+    # A limiter store that is down must not stop sign-in: Flask-Limiter
+    # logs it and counts in this process's memory until the store is back.
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    # Strict-Transport-Security max-age; 0 sends no header (dev, tests).
+    HSTS_SECONDS = 0
 
 
 class DevelopmentConfig(Config):
@@ -101,9 +153,14 @@ class ProductionConfig(Config):
     DEMO_ALLOWED = False
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    HSTS_SECONDS = 63072000  # two years: browsers only ever use https here
 
     def __init__(self) -> None:
         super().__init__()
+        self.HSTS_SECONDS = _non_negative_int(os.environ, "HSTS_SECONDS", self.HSTS_SECONDS)
+        check_rate_limit_storage(
+            self.RATELIMIT_STORAGE_URI, _non_negative_int(os.environ, "WEB_CONCURRENCY", 1)
+        )
         key = self.SECRET_KEY
         if key.lower() in KNOWN_PLACEHOLDER_KEYS or len(key) < MIN_SECRET_KEY_LENGTH:
             raise RuntimeError(

@@ -1,7 +1,5 @@
 """The coordinators' pages: user accounts and the actors editors may edit."""
 
-import secrets
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -13,7 +11,7 @@ from .models import Actor, User, UserRole
 from .security import require_admin
 from .settings import VIEWERS_SEE_CONFIDENTIAL, get_setting, set_setting
 from .text import swedish_sort_key
-from .users import UserError, create_user, set_password
+from .users import UserError, create_user, deactivate, new_password, set_password
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -50,7 +48,7 @@ def user_new():
     form.actors.choices = _actor_choices()
     if form.validate_on_submit():
         actors = [db.session.get(Actor, i) for i in form.actors.data]
-        password = form.password.data or secrets.token_urlsafe(12)
+        password = form.password.data or new_password()
         try:
             user = create_user(form.email.data, password, UserRole(form.role.data),
                                name=form.name.data or "", actors=actors)
@@ -60,10 +58,11 @@ def user_new():
             user.active = form.active.data
             db.session.commit()
             if not form.password.data:
-                flash(_("Created %(email)s with the password %(password)s – pass it on safely.",
-                        email=user.email, password=password), "success")
-            else:
-                flash(_("Created %(email)s.", email=user.email), "success")
+                # Shown in this answer only, never flashed: the session
+                # cookie is signed, not encrypted, and a secret does not go in it.
+                return render_template("admin/user_created.html", user=user,
+                                       password=password), 201
+            flash(_("Created %(email)s.", email=user.email), "success")
             return redirect(url_for("admin.users"))
     status = 422 if request.method == "POST" else 200
     return render_template("admin/user_form.html", form=form, user=None), status
@@ -86,6 +85,8 @@ def user_edit(user_id):
             user.email = email
             user.name = form.name.data or ""
             user.role = UserRole(form.role.data)
+            if user.active and not form.active.data:
+                deactivate(user)  # and every session of theirs ends now
             user.active = form.active.data
             user.actors = [db.session.get(Actor, i) for i in form.actors.data]
             db.session.commit()
@@ -105,14 +106,17 @@ def user_password(user_id):
         try:
             set_password(user, form.password.data)
         except UserError as error:
-            flash(str(error), "error")
+            form.password.errors.append(str(error))
         else:
             db.session.commit()
-            flash(_("Password set for %(email)s.", email=user.email), "success")
-    else:
-        for error in form.password.errors:
-            flash(error, "error")
-    return redirect(url_for("admin.user_edit", user_id=user.id))
+            flash(_("Password set for %(email)s. Their other sessions and API tokens "
+                    "have ended.", email=user.email), "success")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+    user_form = UserForm(obj=user)
+    user_form.actors.choices = _actor_choices()
+    user_form.actors.data = [a.id for a in user.actors]
+    return render_template("admin/user_form.html", form=user_form, user=user,
+                           password_form=form), 422
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -55,7 +55,7 @@ from wtforms.fields.choices import SelectChoice
 from . import calltrees, openapi, services, tokens
 from .edit import person_choices
 from .errors import problem
-from .extensions import csrf, db, login_manager
+from .extensions import csrf, db, limiter, login_manager
 from .forms import ActorForm, ContactPointForm, OverrideForm, PersonForm, RoleForm, ShiftForm
 from .models import (
     Actor,
@@ -83,6 +83,19 @@ from .security import can_edit, editable_actor_ids, get_for_edit, is_admin, visi
 from .settings import VIEWERS_SEE_CONFIDENTIAL, get_setting
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _rate_limit_key() -> str:
+    """Each user (whether by token or by session) has their own API budget;
+    anonymous requests share their address's."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return "address:" + (request.remote_addr or "")
+
+
+# API_RATE_LIMIT (600 a minute) per user; over it, 429 as problem+json.
+limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_rate_limit_key,
+              scope="api")(bp)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DEFAULT_PER_PAGE, MAX_PER_PAGE = openapi.DEFAULT_PER_PAGE, openapi.MAX_PER_PAGE

@@ -15,6 +15,7 @@ which starts with a letter and needs no protection.
 """
 
 import csv
+import hashlib
 import io
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
@@ -49,7 +50,7 @@ from wtforms.validators import Length
 from . import calendars, imports, vcards
 from .calltrees import live_children, load_tree
 from .edit import actor_for_edit
-from .extensions import db
+from .extensions import db, limiter
 from .forms import Form
 from .models import (
     AccessToken,
@@ -678,7 +679,16 @@ def feed_renew(token_id):
     )
 
 
+def _feed_key() -> str:
+    """A feed's own budget, keyed by its secret's hash (the secret itself is
+    never written to the limiter's store)."""
+    secret = (request.view_args or {}).get("token", "")
+    return "feed:" + hashlib.sha256(secret.encode()).hexdigest()
+
+
 @bp.get("/calendars/<token>.ics")
+@limiter.limit(lambda: current_app.config["FEED_RATE_LIMIT"], key_func=_feed_key,
+               scope="calendar-feed")
 def calendar_feed(token):
     """A calendar feed, read without signing in: the secret in the URL is the key."""
     feed = calendars.find_feed(token)

@@ -218,18 +218,32 @@ class ContactPointForm(EntryForm):
         return data
 
 
+def strong_password(form, field) -> None:
+    """NIST SP 800-63B: long enough and not common (users.password_problem)."""
+    from .users import password_problem
+
+    if field.data:
+        inputs = [getattr(form, name).data or "" for name in ("email", "name") if name in form]
+        problem = password_problem(field.data, inputs)
+        if problem:
+            raise ValidationError(problem)
+
+
 class UserForm(Form):
     email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("Name"), validators=[Length(max=200)])
     role = SelectField(_l("Role"), choices=_choices(UserRole))
     actors = SelectMultipleField(_l("Actors this editor may edit"), coerce=int)
-    password = PasswordField(_l("Password (new users)"), validators=[Optional(), Length(10, 500)])
+    password = PasswordField(
+        _l("Password (new users; leave empty to generate one)"),
+        validators=[Optional(), strong_password],
+    )
     active = BooleanField(_l("Active"), default=True)
     submit = SubmitField(_l("Save"))
 
 
 class PasswordResetForm(Form):
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(10, 500)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), strong_password])
     submit = SubmitField(_l("Set password"))
 
 

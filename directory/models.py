@@ -1002,6 +1002,21 @@ class AccessToken(db.Model):
     user: Mapped[User] = relationship()
 
 
+class LoginSession(db.Model):
+    """One signed-in browser. Its random id is in the (signed) session cookie;
+    every request checks the row, so ending it signs that browser out even
+    if someone kept a copy of the cookie."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Setting(db.Model):
     """A setting the coordinators change at run time (not deployment config)."""
 

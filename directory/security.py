@@ -12,15 +12,17 @@ object: a view takes a `Reader` (`reader_of(current_user)`) while the request
 is alive, and the stream reads only that. Every rule here accepts either.
 """
 
+import logging
 from dataclasses import dataclass
 from typing import TypeVar
 
-from flask import Flask, abort, g, jsonify, redirect, request, url_for
+from flask import Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
+from flask.logging import default_handler
 from flask_login import current_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db, limiter, login_manager
-from .models import Actor, User, UserRole
+from .models import Actor, LoginSession, User, UserRole
 
 # The calendar feed is read by calendar apps with a secret token in its URL.
 PUBLIC_ENDPOINTS = frozenset(
@@ -194,7 +196,19 @@ def require_admin() -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id))
+    """The user of a session cookie, if its server-side record is still live.
+
+    A cookie whose sign-in was ended (logout, password change, deactivation)
+    signs nobody in, even when someone kept a copy of it.
+    """
+    try:
+        ident = int(user_id)
+    except (TypeError, ValueError):
+        return None
+    record = db.session.get(LoginSession, str(session.get("login_session") or ""))
+    if record is None or record.ended_at is not None or record.user_id != ident:
+        return None
+    user = db.session.get(User, ident)
     return user if user and user.active else None
 
 
@@ -231,7 +245,36 @@ def _security_headers(response):
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if request.endpoint not in ("static",):
         response.headers.setdefault("Cache-Control", "no-store")
+    hsts = current_app.config.get("HSTS_SECONDS", 0)
+    if hsts:
+        response.headers.setdefault(
+            "Strict-Transport-Security", f"max-age={hsts}; includeSubDomains"
+        )
     return response
+
+
+def init_limiter(app: Flask) -> None:
+    """Bind the one Limiter to this app, and make its complaints heard.
+
+    Flask-Limiter keeps some settings of the first app it was bound to; the
+    tests make an app per test, each with its own store and key prefix.
+    Its log (the store is down, counting in memory) goes where the app's goes.
+    """
+    limiter._key_prefix = ""
+    limiter._storage_options = {}
+    limiter._storage_dead = False
+    limiter.init_app(app)
+    if default_handler not in limiter.logger.handlers:
+        limiter.logger.addHandler(default_handler)
+    limiter.logger.setLevel(logging.WARNING)
+
+
+def rate_limit_store_ok() -> bool:
+    """Does the limiter's store (Redis in production) answer?"""
+    try:
+        return bool(limiter.storage.check())
+    except Exception:  # any failure to reach it is "unavailable"
+        return False
 
 
 def init_app(app: Flask) -> None:
@@ -239,6 +282,6 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
-    limiter.init_app(app)
+    init_limiter(app)
     app.before_request(_require_login)
     app.after_request(_security_headers)

@@ -42,7 +42,7 @@ from .phones import display_phone, tel_uri
 from .review import is_overdue, review_due_at
 from .schedules import on_call_for_roles, timeline
 from .search import Hit, looks_like_number, lookup_number, search
-from .security import can_edit, get_or_404, may_see, visible
+from .security import can_edit, get_or_404, may_see, rate_limit_store_ok, visible
 from .text import swedish_sort_key
 from .visibility import HiddenValue
 
@@ -53,13 +53,21 @@ WEEKS_AHEAD = 4  # how far a role page looks ahead
 
 @bp.get("/healthz")
 def healthz():
-    """Report whether the app and its database answer (for monitoring)."""
+    """Report whether the app, its database and its limiter store answer.
+
+    Without the database nothing works (503). Without the limiter's store
+    sign-in still works, counted in each process's memory: "degraded", 200.
+    """
+    store = "ok" if rate_limit_store_ok() else "unavailable"
+    if store != "ok":
+        current_app.logger.error("healthz: the rate-limit store does not answer")
     try:
         db.session.execute(text("SELECT 1"))
     except Exception:  # any failure to reach the database is "down"
         db.session.rollback()
-        return jsonify(status="error", database="unavailable"), 503
-    return jsonify(status="ok", database="ok")
+        return jsonify(status="error", database="unavailable", rate_limit_store=store), 503
+    status = "ok" if store == "ok" else "degraded"
+    return jsonify(status=status, database="ok", rate_limit_store=store)
 
 
 def _tz() -> ZoneInfo:

@@ -8,7 +8,7 @@ from config import DevelopmentConfig, ProductionConfig, config_for_env, database
 def test_healthz_reports_database_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "rate_limit_store": "ok"}
 
 
 def test_healthz_needs_no_sign_in_but_home_does(client):
@@ -81,7 +81,8 @@ def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path):
     app = create_app(make_config(unreachable))
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
-    assert response.get_json() == {"status": "error", "database": "unavailable"}
+    assert response.get_json() == {"status": "error", "database": "unavailable",
+                                   "rate_limit_store": "ok"}
 
 
 def test_home_lists_the_actors_in_swedish_order_with_links(app, client, login_as):

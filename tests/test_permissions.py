@@ -124,7 +124,8 @@ RULES = {
                              lambda w: {"version": str(w.override.version)}, True),
     "admin.user_new": (lambda w: "/admin/users/new",
                        lambda w: {"email": "new@example.org", "role": "viewer",
-                                  "active": "y"}, False),
+                                  "active": "y"}, False,
+                       {"success": (201,)}),  # shows the generated password once
     "admin.user_edit": (lambda w: f"/admin/users/{w.user.id}/edit",
                         lambda w: {"email": w.user.email, "role": "editor",
                                    "actors": str(w.own.id), "active": "y"}, False),

@@ -42,7 +42,7 @@ def test_users_create_refuses_a_short_password(app, runner):
         input="short\n",
     )
     assert result.exit_code != 0
-    assert "at least 10 characters" in result.output
+    assert "at least 15 characters" in result.output
 
 
 def test_users_set_password_and_deactivate(app, runner):
