@@ -3,28 +3,17 @@
 
 Importing into an actor and managing the feeds of its persons and roles is
 for its editors and the coordinators; viewers and other actors' editors get
-403. The calendar feed URL itself is a GET, read without a session.
+403. The calendar feed URL itself is a GET, read without a session. The
+matrix keeps uploaded previews in the test's own tmp_path (IMPORT_STORE_DIR).
 """
 
 import io
-import tempfile
-from pathlib import Path
-
-from flask import current_app
 
 from directory.calendars import hash_token
 from directory.extensions import db
 from directory.models import AccessToken, TokenKind
 
 CSV = "namn;mobil\r\nNy Person;070-174 06 44\r\n".encode("cp1252")
-
-
-def _import_url(w) -> str:
-    # Previews keep the upload server-side; keep the test's out of instance/.
-    current_app.config["IMPORT_STORE_DIR"] = str(
-        Path(tempfile.gettempdir()) / "kontaktvagar-test-imports"
-    )
-    return f"/actors/{w.own.slug}/import"
 
 
 def _feed(w) -> int:
@@ -37,7 +26,7 @@ def _feed(w) -> int:
 
 
 RULES = {
-    "exports.import_upload": (_import_url,
+    "exports.import_upload": (lambda w: f"/actors/{w.own.slug}/import",
                               lambda w: {"file": (io.BytesIO(CSV), "kontakter.csv"),
                                          "confidential_mobiles": "y"},
                               True, {"success": (200,)}),

@@ -253,7 +253,9 @@ def changed_tables(before: dict, after: dict) -> dict[str, tuple[list, list]]:
 
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("endpoint", sorted(RULES))
-def test_permission_matrix(app, client, world, endpoint, persona):
+def test_permission_matrix(app, client, world, endpoint, persona, tmp_path):
+    # An import preview keeps the upload server-side: in this test's own folder.
+    app.config["IMPORT_STORE_DIR"] = str(tmp_path / "imports")
     url, data, owner_may, *options = RULES[endpoint]
     options = options[0] if options else {}
     sign_in(client, world, persona)
