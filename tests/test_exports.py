@@ -468,8 +468,10 @@ def decode_qr_svg(svg: bytes) -> str:
                 for px in range(int(min(x, end) * scale), int(max(x, end) * scale)):
                     pixels[px, py] = 0
             x = end
-    found = zxingcpp.read_barcodes(image.resize((size * 4, size * 4), Image.NEAREST))
-    assert len(found) == 1 and found[0].format == zxingcpp.BarcodeFormat.QRCode, found
+    # QR codes only: a dense code's modules can pass for a linear barcode (seen: EAN-13).
+    found = zxingcpp.read_barcodes(image.resize((size * 4, size * 4), Image.NEAREST),
+                                   formats=zxingcpp.BarcodeFormat.QRCode)
+    assert len(found) == 1, [(f.format, f.text[:80]) for f in found]
     return found[0].text
 
 
