@@ -30,24 +30,21 @@ import tempfile
 import threading
 import time
 import urllib.request
-import uuid
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import flask_migrate  # noqa: E402
 import psutil  # noqa: E402
 import redis  # noqa: E402
 import requests  # noqa: E402
 from requests.cookies import RequestsCookieJar  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
-from config import Config, database_url  # noqa: E402
-from directory import create_app  # noqa: E402
+from bench.setup import Database, build_region, fresh_database, make_app  # noqa: E402
 from directory.extensions import db  # noqa: E402
 from directory.models import (  # noqa: E402
     Actor,
@@ -59,7 +56,7 @@ from directory.models import (  # noqa: E402
     UserRole,
 )
 from directory.phones import display_phone  # noqa: E402
-from directory.synth import TITLES, analyze_tables, generate_synthetic  # noqa: E402
+from directory.synth import TITLES  # noqa: E402
 from directory.users import create_user  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
@@ -149,49 +146,18 @@ def _on_sigterm(signum, frame):
 # --- Database, data and accounts ----------------------------------------------------
 
 
-@contextmanager
-def own_schema(url: str):
-    """A schema of our own in the PostgreSQL database; the app URL selects it."""
-    schema = f"kvload_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(database_url(url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    app_url = f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
-    try:
-        yield schema, app_url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text("SET lock_timeout = '60s'"))
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-        print(f"Dropped schema {schema}.")
-
-
-def build(app_url: str, args, data_path: Path) -> dict:
+def build(database: Database, args, data_path: Path) -> dict:
     """Schema, synthetic region, accounts and the samples the locust users draw from."""
-
-    class SetupConfig(Config):
-        APP_ENV = "bench-setup"
-
-        def __init__(self):
-            super().__init__()
-            self.SECRET_KEY = secrets.token_urlsafe(32)
-            self.SQLALCHEMY_DATABASE_URI = database_url(app_url)
-
-    app = create_app(SetupConfig)
+    app = make_app(database)
     rng = random.Random(args.seed)
     n_editors = max(1, math.ceil(args.users / 10))
+    # The card cache is rendered as `flask cards rebuild` does after a bulk load: the
+    # region is bulk-inserted, so the flush hook that keeps it did not run.
+    region = build_region(app, args.persons, args.seed, cards=True)
+    print(f"Generated {region.made()} in {region.generate:.0f} s")
+    print(f"Rendered {region.cache_rows} cached vCards in {region.render:.0f} s "
+          "(flask cards rebuild)")
     with app.app_context():
-        flask_migrate.upgrade()
-        started = time.perf_counter()
-        report = generate_synthetic(args.persons, seed=args.seed)
-        db.session.commit()
-        analyze_tables()
-        made = ", ".join(f"{n} {what}" for what, n in report.counts.items())
-        print(f"Generated {made} in {time.perf_counter() - started:.0f} s")
-        rebuild_card_cache()
-
         places = db.session.scalars(
             select(Actor.short_name).where(Actor.kind == ActorKind.MUNICIPALITY)
         ).all()
@@ -268,27 +234,6 @@ def build(app_url: str, args, data_path: Path) -> dict:
     data_path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     data_path.chmod(0o600)
     return data
-
-
-def rebuild_card_cache() -> None:
-    """Render the vCard cache, as `flask cards rebuild` does after a bulk load.
-
-    The synthetic region is bulk-inserted, so the flush hook that keeps the
-    cache did not run; without this every whole-directory export renders all
-    cards on the fly. Skipped when the app has no card cache (yet).
-    """
-    try:
-        from directory.vcards import rebuild_all
-    except ImportError:
-        print("No vCard cache in this version of the app (directory.vcards.rebuild_all)")
-        return
-    started = time.perf_counter()
-    count = rebuild_all()
-    db.session.commit()
-    print(
-        f"Rendered {count} cached vCards in {time.perf_counter() - started:.0f} s "
-        "(flask cards rebuild)"
-    )
 
 
 # --- Servers ------------------------------------------------------------------------
@@ -770,10 +715,11 @@ def main(argv=None) -> int:
         f"logs in {logs}"
     )
     try:
-        with own_schema(args.database_url) as (schema, app_url):
-            print(f"Schema {schema} in {args.database_url}")
+        with fresh_database(args.database_url, "kvload") as database:
+            app_url = database.server_url
+            print(f"Schema {database.schema} in {args.database_url}")
             data_path = logs / "data.json"
-            data = build(app_url, args, data_path)
+            data = build(database, args, data_path)
             found: dict = {}
             for n in counts:
                 summary.append(one_run(n, args, app_url, data, data_path, logs, found))

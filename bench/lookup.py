@@ -17,23 +17,18 @@ import random
 import re
 import secrets
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import flask_migrate  # noqa: E402
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import selectinload  # noqa: E402
 
-from config import Config, database_url  # noqa: E402
-from directory import create_app  # noqa: E402
+from bench.setup import build_region, dispose, fresh_database, make_app  # noqa: E402
 from directory.extensions import db  # noqa: E402
 from directory.models import (  # noqa: E402
     Actor,
@@ -46,7 +41,6 @@ from directory.models import (  # noqa: E402
 )
 from directory.phones import display_phone  # noqa: E402
 from directory.search import lookup_number, search  # noqa: E402
-from directory.synth import analyze_tables, generate_synthetic  # noqa: E402
 from directory.users import create_user  # noqa: E402
 
 VIEWER_EMAIL = "bench-viewer@example.org"
@@ -62,49 +56,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=30, help="untimed calls first")
     parser.add_argument("--seed", type=int, default=1, help="seed of the region and the samples")
     return parser.parse_args(argv)
-
-
-@contextmanager
-def fresh_database(url: str | None) -> Iterator[dict]:
-    """A database of our own: a temporary SQLite file, or a PostgreSQL schema."""
-    if not url:
-        with tempfile.TemporaryDirectory(prefix="kv-bench-") as directory:
-            yield {"url": f"sqlite:///{directory}/bench.sqlite", "engine_options": {},
-                   "label": "SQLite (temporary file)"}  # fmt: skip
-        return
-    url = database_url(url)
-    if not url.startswith("postgresql"):
-        raise SystemExit("--database-url must be a PostgreSQL URL (SQLite is the default).")
-    schema = f"kvbench_{uuid.uuid4().hex[:10]}"
-    admin_engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield {
-            "url": url,
-            "engine_options": {"connect_args": {"options": f"-csearch_path={schema}"}},
-            "label": f"PostgreSQL (schema {schema}, dropped afterwards)",
-        }
-    finally:
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin_engine.dispose()
-
-
-def make_config(database: dict) -> type[Config]:
-    class BenchConfig(Config):
-        APP_ENV = "bench"
-
-        def __init__(self):
-            super().__init__()
-            self.SECRET_KEY = secrets.token_urlsafe(32)
-            self.SQLALCHEMY_DATABASE_URI = database["url"]
-            self.SQLALCHEMY_ENGINE_OPTIONS = {
-                "pool_pre_ping": True,
-                **database["engine_options"],
-            }
-
-    return BenchConfig
 
 
 def percentile(samples: list[float], p: float) -> float:
@@ -128,15 +79,10 @@ def timed(call: Callable, items: list, warmup: int) -> list[float]:
 def build(app, args) -> tuple[dict, float]:
     """Schema, synthetic region and viewer; returns the samples and generation time."""
     password = secrets.token_urlsafe(16)
+    region = build_region(app, args.persons, args.seed)
+    report, generation = region.report, region.generate
     with app.app_context():
-        flask_migrate.upgrade()
-        started = time.perf_counter()
-        report = generate_synthetic(args.persons, seed=args.seed)
-        db.session.commit()
-        analyze_tables()  # as `flask demo synth` does
-        generation = time.perf_counter() - started
-        made = ", ".join(f"{n} {what}" for what, n in report.counts.items())
-        print(f"Generated {made}")
+        print(f"Generated {region.made()}")
         print(
             f"Generation took {generation:.1f} s (plan {report.plan_seconds:.1f} s, "
             f"insert {report.insert_seconds:.1f} s, search index {report.index_seconds:.1f} s "
@@ -286,17 +232,15 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     with fresh_database(args.database_url) as database:
         print(
-            f"Database: {database['label']}; {args.persons} persons; "
+            f"Database: {database.label}; {args.persons} persons; "
             f"{args.requests} timed requests per endpoint after {args.warmup} warm-up"
         )
-        app = create_app(make_config(database))
+        app = make_app(database)
         try:
             built, _generation = build(app, args)
             rows = measure(app, built, args)
         finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+            dispose(app)
     print()
     print("Latency in ms (through the app with the test client; floor = bare database work)")
     print_table(rows)

@@ -37,8 +37,7 @@ if str(ROOT) not in sys.path:
 import flask_migrate  # noqa: E402
 from sqlalchemy import event, select  # noqa: E402
 
-from bench.lookup import fresh_database, make_config  # noqa: E402
-from directory import create_app  # noqa: E402
+from bench.setup import add_synthetic_region, dispose, fresh_database, make_app  # noqa: E402
 from directory.calltrees import add_node  # noqa: E402
 from directory.demo import load_demo  # noqa: E402
 from directory.extensions import db  # noqa: E402
@@ -51,7 +50,6 @@ from directory.models import (  # noqa: E402
     UserRole,
     utcnow,
 )
-from directory.synth import analyze_tables, generate_synthetic  # noqa: E402
 from directory.users import create_user  # noqa: E402
 
 ADMIN_EMAIL = "bench-coordinator@example.org"
@@ -183,10 +181,10 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     with fresh_database(args.database_url) as database:
         print(
-            f"Database: {database['label']}; demo region, a {args.nodes}-node tree, then "
+            f"Database: {database.label}; demo region, a {args.nodes}-node tree, then "
             f"{args.persons} synthetic persons; {args.repeat} timed requests each"
         )
-        app = create_app(make_config(database))
+        app = make_app(database)
         password = secrets.token_urlsafe(16)
         try:
             with app.app_context():
@@ -221,12 +219,8 @@ def main(argv=None) -> int:
                 ),
             )
             with app.app_context():
-                started = time.perf_counter()
-                report = generate_synthetic(args.persons, seed=1)
-                db.session.commit()
-                analyze_tables()
-                made = ", ".join(f"{n} {what}" for what, n in report.counts.items())
-                print(f"Synthetic region: {made} in {time.perf_counter() - started:.1f} s")
+                region = add_synthetic_region(args.persons, seed=1)
+                print(f"Synthetic region: {region.made()} in {region.generate:.1f} s")
                 actors = db.session.scalar(select(db.func.count()).select_from(Actor))
             rows.append(
                 (
@@ -243,9 +237,7 @@ def main(argv=None) -> int:
                 )
             )
         finally:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+            dispose(app)
     print()
     print("Seconds per request through the app (test client); statements = SQL per request")
     header = (

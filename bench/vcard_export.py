@@ -39,7 +39,6 @@ import time
 import tracemalloc
 import urllib.parse
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,14 +47,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import flask_migrate  # noqa: E402
-from sqlalchemy import create_engine, delete, text  # noqa: E402
+from sqlalchemy import delete  # noqa: E402
 
-from config import Config, database_url  # noqa: E402
-from directory import create_app, vcards  # noqa: E402
+from bench.setup import Region, build_region, fresh_database, make_app  # noqa: E402
 from directory.extensions import db  # noqa: E402
 from directory.models import UserRole, VCardCache  # noqa: E402
-from directory.synth import analyze_tables, generate_synthetic  # noqa: E402
 from directory.users import create_user  # noqa: E402
 
 VIEWER_EMAIL = "bench-viewer@example.org"
@@ -80,68 +76,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 # --- Databases and the app ---------------------------------------------------------
 
 
-@contextmanager
-def fresh_database(url: str | None, label: str) -> Iterator[dict]:
-    """A database of our own: a temporary SQLite file, or a PostgreSQL schema."""
-    if not url:
-        with tempfile.TemporaryDirectory(prefix=f"kv-vcard-{label}-") as directory:
-            url = f"sqlite:///{directory}/bench.sqlite"
-            yield {"url": url, "engine_options": {}, "server_url": url,
-                   "label": "SQLite (temporary file)"}  # fmt: skip
-        return
-    url = database_url(url)
-    if not url.startswith("postgresql"):
-        raise SystemExit("--database-url must be a PostgreSQL URL (SQLite is the default).")
-    schema = f"kvvcard_{uuid.uuid4().hex[:10]}"
-    admin_engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    options = f"-csearch_path={schema}"
-    separator = "&" if "?" in url else "?"
-    try:
-        yield {
-            "url": url,
-            "engine_options": {"connect_args": {"options": options}},
-            "server_url": f"{url}{separator}options={urllib.parse.quote(options)}",
-            "label": f"PostgreSQL (schema {schema}, dropped afterwards)",
-        }
-    finally:
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin_engine.dispose()
-
-
-def make_config(database: dict) -> type[Config]:
-    class BenchConfig(Config):
-        APP_ENV = "bench"
-
-        def __init__(self):
-            super().__init__()
-            self.SECRET_KEY = secrets.token_urlsafe(32)
-            self.SQLALCHEMY_DATABASE_URI = database["url"]
-            self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True,
-                                              **database["engine_options"]}  # fmt: skip
-
-    return BenchConfig
-
-
-def build(app, persons: int, seed: int, password: str) -> dict:
-    """Schema, synthetic region, rendered cards and a viewer; returns what it took."""
+def build(app, persons: int, seed: int, password: str) -> Region:
+    """Schema, synthetic region, rendered cards and a viewer."""
+    region = build_region(app, persons, seed, cards=True)
     with app.app_context():
-        flask_migrate.upgrade()
-        started = time.perf_counter()
-        report = generate_synthetic(persons, seed=seed)
-        db.session.commit()
-        analyze_tables()
-        generated = time.perf_counter()
-        cards = vcards.rebuild_all()
-        db.session.commit()
-        analyze_tables()
-        rendered = time.perf_counter()
         create_user(VIEWER_EMAIL, password, UserRole.VIEWER, name="Bench viewer")
         db.session.commit()
-    return {"counts": report.counts, "generate": generated - started,
-            "render": rendered - generated, "cache_rows": cards}
+    return region
 
 
 def sign_in_test_client(client, password: str) -> None:
@@ -200,7 +141,7 @@ def wait_until_up(url: str, process, seconds: float = 60) -> None:
 def our_server(database: dict) -> Iterator[str]:
     """The app under gunicorn (one sync worker), as in production."""
     port = free_port()
-    env = {**os.environ, "APP_ENV": "development", "DATABASE_URL": database["server_url"],
+    env = {**os.environ, "APP_ENV": "development", "DATABASE_URL": database.server_url,
            "SECRET_KEY": secrets.token_urlsafe(32), "PYTHONPATH": str(ROOT)}  # fmt: skip
     gunicorn = Path(sys.executable).parent / "gunicorn"
     process = subprocess.Popen(  # noqa: S603 - our own command line
@@ -315,23 +256,22 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     password = secrets.token_urlsafe(16)
     memory = {}
-    with fresh_database(args.database_url, "small") as small:
-        app = create_app(make_config(small))
+    with fresh_database(args.database_url, "kvvcard_small") as small:
+        app = make_app(small)
         built = build(app, args.small, args.seed, password)
         memory["small"] = streaming_memory(app, password)
         with app.app_context():
             db.engine.dispose()
         print(f"Small region: {memory['small']['cards']} cards "
-              f"(generated in {built['generate']:.1f} s)")
+              f"(generated in {built.generate:.1f} s)")
 
-    with fresh_database(args.database_url, "large") as large, \
+    with fresh_database(args.database_url, "kvvcard_large") as large, \
             tempfile.TemporaryDirectory(prefix="kv-radicale-") as radicale_dir:  # fmt: skip
-        print(f"Database: {large['label']}")
-        app = create_app(make_config(large))
+        print(f"Database: {large.label}")
+        app = make_app(large)
         built = build(app, args.persons, args.seed, password)
-        made = ", ".join(f"{n} {what}" for what, n in built["counts"].items())
-        print(f"Generated {made} in {built['generate']:.1f} s")
-        print(f"Rendered the card cache ({built['cache_rows']} rows) in {built['render']:.1f} s")
+        print(f"Generated {built.made()} in {built.generate:.1f} s")
+        print(f"Rendered the card cache ({built.cache_rows} rows) in {built.render:.1f} s")
         memory["large"] = streaming_memory(app, password)
 
         with our_server(large) as (base, process):

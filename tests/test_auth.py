@@ -1,7 +1,12 @@
 """Signing in and out, throttling, CSRF and the security headers."""
 
+import time as clock
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from config import DevelopmentConfig
+from directory import create_app
 from directory.auth import is_safe_next
 from directory.extensions import db
 from directory.models import UserRole
@@ -102,9 +107,42 @@ def test_session_cookie_is_http_only_and_same_site_lax(app, client, auth):
     assert "SameSite=Lax" in cookie
 
 
-def test_session_expires_after_the_idle_time(app):
-    assert app.config["PERMANENT_SESSION_LIFETIME"].total_seconds() == 480 * 60
-    assert app.config["SESSION_REFRESH_EACH_REQUEST"] is True
+def session_cookie(client, app):
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None, "no session cookie"
+    return cookie
+
+
+def sign_session(app, data: dict, minutes_ago: int) -> str:
+    """A session cookie the app itself would have issued `minutes_ago` minutes ago."""
+    serializer = app.session_interface.get_signing_serializer(app)
+    issued = int(clock.time()) - minutes_ago * 60
+
+    class IssuedThen(serializer.signer):
+        def get_timestamp(self):
+            return issued
+
+    serializer.signer = IssuedThen
+    return serializer.dumps(data)
+
+
+def test_session_expires_after_the_idle_time(app, client, login_as):
+    login_as(UserRole.VIEWER)
+    first = session_cookie(client, app)
+    assert first.expires is not None, "a session cookie that ends only when the browser closes"
+    # The browser keeps it for 8 hours, and each request pushes that on (idle, not absolute).
+    assert abs((first.expires - datetime.now(UTC)) - timedelta(minutes=480)) < timedelta(minutes=1)
+    assert client.get("/").status_code == 200
+    assert "Set-Cookie" in client.get("/").headers  # refreshed on every request
+    # The server refuses a session last refreshed more than 8 hours ago, even if sent.
+    serializer = app.session_interface.get_signing_serializer(app)
+    data = serializer.loads(first.value)
+    name = app.config["SESSION_COOKIE_NAME"]
+    client.set_cookie(name, sign_session(app, data, minutes_ago=479))
+    assert client.get("/").status_code == 200
+    client.set_cookie(name, sign_session(app, data, minutes_ago=481))
+    response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.location
 
 
 def test_api_answers_401_as_json(app, client):
@@ -132,8 +170,17 @@ def test_language_choice_is_remembered_on_the_user(app, client, login_as):
     assert '<html lang="en">' in client.get("/").get_data(as_text=True)
 
 
-def test_the_default_language_is_swedish(app, client):
-    app.config["BABEL_DEFAULT_LOCALE"] = "sv"
-    page = client.get("/login").get_data(as_text=True)
+def test_the_default_language_is_swedish(_schema, monkeypatch):
+    """A server set up without DEFAULT_LOCALE speaks Swedish (the tests' app speaks English)."""
+    monkeypatch.delenv("DEFAULT_LOCALE", raising=False)
+
+    class Deployed(DevelopmentConfig):
+        def __init__(self):
+            super().__init__()
+            self.SQLALCHEMY_DATABASE_URI = _schema["url"]
+            self.SQLALCHEMY_ENGINE_OPTIONS = _schema["engine_options"]
+
+    deployed = create_app(Deployed)
+    page = deployed.test_client().get("/login").get_data(as_text=True)
     assert '<html lang="sv">' in page
-    assert "Logga in" in page
+    assert "Logga in" in page and "Sign in" not in page

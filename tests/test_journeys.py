@@ -61,25 +61,46 @@ def browser():
         browser.close()
 
 
+# Runs before any page script, outside the page's CSP: every refusal the browser
+# makes under the CSP is reported on the console, where the page fixture hears it.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+    console.error(`CSP violation: ${event.effectiveDirective} refused ${event.blockedURI}`
+                  + ` on ${event.documentURI} (${event.sourceFile}:${event.lineNumber})`);
+});
+"""
+
+
 @pytest.fixture(params=WIDTHS, ids=lambda w: f"{w}px")
 def page(request, browser, live):
-    # bypass_csp lets the test inject axe-core; the app's own pages run under the CSP.
+    # The app's real CSP applies (no bypass_csp): axe-core is evaluated through the
+    # DevTools protocol (check_accessibility), which the CSP does not govern, and
+    # any refusal by the CSP fails the journey.
     context = browser.new_context(viewport={"width": request.param, "height": 900},
-                                  base_url=live, bypass_csp=True, accept_downloads=True)
+                                  base_url=live, accept_downloads=True)
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
     page.set_default_timeout(10_000)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.csp_violations = []
+    page.on("console", lambda message: page.csp_violations.append(message.text)
+            if "Content Security Policy" in message.text or "CSP violation" in message.text
+            else None)
     yield page
     context.close()
     assert errors == [], f"JavaScript errors: {errors}"
+    assert page.csp_violations == [], f"The CSP refused: {sorted(set(page.csp_violations))[:5]}"
 
 
 def check_accessibility(page: Page) -> None:
     """No serious or critical axe-core violation on the page as it is now."""
     page.wait_for_load_state("load")
-    page.add_script_tag(path=str(AXE))
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        # Evaluated, not added as a <script>: the CSP would (rightly) refuse that.
+        page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate("async () => await axe.run(document)")
+    assert result["testEngine"]["name"] == "axe-core" and result["passes"], result.get("url")
     bad = [
         f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']][:3]}"
         for v in result["violations"]
@@ -115,6 +136,25 @@ def sign_in(page: Page, email: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("searchbox")).to_be_visible()
+
+
+def test_pages_run_under_the_csp_and_a_refusal_is_caught(page: Page):
+    """The journeys would notice a page that needs more than the CSP allows."""
+    page.goto("/login")
+    header = page.request.get("/login").headers["content-security-policy"]
+    assert "script-src 'self'" in header
+    page.evaluate("""() => {
+        const script = document.createElement("script");
+        script.textContent = "window.inlineRan = true";
+        document.body.append(script);
+    }""")
+    expect(page.locator("body")).to_be_visible()
+    page.wait_for_function("() => true")  # let the console message arrive
+    assert page.evaluate("window.inlineRan === undefined"), "an inline script ran: no CSP"
+    page.wait_for_timeout(200)
+    assert any("script-src" in text for text in page.csp_violations), page.csp_violations
+    page.csp_violations.clear()  # seen; the fixture asserts none is left
+    check_accessibility(page)  # axe-core still runs under the CSP
 
 
 def role_of(slug: str) -> Role:
@@ -210,6 +250,9 @@ def test_coordinator_activates_the_region_and_everything_follows(page: Page):
     check_accessibility(page)
     first = page.locator(".drill-node").first
     expect(first).to_contain_text("TiB – Länsstyrelsen Stockholm")
+    indents = page.locator(".drill-node").evaluate_all(
+        "nodes => nodes.map(n => parseFloat(getComputedStyle(n).paddingLeft))")
+    assert indents[0] == 0 and max(indents) > 0, indents  # deeper nodes stand further in
     first.get_by_role("button", name=re.compile("^Reached now")).click()
     page.get_by_role("button", name="Close the drill").click()
     expect(page.get_by_text("Reached 1 of")).to_be_visible()

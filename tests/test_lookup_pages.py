@@ -1,6 +1,8 @@
 """The duty officer's pages: search, reverse lookup, role and actor pages."""
 
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event
@@ -89,6 +91,49 @@ def test_reverse_lookup_page_says_when_nobody_has_the_number(client, login_as, h
     assert "short number" in page and "Nobody in the directory has this number." in page
 
 
+STOCKHOLM = ZoneInfo("Europe/Stockholm")  # the app's TIMEZONE
+
+
+class TableText(HTMLParser):
+    """The visible text of each row of a page's schedule table, cell by cell."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.inside, self.cell = [], False, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table" and "schedule" in (dict(attrs).get("class") or "").split():
+            self.inside = True
+        elif self.inside and tag == "tr":
+            self.rows.append([])
+        elif self.inside and tag == "td":
+            self.cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "table":
+            self.inside = False
+        elif self.inside and tag == "td" and self.cell is not None:
+            self.rows[-1].append(" ".join("".join(self.cell).split()))
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+
+
+def short(moment: datetime) -> str:
+    """Babel's short English date and time in Stockholm, as the schedule shows them."""
+    local = moment.astimezone(STOCKHOLM)
+    hour, half = local.hour % 12 or 12, "AM" if local.hour < 12 else "PM"
+    return f"{local.month}/{local.day}/{local:%y}, {hour}:{local:%M} {half}"
+
+
+def schedule_rows(page: str) -> list[list[str]]:
+    parser = TableText()
+    parser.feed(page)
+    return [row for row in parser.rows if row]  # the header row has no <td>
+
+
 def test_role_page_shows_who_is_on_call_the_next_handover_and_gaps(client, login_as, haninge):
     actor, tib = haninge
     anna = make_person(actor, "Anna Berg")
@@ -103,7 +148,13 @@ def test_role_page_shows_who_is_on_call_the_next_handover_and_gaps(client, login
     page = client.get(f"/roles/{tib.id}?at={at}").get_data(as_text=True)
     assert "Anna Berg" in page
     assert "Next handover" in page
-    assert "NOBODY" in page and "gap" in page  # the rotation ends within four weeks
+    # The rotation ends within four weeks: the page says so, and shows the gap in the schedule.
+    assert "1 gap: nobody is on call for part of this time." in page
+    start = datetime.combine(monday + timedelta(days=2), time(12), tzinfo=STOCKHOLM)
+    handover = datetime.combine(monday + timedelta(weeks=2), time(8), tzinfo=STOCKHOLM)
+    window_end = start.astimezone(UTC) + timedelta(weeks=4)  # four weeks of real time
+    assert schedule_rows(page) == [[short(start), short(handover), "Anna Berg"],
+                                   [short(handover), short(window_end), "NOBODY"]]
 
 
 def test_actor_page_marks_an_overdue_review(client, login_as, haninge):

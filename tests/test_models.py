@@ -1,6 +1,7 @@
 """The database itself refuses data that would break the directory."""
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, text
@@ -190,16 +191,35 @@ def test_stale_update_is_refused(app):
 
 
 def test_times_come_back_timezone_aware_utc(app):
+    """Stockholm times across both DST changes are stored and read back as the same UTC instants.
+
+    An explicit zone, not the machine's (UTC here, which would convert nothing).
+    """
+    stockholm = ZoneInfo("Europe/Stockholm")
     role = make_role(make_actor())
     person = make_person(role.actor)
-    stockholm = datetime(2026, 3, 29, 3, 0, tzinfo=UTC).astimezone()
-    db.session.add(Shift(role=role, person=person, starts_at=stockholm,
-                         ends_at=stockholm + timedelta(hours=12)))
+    cases = [
+        # spring forward: 01:30 CET (+01) to 04:00 CEST (+02) is 1 h 30 min
+        (datetime(2026, 3, 29, 1, 30, tzinfo=stockholm),
+         datetime(2026, 3, 29, 4, 0, tzinfo=stockholm),
+         datetime(2026, 3, 29, 0, 30, tzinfo=UTC), datetime(2026, 3, 29, 2, 0, tzinfo=UTC)),
+        # fall back: the first 02:30 (CEST, +02) to the second 02:30 (CET, +01) is 1 h
+        (datetime(2026, 10, 25, 2, 30, tzinfo=stockholm),
+         datetime(2026, 10, 25, 2, 30, fold=1, tzinfo=stockholm),
+         datetime(2026, 10, 25, 0, 30, tzinfo=UTC), datetime(2026, 10, 25, 1, 30, tzinfo=UTC)),
+    ]
+    for starts, ends, _utc_start, _utc_end in cases:
+        db.session.add(Shift(role=role, person=person, starts_at=starts, ends_at=ends))
     db.session.commit()
     db.session.expire_all()
-    shift = db.session.scalar(select(Shift))
-    assert shift.starts_at.tzinfo is UTC
-    assert shift.starts_at == datetime(2026, 3, 29, 3, 0, tzinfo=UTC)
+    shifts = db.session.scalars(select(Shift).order_by(Shift.starts_at)).all()
+    got = [(s.starts_at, s.ends_at) for s in shifts]
+    assert got == [(utc_start, utc_end) for _s, _e, utc_start, utc_end in cases]
+    assert all(moment.tzinfo is UTC for pair in got for moment in pair)
+    # Compared field by field, not only as instants: the wall-clock UTC values themselves.
+    assert [(a.hour, a.minute, b.hour, b.minute) for a, b in got] == [(0, 30, 2, 0),
+                                                                      (0, 30, 1, 30)]
+    assert [b - a for a, b in got] == [timedelta(hours=1, minutes=30), timedelta(hours=1)]
 
 
 def test_naive_datetimes_are_refused(app):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from directory.calltrees import add_node
 from directory.extensions import db
@@ -230,6 +231,27 @@ def sign_in(client, world, persona):
     assert Auth(client).login(user.email).status_code == 302
 
 
+def database_state() -> dict[str, list[str]]:
+    """Every row of every table, read afresh: to compare before and after a refusal."""
+    db.session.rollback()  # a new transaction: see what the request committed
+    state = {
+        table.name: sorted(repr(tuple(row)) for row in db.session.execute(select(table)))
+        for table in db.metadata.sorted_tables
+    }
+    db.session.rollback()
+    return state
+
+
+def changed_tables(before: dict, after: dict) -> dict[str, tuple[list, list]]:
+    """Per table that differs: the rows gone and the rows new."""
+    return {
+        name: ([r for r in before[name] if r not in after[name]],
+               [r for r in after[name] if r not in before[name]])
+        for name in before
+        if before[name] != after[name]
+    }
+
+
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("endpoint", sorted(RULES))
 def test_permission_matrix(app, client, world, endpoint, persona):
@@ -238,6 +260,7 @@ def test_permission_matrix(app, client, world, endpoint, persona):
     sign_in(client, world, persona)
     token = Auth(client).csrf_token("/login" if persona == "anonymous" else "/")
     target = url(world)
+    before = database_state()
     if options.get("json"):
         response = client.open(target, method=options.get("method", "POST"), json=data(world),
                                headers={"X-CSRFToken": token})
@@ -256,6 +279,9 @@ def test_permission_matrix(app, client, world, endpoint, persona):
     else:
         expected = options.get("success", (302,))
         assert response.status_code in expected, response.get_data(as_text=True)[:2000]
+        return
+    # Refused: and nothing at all was written, not even in part.
+    assert changed_tables(before, database_state()) == {}
 
 
 def test_editor_cannot_open_another_actors_form(app, client, world):
