@@ -1,4 +1,5 @@
-"""The one set-up every bench script shares: a database of its own, filled by `directory.synth`.
+"""The one set-up every bench script shares:
+a database of its own, filled by `directory.synth`.
 
 - `fresh_database(url)`: a temporary SQLite file (no URL), or a schema of its
   own in the PostgreSQL database at `url`, dropped at the end. It yields a
