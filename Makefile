@@ -59,14 +59,18 @@ run: venv translations
 
 lint: dev-venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 # The suite runs on SQLite; when TEST_DATABASE_URL is set, again on that database.
+# On every core (pytest-xdist): each worker has its own SQLite file or
+# PostgreSQL schema. `make test PYTEST_ARGS=` runs it in one process.
+PYTEST_ARGS ?= -n auto
 test: dev-venv translations lint browser
 	@echo "== test suite on SQLite =="
-	env -u TEST_DATABASE_URL BACKUP_PEER_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/python -m pytest -q
+	env -u TEST_DATABASE_URL BACKUP_PEER_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== test suite again on $$TEST_DATABASE_URL =="; \
-		$(BIN)/python -m pytest -q; \
+		$(BIN)/python -m pytest -q $(PYTEST_ARGS); \
 	fi
 
 # Regenerate the locks after editing a *.in file (or to take newer releases
@@ -82,4 +86,4 @@ $(UV):
 	.cache/lock/bin/pip install --quiet uv==$(UV_VERSION)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .cache .import_linter_cache

@@ -9,7 +9,7 @@
 import os
 
 from config import check_rate_limit_storage
-from directory.accesslog import RedactingLogger
+from directory.operations.access_log import RedactingLogger
 
 bind = os.environ.get("BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))

@@ -1,7 +1,7 @@
 """Load and soak: locust against gunicorn on PostgreSQL, one and two app servers.
 
 Builds a schema of its own in PostgreSQL, fills it with the synthetic national-
-scale region (`directory.synth`), creates viewers and editors, then for one app
+scale region (`directory.operations.synth`), creates viewers and editors, then for one app
 server and for two (two gunicorn masters on two ports, sharing the database and
 one Redis for login throttling) starts gunicorn with the production settings,
 runs locust headless against it on 127.0.0.1, samples the RSS of every gunicorn
@@ -45,8 +45,9 @@ from requests.cookies import RequestsCookieJar  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.setup import Database, build_region, fresh_database, make_app  # noqa: E402
-from directory.extensions import db  # noqa: E402
-from directory.models import (  # noqa: E402
+from directory.accounts.users import create_user  # noqa: E402
+from directory.core.extensions import db  # noqa: E402
+from directory.core.models import (  # noqa: E402
     Actor,
     ActorKind,
     ContactKind,
@@ -55,9 +56,8 @@ from directory.models import (  # noqa: E402
     Role,
     UserRole,
 )
-from directory.phones import display_phone  # noqa: E402
-from directory.synth import TITLES  # noqa: E402
-from directory.users import create_user  # noqa: E402
+from directory.core.numbers import display_phone  # noqa: E402
+from directory.operations.synth import TITLES  # noqa: E402
 
 VENV_BIN = ROOT / ".venv" / "bin"
 LOCUSTFILE = ROOT / "bench" / "locustfile.py"

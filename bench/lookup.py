@@ -1,7 +1,7 @@
 """Lookup latency at national scale: search, reverse lookup and actor pages.
 
 Builds a fresh database (a temporary SQLite file, or a schema of its own on
-PostgreSQL that is dropped at the end), fills it with `directory.synth`, signs
+PostgreSQL that is dropped at the end), fills it with `directory.operations.synth`, signs
 in as a viewer through /login, then times requests through the app with the
 Flask test client. Beside each endpoint it times the "floor": the bare
 database work behind it, each call in a fresh application context as a
@@ -29,8 +29,9 @@ from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import selectinload  # noqa: E402
 
 from bench.setup import build_region, dispose, fresh_database, make_app  # noqa: E402
-from directory.extensions import db  # noqa: E402
-from directory.models import (  # noqa: E402
+from directory.accounts.users import create_user  # noqa: E402
+from directory.core.extensions import db  # noqa: E402
+from directory.core.models import (  # noqa: E402
     Actor,
     ActorKind,
     ContactKind,
@@ -39,9 +40,8 @@ from directory.models import (  # noqa: E402
     Role,
     UserRole,
 )
-from directory.phones import display_phone  # noqa: E402
-from directory.search import lookup_number, search  # noqa: E402
-from directory.users import create_user  # noqa: E402
+from directory.core.numbers import display_phone  # noqa: E402
+from directory.lookup.search import lookup_number, search  # noqa: E402
 
 VIEWER_EMAIL = "bench-viewer@example.org"
 # p95 targets in milliseconds, from "answers in well under a second" at 03:00.

@@ -8,7 +8,7 @@ client:
 1. `GET /binder.pdf` for the demo region (45 actors, two call trees);
 2. `GET /calltrees/<id>.pdf` for a regional call tree of 200 nodes (each
    calls three more, with instructions and alternates) added to the demo;
-3. `GET /binder.pdf` again after `directory.synth` added a synthetic region
+3. `GET /binder.pdf` again after `directory.operations.synth` added a synthetic region
    of `--persons` persons (5 000 by default) on top.
 
 Beside each it reports the pages, the size and the number of SQL statements
@@ -38,19 +38,11 @@ import flask_migrate  # noqa: E402
 from sqlalchemy import event, select  # noqa: E402
 
 from bench.setup import add_synthetic_region, dispose, fresh_database, make_app  # noqa: E402
-from directory.calltrees import add_node  # noqa: E402
-from directory.demo import load_demo  # noqa: E402
-from directory.extensions import db  # noqa: E402
-from directory.models import (  # noqa: E402
-    Actor,
-    CallTree,
-    Mode,
-    PrintRevision,
-    Role,
-    UserRole,
-    utcnow,
-)
-from directory.users import create_user  # noqa: E402
+from directory.accounts.users import create_user  # noqa: E402
+from directory.calltrees.rules import add_node  # noqa: E402
+from directory.core.extensions import db  # noqa: E402
+from directory.core.models import Actor, CallTree, Mode, PrintRevision, Role, UserRole, utcnow  # noqa: E402
+from directory.operations.demo import load_demo  # noqa: E402
 
 ADMIN_EMAIL = "bench-coordinator@example.org"
 # Seconds, from the issue: a tree at once, the region's binder while one waits,

@@ -1,5 +1,5 @@
 """The one set-up every bench script shares:
-a database of its own, filled by `directory.synth`.
+a database of its own, filled by `directory.operations.synth`.
 
 - `fresh_database(url)`: a temporary SQLite file (no URL), or a schema of its
   own in the PostgreSQL database at `url`, dropped at the end. It yields a
@@ -39,8 +39,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from config import Config, database_url  # noqa: E402
 from directory import create_app  # noqa: E402
-from directory.extensions import db  # noqa: E402
-from directory.synth import analyze_tables, generate_synthetic  # noqa: E402
+from directory.core.extensions import db  # noqa: E402
+from directory.operations.synth import analyze_tables, generate_synthetic  # noqa: E402
 
 
 @dataclass
@@ -56,7 +56,7 @@ class Database:
 class Region:
     """What `build_region` made and how long each part took (seconds)."""
 
-    report: object  # directory.synth's report: counts and its own timings
+    report: object  # directory.operations.synth's report: counts and its own timings
     generate: float  # generation, commit and analyze
     render: float = 0.0  # the vCard cache (0 when not asked for)
     cache_rows: int | None = None
@@ -127,7 +127,7 @@ def add_synthetic_region(persons: int, seed: int) -> Region:
 
 def build_region(app: Flask, persons: int, seed: int = 1, *, cards: bool = False) -> Region:
     """Migrations to head, the synthetic region, and the vCard cache if asked."""
-    from directory import vcards
+    from directory.phones import vcards
 
     with app.app_context():
         flask_migrate.upgrade()

@@ -1,7 +1,7 @@
 """Whole-directory vCard export against Radicale: speed, and memory while streaming.
 
 Builds a fresh database (a temporary SQLite file, or a schema of its own on
-PostgreSQL that is dropped at the end), fills it with `directory.synth`,
+PostgreSQL that is dropped at the end), fills it with `directory.operations.synth`,
 renders the card cache (`vcards.rebuild_all()`, what `flask cards rebuild`
 does after a bulk load), and then, in the same run:
 
@@ -50,9 +50,9 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import delete  # noqa: E402
 
 from bench.setup import Region, build_region, fresh_database, make_app  # noqa: E402
-from directory.extensions import db  # noqa: E402
-from directory.models import UserRole, VCardCache  # noqa: E402
-from directory.users import create_user  # noqa: E402
+from directory.accounts.users import create_user  # noqa: E402
+from directory.core.extensions import db  # noqa: E402
+from directory.core.models import UserRole, VCardCache  # noqa: E402
 
 VIEWER_EMAIL = "bench-viewer@example.org"
 CARD_START = b"BEGIN:VCARD\r\n"

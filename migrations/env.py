@@ -45,7 +45,7 @@ def render_item(type_, obj, autogen_context):
     Migrations must not import the application's models: they describe the
     schema as it was, and UTCDateTime only adds Python-side conversion.
     """
-    from directory.models import UTCDateTime
+    from directory.core.models import UTCDateTime
 
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, text
 
 from config import TestConfig, database_url
 from directory import create_app
-from directory.extensions import db
-from directory.models import (
+from directory.core.extensions import db
+from directory.core.models import (
     Actor,
     ActorKind,
     ActorLevel,
@@ -28,7 +28,7 @@ from directory.models import (
     User,
     UserRole,
 )
-from directory.security import hash_password
+from directory.core.security import hash_password
 
 PASSWORD = "correct horse battery"
 _PASSWORD_HASH = None
@@ -127,7 +127,7 @@ def runner(app):
 
 
 def make_actor(name="Haninge kommun", slug=None, **fields) -> Actor:
-    from directory.text import slugify
+    from directory.core.text import slugify
 
     actor = Actor(
         name=name,

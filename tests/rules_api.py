@@ -7,8 +7,8 @@ a deletion.
 
 from datetime import timedelta
 
-from directory.extensions import db
-from directory.models import Shift, utcnow
+from directory.core.extensions import db
+from directory.core.models import Shift, utcnow
 
 API = "/api/v1"
 CHANGE = {"json": True, "method": "PATCH", "success": (200,)}

@@ -9,9 +9,9 @@ uploaded preview waits in the database (pending_import), nowhere on disk.
 
 import io
 
-from directory.calendars import hash_token
-from directory.extensions import db
-from directory.models import AccessToken, TokenKind
+from directory.core.extensions import db
+from directory.core.models import AccessToken, TokenKind
+from directory.phones.calendars import hash_token
 
 CSV = "namn;mobil\r\nNy Person;070-174 06 44\r\n".encode("cp1252")
 
@@ -30,17 +30,17 @@ def _feed(w) -> int:
 
 
 RULES = {
-    "exports.import_upload": (lambda w: f"/actors/{w.own.slug}/import",
+    "phones.import_upload": (lambda w: f"/actors/{w.own.slug}/import",
                               lambda w: {"file": (io.BytesIO(CSV), "kontakter.csv"),
                                          "confidential_mobiles": "y"},
                               True, {"success": (200,)}),
     # Without a preview in the session there is nothing to commit: back to the form.
-    "exports.import_commit": (lambda w: f"/actors/{w.own.slug}/import/commit",
+    "phones.import_commit": (lambda w: f"/actors/{w.own.slug}/import/commit",
                               lambda w: {}, True),
-    "exports.feed_create": (lambda w: "/calendars/feeds",
+    "phones.feed_create": (lambda w: "/calendars/feeds",
                             lambda w: {"subject": f"role-{w.role.id}", "name": "Jour"},
                             True, {"success": (201,)}),
-    "exports.feed_revoke": (lambda w: f"/calendars/feeds/{_feed(w)}/revoke", lambda w: {}, True),
-    "exports.feed_renew": (lambda w: f"/calendars/feeds/{_feed(w)}/renew", lambda w: {}, True,
+    "phones.feed_revoke": (lambda w: f"/calendars/feeds/{_feed(w)}/revoke", lambda w: {}, True),
+    "phones.feed_renew": (lambda w: f"/calendars/feeds/{_feed(w)}/renew", lambda w: {}, True,
                            {"success": (201,)}),
 }

@@ -10,10 +10,11 @@ import jsonschema_rs
 import pytest
 from sqlalchemy import select
 
-from directory import openapi, tokens
-from directory.calltrees import add_node
-from directory.extensions import db
-from directory.models import (
+from directory.accounts import credentials
+from directory.api import openapi
+from directory.calltrees.rules import add_node
+from directory.core.extensions import db
+from directory.core.models import (
     AuditEvent,
     CallTree,
     CollaborationPattern,
@@ -32,7 +33,7 @@ from directory.models import (
     UserRole,
     utcnow,
 )
-from directory.settings import VIEWERS_SEE_CONFIDENTIAL, set_setting
+from directory.core.settings import VIEWERS_SEE_CONFIDENTIAL, set_setting
 from tests.conftest import Auth, make_actor, make_contact, make_person, make_role, make_user
 
 API = "/api/v1"
@@ -61,7 +62,7 @@ def region(app):
 
 def bearer(user) -> dict:
     """Authorization headers with a fresh API token of `user`."""
-    _token, secret = tokens.create_api_token(user, "test")
+    _token, secret = credentials.create_api_token(user, "test")
     db.session.commit()
     return {"Authorization": f"Bearer {secret}"}
 

@@ -20,10 +20,10 @@ from datetime import date, time, timedelta
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from directory import tokens
-from directory.calltrees import add_node
-from directory.extensions import db
-from directory.models import (
+from directory.accounts import credentials
+from directory.calltrees.rules import add_node
+from directory.core.extensions import db
+from directory.core.models import (
     CallTree,
     CollaborationPattern,
     ContactKind,
@@ -107,7 +107,7 @@ def seed_directory():
                              scenario=scenario))
     editor = make_user("editor@example.org", role=UserRole.EDITOR, actors=[haninge])
     db.session.flush()
-    _token, secret = tokens.create_api_token(editor, "schemathesis")
+    _token, secret = credentials.create_api_token(editor, "schemathesis")
     db.session.commit()
     return secret
 

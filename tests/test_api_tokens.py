@@ -6,9 +6,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from directory import tokens
-from directory.extensions import db
-from directory.models import AccessToken, TokenKind, UserRole
+from directory.accounts import credentials
+from directory.core.extensions import db
+from directory.core.models import AccessToken, TokenKind, UserRole
 from tests.conftest import Auth, make_user
 
 API_PROBE = "/api/v1/actors"
@@ -62,7 +62,7 @@ def test_a_token_needs_a_name(client, login_as):
 
 def test_the_page_lists_only_ones_own_tokens(client, login_as):
     someone = make_user("someone@example.org")
-    tokens.create_api_token(someone, "Someone's script")
+    credentials.create_api_token(someone, "Someone's script")
     db.session.commit()
     login_as(UserRole.VIEWER)
     create_on_page(client, "My script")
@@ -89,7 +89,7 @@ def test_a_revoked_token_stops_working(client, login_as):
 
 def test_a_user_cannot_revoke_another_users_token(client, login_as):
     victim = make_user("victim@example.org", role=UserRole.EDITOR)
-    token, secret = tokens.create_api_token(victim, "Victim's sync")
+    token, secret = credentials.create_api_token(victim, "Victim's sync")
     db.session.commit()
     login_as(UserRole.ADMIN)  # not even a coordinator, through this page
     csrf = Auth(client).csrf_token("/account/tokens")
@@ -103,7 +103,7 @@ def test_a_user_cannot_revoke_another_users_token(client, login_as):
 
 def test_revoking_needs_the_csrf_token(client, login_as):
     user = login_as(UserRole.VIEWER)
-    token, _secret = tokens.create_api_token(user, "x")
+    token, _secret = credentials.create_api_token(user, "x")
     db.session.commit()
     assert client.post(f"/account/tokens/{token.id}/revoke").status_code == 400
     db.session.expire_all()
@@ -117,7 +117,7 @@ def test_the_token_page_needs_sign_in(client):
 
 def test_last_use_is_recorded(client, app):
     user = make_user("sync@example.org", role=UserRole.EDITOR)
-    token, secret = tokens.create_api_token(user, "sync")
+    token, secret = credentials.create_api_token(user, "sync")
     db.session.commit()
     assert token.last_used_at is None
     client.get(API_PROBE, headers=bearer(secret))
@@ -127,9 +127,9 @@ def test_last_use_is_recorded(client, app):
 
 def test_calendar_tokens_do_not_open_the_api(client, app):
     user = make_user("cal@example.org")
-    secret = tokens.PREFIX + "calendar-secret-calendar-secret-calendar-sec"
+    secret = credentials.PREFIX + "calendar-secret-calendar-secret-calendar-sec"
     db.session.add(AccessToken(user=user, kind=TokenKind.CALENDAR, all_patterns=True,
-                               token_hash=tokens.hash_token(secret)))
+                               token_hash=credentials.hash_token(secret)))
     db.session.commit()
     assert client.get(API_PROBE, headers=bearer(secret)).status_code == 401
 
@@ -158,7 +158,7 @@ def test_cli_refuses_an_unknown_or_deactivated_user(runner):
 
 def test_cli_revokes_a_token(runner, client):
     user = make_user("ops@example.org")
-    token, secret = tokens.create_api_token(user, "old")
+    token, secret = credentials.create_api_token(user, "old")
     db.session.commit()
     result = runner.invoke(args=["tokens", "revoke", str(token.id)])
     assert result.exit_code == 0, result.output
@@ -167,9 +167,9 @@ def test_cli_revokes_a_token(runner, client):
 
 def test_a_user_keeps_a_bounded_number_of_live_tokens(app):
     user = make_user("many@example.org")
-    for n in range(tokens.MAX_TOKENS_PER_USER):
-        tokens.create_api_token(user, f"t{n}")
-    with pytest.raises(tokens.TokenError):
-        tokens.create_api_token(user, "one too many")
-    tokens.revoke(tokens.active_api_tokens(user)[0])
-    tokens.create_api_token(user, "room again")
+    for n in range(credentials.MAX_TOKENS_PER_USER):
+        credentials.create_api_token(user, f"t{n}")
+    with pytest.raises(credentials.TokenError):
+        credentials.create_api_token(user, "one too many")
+    credentials.revoke(credentials.active_api_tokens(user)[0])
+    credentials.create_api_token(user, "room again")

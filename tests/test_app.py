@@ -65,8 +65,8 @@ def test_foreign_keys_are_enforced(app):
     """SQLite checks foreign keys only when asked per connection; we always ask."""
     from sqlalchemy.exc import IntegrityError
 
-    from directory.extensions import db
-    from directory.models import Person
+    from directory.core.extensions import db
+    from directory.core.models import Person
 
     db.session.add(Person(actor_id=999_999, name="Nobody"))
     with pytest.raises(IntegrityError):
@@ -86,7 +86,7 @@ def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path):
 
 
 def test_home_lists_the_actors_in_swedish_order_with_links(app, client, login_as):
-    from directory.extensions import db
+    from directory.core.extensions import db
     from tests.conftest import make_actor
 
     for name in ("Österåkers kommun", "Ängby", "Botkyrka kommun", "Åkersberga"):
@@ -101,8 +101,8 @@ def test_home_lists_the_actors_in_swedish_order_with_links(app, client, login_as
 
 
 def test_actor_page_shows_numbers_nationally_with_tel_links(app, client, login_as):
-    from directory.extensions import db
-    from directory.models import ContactKind
+    from directory.core.extensions import db
+    from directory.core.models import ContactKind
     from tests.conftest import make_actor, make_contact, make_role
 
     actor = make_actor("Haninge kommun")
@@ -117,8 +117,8 @@ def test_actor_page_shows_numbers_nationally_with_tel_links(app, client, login_a
 
 
 def test_deleted_actor_page_is_gone(app, client, login_as):
-    from directory.extensions import db
-    from directory.models import utcnow
+    from directory.core.extensions import db
+    from directory.core.models import utcnow
     from tests.conftest import make_actor
 
     make_actor("Haninge kommun", deleted_at=utcnow())
@@ -130,8 +130,8 @@ def test_deleted_actor_page_is_gone(app, client, login_as):
 def test_actor_page_says_who_is_on_call_now_or_that_nobody_is(app, client, login_as):
     from datetime import timedelta
 
-    from directory.extensions import db
-    from directory.models import Shift, utcnow
+    from directory.core.extensions import db
+    from directory.core.models import Shift, utcnow
     from tests.conftest import make_actor, make_person, make_role
 
     actor = make_actor("Haninge kommun")

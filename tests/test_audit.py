@@ -5,9 +5,9 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from directory.audit import snapshot
-from directory.extensions import db
-from directory.models import AuditAction, AuditEvent, ContactPoint, Person, UserRole
+from directory.core.audit import snapshot
+from directory.core.extensions import db
+from directory.core.models import AuditAction, AuditEvent, ContactPoint, Person, UserRole
 from tests.conftest import Auth, make_actor, make_contact, make_person, make_role
 
 

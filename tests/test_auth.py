@@ -7,9 +7,9 @@ import pytest
 
 from config import DevelopmentConfig
 from directory import create_app
-from directory.auth import is_safe_next
-from directory.extensions import db
-from directory.models import UserRole
+from directory.core.extensions import db
+from directory.core.models import UserRole
+from directory.core.pages import is_safe_next
 from tests.conftest import PASSWORD, make_user
 
 

@@ -9,10 +9,10 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, func, select, text
 
 from directory import create_app
-from directory.backup import RestoreError, dump, load
-from directory.demo import load_demo
-from directory.extensions import db
-from directory.models import Actor, AuditEvent
+from directory.core.extensions import db
+from directory.core.models import Actor, AuditEvent
+from directory.operations.backup import RestoreError, dump, load
+from directory.operations.demo import load_demo
 from tests.conftest import TODAY, make_config
 
 

@@ -16,11 +16,11 @@ import pytest
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
-from directory import calltrees, services
-from directory.backup import RestoreError, dump, load
-from directory.extensions import db
-from directory.forms import Form
-from directory.models import (
+from directory.calltrees import rules as calltrees
+from directory.core import entries as services
+from directory.core.extensions import db
+from directory.core.forms import Form
+from directory.core.models import (
     CallTree,
     CallTreeNode,
     CollaborationPattern,
@@ -32,7 +32,8 @@ from directory.models import (
     Shift,
     UserRole,
 )
-from directory.patterns import next_occurrence
+from directory.core.patterns import next_occurrence
+from directory.operations.backup import RestoreError, dump, load
 from tests.conftest import Auth, make_actor, make_contact, make_person, make_role
 
 

@@ -1,6 +1,6 @@
 """Calendar feeds: secret URLs that calendar apps poll, read back with vobject.
 
-The feed URL works without a session (`exports.calendar_feed` is a public
+The feed URL works without a session (`phones.calendar_feed` is a public
 endpoint); everything else about feeds needs the right to edit the subject.
 """
 
@@ -13,9 +13,8 @@ import pytest
 import vobject
 from sqlalchemy import select
 
-from directory.calendars import meetings
-from directory.extensions import db
-from directory.models import (
+from directory.core.extensions import db
+from directory.core.models import (
     AccessToken,
     CollaborationPattern,
     ContactKind,
@@ -31,8 +30,9 @@ from directory.models import (
     UserRole,
     utcnow,
 )
-from directory.modes import switch_mode
-from directory.patterns import occurrences
+from directory.core.modes import switch_mode
+from directory.core.patterns import occurrences
+from directory.phones.calendars import meetings
 from tests.conftest import make_actor, make_person, make_role
 
 TZ = ZoneInfo("Europe/Stockholm")

@@ -6,10 +6,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from directory import calltrees
-from directory.calltrees import CallTreeError, add_node, resolve_tree
-from directory.extensions import db
-from directory.models import (
+from directory.calltrees import rules as calltrees
+from directory.calltrees.rules import CallTreeError, add_node, resolve_tree
+from directory.core.extensions import db
+from directory.core.models import (
     CallTree,
     CallTreeNode,
     Mode,
@@ -176,7 +176,7 @@ def test_a_mode_switch_needs_a_reason(client, login_as, region):
 
 
 def test_an_actor_switched_back_follows_the_region_again(client, login_as, region):
-    from directory.modes import mode_for, switch_mode
+    from directory.core.modes import mode_for, switch_mode
 
     user = login_as(UserRole.ADMIN)
     switch_mode(region["haninge"], Mode.ACTIVATED, reason="Lokal händelse", user=user)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from directory.extensions import db
-from directory.models import UserRole
-from directory.settings import VIEWERS_SEE_CONFIDENTIAL, set_setting
+from directory.core.extensions import db
+from directory.core.models import UserRole
+from directory.core.settings import VIEWERS_SEE_CONFIDENTIAL, set_setting
 from tests.conftest import Auth, make_actor, make_contact, make_person
 
 
@@ -55,7 +55,7 @@ def test_shown_to_viewers_when_the_setting_allows(client, login_as, secret):
 def test_history_hides_a_confidential_number_from_viewers(client, login_as, secret):
     from sqlalchemy import select
 
-    from directory.models import ContactPoint
+    from directory.core.models import ContactPoint
 
     point = db.session.scalar(select(ContactPoint).where(ContactPoint.confidential))
     login_as(UserRole.VIEWER)
@@ -92,7 +92,7 @@ def test_a_template_gets_a_path_only_through_the_gate(app, secret, who, shown):
     from flask_login import login_user
     from sqlalchemy import select
 
-    from directory.models import ContactPoint
+    from directory.core.models import ContactPoint
     from tests.conftest import make_user
 
     point = db.session.scalar(select(ContactPoint).where(ContactPoint.confidential))
@@ -114,8 +114,8 @@ def test_a_path_placed_in_a_call_tree_is_disclosed_for_that_request_only(app, se
     from flask_login import login_user
     from sqlalchemy import select
 
-    from directory.models import ContactPoint
-    from directory.visibility import disclose
+    from directory.core.models import ContactPoint
+    from directory.core.visibility import disclose
     from tests.conftest import make_user
 
     point = db.session.scalar(select(ContactPoint).where(ContactPoint.confidential))
@@ -135,8 +135,8 @@ def test_a_hidden_path_says_so_instead_of_vanishing_from_a_pattern(client, login
     """A confidential bridge is shown as hidden, with its label, on every page it is on."""
     from datetime import date
 
-    from directory.models import CollaborationPattern, ContactKind, ContactPoint, PathMode
-    from directory.models import PatternParticipant as Participant
+    from directory.core.models import CollaborationPattern, ContactKind, ContactPoint, PathMode
+    from directory.core.models import PatternParticipant as Participant
 
     pattern = CollaborationPattern(name="Samverkanskonferens", convener_actor=secret,
                                    mode=PathMode.BOTH, starts_on=date(2026, 12, 1),
@@ -160,7 +160,7 @@ def test_a_hidden_path_says_so_instead_of_vanishing_from_a_pattern(client, login
 def _replace_and_unmark(point_value="+46701740675"):
     from sqlalchemy import select
 
-    from directory.models import ContactPoint
+    from directory.core.models import ContactPoint
 
     point = db.session.scalar(select(ContactPoint).where(ContactPoint.value == point_value))
     point.value = "+46701740677"
@@ -190,7 +190,7 @@ def test_history_hides_an_open_number_once_the_path_is_marked_confidential(
         client, login_as, secret):
     from sqlalchemy import select
 
-    from directory.models import ContactPoint
+    from directory.core.models import ContactPoint
 
     point = db.session.scalar(select(ContactPoint).where(ContactPoint.value == "+46701740676"))
     point.confidential = True  # recorded open at creation, private from now on

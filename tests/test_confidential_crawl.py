@@ -25,11 +25,10 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from directory import calendars, calltrees, printing
-from directory.audit import ENTRY_TYPES
-from directory.demo import load_demo
-from directory.extensions import db
-from directory.models import (
+from directory.calltrees import rules as calltrees
+from directory.core.audit import ENTRY_TYPES
+from directory.core.extensions import db
+from directory.core.models import (
     PHONE_KINDS,
     Actor,
     CallTree,
@@ -46,18 +45,21 @@ from directory.models import (
     User,
     UserRole,
 )
-from directory.phones import display_phone
+from directory.core.numbers import display_phone
+from directory.operations.demo import load_demo
+from directory.phones import calendars
+from directory.printing import views as printing
 from tests.conftest import TODAY, make_actor
 
 SEARCHES = ["tib", "haninge", "brygga", "konferens", "rakel", "växel", "stab", "mobil",
             "e-post", "adress", "samverkan", "rsk"]
 # Every value of a list argument is tried on these pages, because that is where
 # a forgotten rule showed up before (37 actor pages); elsewhere a sample.
-CRAWL_EVERY_VALUE = {"views.actor", "views.role", "coordination.patterns"}
+CRAWL_EVERY_VALUE = {"lookup.actor", "lookup.role", "coordination.patterns"}
 SAMPLE = 6
 # Pages that show a call tree: the tree's numbers are shown on purpose.
-TREE_PAGES = {"trees.show", "printing.tree_print", "printing.tree_pdf",
-              "exports.calltree_vcard", "exports.calltree_zip"}
+TREE_PAGES = {"calltrees.show", "printing.tree_print", "printing.tree_pdf",
+              "phones.calltree_vcard", "phones.calltree_zip"}
 BINDER_PAGES = {"printing.binder_pdf", "printing.revision_pdf"}
 
 
@@ -231,13 +233,13 @@ def _variants(endpoint: str, rule: str, values) -> list[str]:
         extra += ["?mode=ordinary", "?mode=activated"]
     if endpoint == "printing.binder_pdf":
         extra += [f"?actor={slug}" for slug in values["slug"][:SAMPLE]]
-    if endpoint == "views.search_page":
+    if endpoint == "lookup.search_page":
         extra += [f"?q={q}" for q in SEARCHES] + [f"?q={q}&fragment=1" for q in SEARCHES[:3]]
     if endpoint == "api.search_directory":
         extra += [f"?q={q}" for q in SEARCHES]
     if endpoint.startswith("api.") and endpoint.endswith("s"):
         extra += ["?per_page=100", "?per_page=100&page=2"]
-    if endpoint in ("views.role", "trees.show"):
+    if endpoint in ("lookup.role", "calltrees.show"):
         extra.append("?at=2026-12-24T03:00")
     return extra
 
@@ -277,7 +279,7 @@ def allowed_points(region: Region, endpoint: str, args: dict, url: str) -> set[i
         return region.tree_points.get(args.get("tree_id"), set())
     if endpoint == "api.call_tree":
         return region.tree_points.get(args.get("tree_id"), set())
-    if endpoint == "trees.drill":
+    if endpoint == "calltrees.drill":
         drill = db.session.get(Drill, args["drill_id"])
         return region.tree_points.get(drill.call_tree_id, set())
     if endpoint in BINDER_PAGES:

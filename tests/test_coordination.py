@@ -5,9 +5,9 @@ from datetime import time
 import pytest
 from sqlalchemy import select
 
-from directory.extensions import db
-from directory.models import CollaborationPattern, Phase, Scenario, UserRole
-from directory.patterns import CadenceError, build_rrule, describe_rrule, parse_times
+from directory.core.extensions import db
+from directory.core.models import CollaborationPattern, Phase, Scenario, UserRole
+from directory.core.patterns import CadenceError, build_rrule, describe_rrule, parse_times
 from tests.conftest import Auth, make_actor
 
 

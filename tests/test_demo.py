@@ -5,9 +5,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from directory.demo import load_demo
-from directory.extensions import db
-from directory.models import (
+from directory.accounts.users import find_user
+from directory.core.extensions import db
+from directory.core.models import (
     PHONE_KINDS,
     Actor,
     ActorKind,
@@ -22,8 +22,8 @@ from directory.models import (
     User,
     UserRole,
 )
-from directory.security import verify_password
-from directory.users import find_user
+from directory.core.security import verify_password
+from directory.operations.demo import load_demo
 
 TODAY = date(2026, 11, 27)
 HANINGE_LOCAL_ACTORS = {

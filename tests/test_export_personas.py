@@ -22,10 +22,9 @@ import pytest
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from directory import calendars
-from directory.calltrees import add_node
-from directory.extensions import db
-from directory.models import (
+from directory.calltrees.rules import add_node
+from directory.core.extensions import db
+from directory.core.models import (
     Actor,
     CallTree,
     ContactKind,
@@ -38,13 +37,14 @@ from directory.models import (
     UserRole,
     utcnow,
 )
+from directory.phones import calendars
 from tests.conftest import PASSWORD, make_actor, make_contact, make_person, make_role, make_user
 
 FILE_SUFFIXES = (".vcf", ".zip", ".csv", ".ics")
 VARIANTS = ("", "?version=4.0", "?format=excel")
 PERSONAS = ("admin", "coordinator", "editor", "other_editor", "viewer")
 # Pages of the blueprint that only the actor's editors (and admins) may open.
-EDITORS_ONLY = {"exports.import_upload"}
+EDITORS_ONLY = {"phones.import_upload"}
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -124,7 +124,7 @@ def walked_rules(app) -> list:
     rules = [r for r in app.url_map.iter_rules()
              if "GET" in r.methods and (r.endpoint.startswith("exports.")
                                         or r.rule.endswith(FILE_SUFFIXES))]  # fmt: skip
-    assert {"exports.directory_vcard", "exports.actor_csv", "exports.calendar_feed"} <= {
+    assert {"phones.directory_vcard", "phones.actor_csv", "phones.calendar_feed"} <= {
         r.endpoint for r in rules}
     return sorted(rules, key=lambda r: r.rule)
 
@@ -207,7 +207,7 @@ def test_exports_need_sign_in_but_feeds_do_not(app, served, world):
     for rule in walked_rules(app):
         for url, _arguments in urls_of(rule, values):
             status, _body = read_all(anonymous, served + url)
-            want = 200 if rule.endpoint == "exports.calendar_feed" else 302
+            want = 200 if rule.endpoint == "phones.calendar_feed" else 302
             assert status == want, url
 
 
@@ -250,7 +250,7 @@ def test_no_csv_export_hands_a_spreadsheet_a_formula(app, served, world):
         for url, _arguments in urls_of(rule, values):
             for variant, delimiter in (("", ","), ("?format=excel", ";")):
                 query = variant + ("&" if variant else "?") + f"actor={world['haninge'].slug}" \
-                    if rule.endpoint == "exports.shifts_csv" else variant
+                    if rule.endpoint == "phones.shifts_csv" else variant
                 with session.get(served + url + query, timeout=60) as response:
                     if response.headers.get("Content-Type", "").split(";")[0] != "text/csv":
                         continue
@@ -264,7 +264,7 @@ def test_no_csv_export_hands_a_spreadsheet_a_formula(app, served, world):
                 checked += 1
                 if world["police"].slug in url:
                     continue
-                if rule.endpoint != "exports.shifts_csv":
+                if rule.endpoint != "phones.shifts_csv":
                     assert "'-Haninge" in joined and "'@SUM(A1:A9)" in joined, url
                     assert "'+TiB" in joined
                 else:

@@ -20,11 +20,9 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import select, update
 
-from directory import vcards
-from directory.calltrees import add_node
-from directory.exports import csv_cell
-from directory.extensions import db
-from directory.models import (
+from directory.calltrees.rules import add_node
+from directory.core.extensions import db
+from directory.core.models import (
     Actor,
     CallTree,
     ContactKind,
@@ -40,8 +38,10 @@ from directory.models import (
     VCardCache,
     utcnow,
 )
-from directory.modes import paths_for_mode, switch_mode
-from directory.settings import VIEWERS_SEE_CONFIDENTIAL, set_setting
+from directory.core.modes import paths_for_mode, switch_mode
+from directory.core.settings import VIEWERS_SEE_CONFIDENTIAL, set_setting
+from directory.phones import vcards
+from directory.phones.views import csv_cell
 from tests.conftest import make_actor, make_contact, make_person, make_role
 
 # PostgreSQL stores no NUL, so that one is only tested on `clean` itself.

@@ -6,9 +6,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from directory import create_app, services
-from directory.extensions import db
-from directory.models import AuditEvent, Rotation, RotationKind, UserRole
+from directory import create_app
+from directory.core import entries as services
+from directory.core.extensions import db
+from directory.core.models import AuditEvent, Rotation, RotationKind, UserRole
 from tests.conftest import Auth, make_actor, make_config, make_role, make_user
 
 

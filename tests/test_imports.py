@@ -13,9 +13,8 @@ import vobject
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
-from directory import imports
-from directory.extensions import db
-from directory.models import (
+from directory.core.extensions import db
+from directory.core.models import (
     AuditEvent,
     ContactKind,
     ContactPoint,
@@ -24,7 +23,8 @@ from directory.models import (
     UserRole,
     utcnow,
 )
-from directory.search import search
+from directory.lookup.search import search
+from directory.phones import imports
 from tests.conftest import make_actor, make_contact, make_person
 
 CSV = (
@@ -437,7 +437,7 @@ def test_the_import_limit_is_read_from_the_environment(monkeypatch):
 
 
 def test_back_ups_do_not_carry_waiting_uploads(haninge, editor, client, tmp_path):
-    from directory import backup
+    from directory.operations import backup
 
     preview(client, CSV.encode())
     assert waiting() == 1

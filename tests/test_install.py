@@ -16,10 +16,10 @@ import pytest
 from flask_babel import force_locale, gettext
 
 from directory import create_app
-from directory.extensions import db
-from directory.models import ActorKind, ActorLevel, UserRole
-from directory.security import verify_password
-from directory.users import create_user, find_user
+from directory.accounts.users import create_user, find_user
+from directory.core.extensions import db
+from directory.core.models import ActorKind, ActorLevel, UserRole
+from directory.core.security import verify_password
 from tests.conftest import make_actor, make_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,10 +16,10 @@ from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from directory.demo import load_demo
-from directory.extensions import db
-from directory.models import Actor, Override, Role
-from directory.phones import display_phone
+from directory.core.extensions import db
+from directory.core.models import Actor, Override, Role
+from directory.core.numbers import display_phone
+from directory.operations.demo import load_demo
 from tests.conftest import TODAY
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event
 
-from directory.extensions import db
-from directory.models import (
+from directory.core.extensions import db
+from directory.core.models import (
     ContactKind,
     Mode,
     ModeState,

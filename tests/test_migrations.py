@@ -9,7 +9,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
 
 from directory import create_app
-from directory.extensions import db
+from directory.core.extensions import db
 from tests.conftest import make_config
 
 

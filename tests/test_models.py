@@ -9,9 +9,9 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from directory.calltrees import CallTreeError, add_node
-from directory.extensions import db
-from directory.models import (
+from directory.calltrees.rules import CallTreeError, add_node
+from directory.core.extensions import db
+from directory.core.models import (
     Actor,
     CallTree,
     CallTreeNode,

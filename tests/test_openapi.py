@@ -5,9 +5,9 @@ import re
 import jsonschema_rs
 import pytest
 
-from directory import openapi
-from directory.forms import ContactPointForm, PersonForm
-from directory.models import ContactKind, UserRole
+from directory.api import openapi
+from directory.core.models import ContactKind, UserRole
+from directory.editing.forms import ContactPointForm, PersonForm
 
 PREFIX = "/api/v1"
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}

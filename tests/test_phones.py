@@ -2,7 +2,7 @@
 
 import pytest
 
-from directory.phones import PhoneNumberError, display_phone, normalise_phone, tel_uri
+from directory.core.numbers import PhoneNumberError, display_phone, normalise_phone, tel_uri
 
 
 @pytest.mark.parametrize(

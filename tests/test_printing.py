@@ -13,10 +13,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import event, func, select
 
-from directory import pdf as paper
-from directory.calltrees import add_node
-from directory.extensions import db
-from directory.models import (
+from directory.calltrees.rules import add_node
+from directory.core.extensions import db
+from directory.core.models import (
     ActorLevel,
     CallTree,
     CollaborationPattern,
@@ -35,7 +34,8 @@ from directory.models import (
     UserRole,
     utcnow,
 )
-from directory.printing import Builder
+from directory.printing import pdf as paper
+from directory.printing.views import Builder
 from tests.conftest import Auth, make_actor, make_contact, make_person, make_role
 
 MARKING = "Skyddas – får ej spridas"

@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from directory.extensions import db
-from directory.models import (
+from directory.core.extensions import db
+from directory.core.models import (
     AuditAction,
     AuditEvent,
     ContactPoint,
@@ -33,7 +33,7 @@ def role(app, login_as):
 
 
 def person_id(name):
-    from directory.models import Person
+    from directory.core.models import Person
 
     return str(db.session.scalar(select(Person.id).where(Person.name == name)))
 

@@ -3,9 +3,9 @@
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from directory.extensions import db
-from directory.models import Override, Rotation, RotationKind, RotationMember, Shift
-from directory.schedules import resolve_on_call
+from directory.core.extensions import db
+from directory.core.models import Override, Rotation, RotationKind, RotationMember, Shift
+from directory.core.schedules import resolve_on_call
 from tests.conftest import make_actor, make_person, make_role
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -124,7 +124,7 @@ def test_a_rotation_ends_on_its_end_date(app):
 
 
 def test_timeline_shows_turns_overrides_and_gaps(app):
-    from directory.schedules import timeline
+    from directory.core.schedules import timeline
 
     role = make_role(make_actor())
     anna, bo = rotation_with(role, ["Anna", "Bo"], starts_on=date(2026, 12, 7))
@@ -143,8 +143,8 @@ def test_timeline_shows_turns_overrides_and_gaps(app):
 
 
 def test_daily_meetings_stay_at_local_time_across_dst(app):
-    from directory.models import CollaborationPattern, PathMode
-    from directory.patterns import occurrences
+    from directory.core.models import CollaborationPattern, PathMode
+    from directory.core.patterns import occurrences
 
     actor = make_actor()
     pattern = CollaborationPattern(name="RSK", convener_actor=actor, mode=PathMode.ACTIVATED,

@@ -2,9 +2,9 @@
 
 import pytest
 
-from directory.extensions import db
-from directory.models import CollaborationPattern, ContactKind, utcnow
-from directory.search import lookup_number, search
+from directory.core.extensions import db
+from directory.core.models import CollaborationPattern, ContactKind, utcnow
+from directory.lookup.search import lookup_number, search
 from tests.conftest import TODAY, make_actor, make_contact, make_person, make_role
 
 
@@ -120,8 +120,8 @@ def test_deleting_an_actor_hides_its_roles_and_numbers_from_search(region):
 def test_reindex_all_rebuilds_the_same_index(region):
     from sqlalchemy import select
 
-    from directory.models import SearchTerm
-    from directory.search import reindex_all
+    from directory.core.models import SearchTerm
+    from directory.lookup.search import reindex_all
 
     before = set(db.session.execute(select(SearchTerm.__table__)).all())
     reindex_all()
@@ -129,7 +129,7 @@ def test_reindex_all_rebuilds_the_same_index(region):
 
 
 def test_entries_made_with_ids_only_are_found_by_their_actor_too(app):
-    from directory.models import Role
+    from directory.core.models import Role
 
     haninge = make_actor("Haninge kommun")
     db.session.commit()
@@ -145,7 +145,7 @@ def test_a_path_is_shown_inside_its_owner_when_the_owner_is_found(region):
 
 
 def test_a_single_letter_matches_whole_words_only(region):
-    from directory.models import Role
+    from directory.core.models import Role
 
     make_role(region["haninge"], name="Kommunikatör i beredskap", short_name="KiB")
     db.session.commit()
@@ -154,7 +154,7 @@ def test_a_single_letter_matches_whole_words_only(region):
 
 
 def test_scenario_words_do_not_break_search(region):
-    from directory.models import Scenario
+    from directory.core.models import Scenario
 
     db.session.add(Scenario(slug="sno", name="Trafikstörningar p.g.a. snö/halka"))
     db.session.commit()

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from directory.extensions import db
-from directory.models import AccessToken, User, UserRole
-from directory.tokens import create_api_token
-from directory.users import find_user, password_problem
+from directory.accounts.credentials import create_api_token
+from directory.accounts.users import find_user, password_problem
+from directory.core.extensions import db
+from directory.core.models import AccessToken, User, UserRole
 from tests.conftest import PASSWORD, Auth, make_actor, make_person, make_user
 from tests.test_sign_in_hardening import app_with
 
@@ -71,7 +71,7 @@ def test_a_password_reset_ends_every_session_and_api_token(app, client, auth, lo
 
 def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(app, client, auth,
                                                                            login_as):
-    from directory.users import set_password
+    from directory.accounts.users import set_password
 
     admin = login_as(UserRole.ADMIN)
     other = app.test_client()
@@ -88,7 +88,7 @@ def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(app, 
 
 
 def _session_id(client) -> str:
-    from directory.models import LoginSession
+    from directory.core.models import LoginSession
 
     records = db.session.scalars(select(LoginSession).order_by(LoginSession.created_at)).all()
     return records[0].id
@@ -138,7 +138,7 @@ def test_a_generated_password_is_shown_once_and_never_put_in_the_session(app, cl
     assert response.status_code == 201
     page = response.get_data(as_text=True)
     password = re.search(r'<code class="secret">([^<]+)</code>', page).group(1)
-    from directory.security import verify_password
+    from directory.core.security import verify_password
 
     assert verify_password(find_user("new@example.org"), password)
     serializer = app.session_interface.get_signing_serializer(app)
@@ -283,7 +283,7 @@ def test_gunicorns_access_log_redacts_feed_secrets(tmp_path):
 
 
 def test_redact_leaves_other_paths_alone():
-    from directory.accesslog import redact
+    from directory.operations.access_log import redact
 
     assert redact("GET /actors/haninge?q=tib HTTP/1.1") == "GET /actors/haninge?q=tib HTTP/1.1"
     assert redact("GET /calendars/abc.ics HTTP/1.1") == "GET /calendars/[redacted].ics HTTP/1.1"
@@ -314,7 +314,7 @@ def test_the_api_limit_is_per_user_and_answers_problem_json(app, _schema):
 
 
 def test_a_feed_url_is_rate_limited_per_feed(app, _schema):
-    from directory import calendars
+    from directory.phones import calendars
 
     assert app.config["FEED_RATE_LIMIT"] == "30 per minute"
     limited = app_with(_schema, FEED_RATE_LIMIT="2 per minute")

@@ -11,8 +11,8 @@ import uuid
 import pytest
 import redis
 
-from directory.extensions import db
-from directory.models import UserRole
+from directory.core.extensions import db
+from directory.core.models import UserRole
 from tests.conftest import PASSWORD, Auth, FreshContextClient, make_config, make_user
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -143,7 +143,7 @@ def test_a_known_device_gets_in_while_its_own_address_is_throttled(redis_app):
 
 
 def test_a_known_device_cookie_ends_with_the_password(redis_app):
-    from directory.users import find_user, set_password
+    from directory.accounts.users import find_user, set_password
 
     with redis_app.app_context():
         make_user("coordinator@example.org", role=UserRole.ADMIN)

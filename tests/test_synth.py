@@ -6,8 +6,8 @@ import phonenumbers
 import pytest
 from sqlalchemy import func, select
 
-from directory.extensions import db
-from directory.models import (
+from directory.core.extensions import db
+from directory.core.models import (
     PHONE_KINDS,
     Actor,
     AuditEvent,
@@ -17,9 +17,9 @@ from directory.models import (
     Rotation,
     Shift,
 )
-from directory.search import search
-from directory.synth import SynthError, generate_synthetic, plan_synthetic, write_plan
-from directory.text import fold
+from directory.core.text import fold
+from directory.lookup.search import search
+from directory.operations.synth import SynthError, generate_synthetic, plan_synthetic, write_plan
 from tests.conftest import TODAY, make_actor
 
 PERSONS = 200

@@ -2,10 +2,10 @@
 
 from sqlalchemy import select
 
-from directory.extensions import db
-from directory.models import User, UserRole
-from directory.security import verify_password
-from directory.users import find_user
+from directory.accounts.users import find_user
+from directory.core.extensions import db
+from directory.core.models import User, UserRole
+from directory.core.security import verify_password
 from tests.conftest import Auth, make_actor, make_user
 
 

@@ -1,0 +1,59 @@
+"""Forms for users, passwords and the region's settings."""
+
+from flask_babel import lazy_gettext as _l
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    Length,
+    Optional,
+    ValidationError,
+)
+
+from directory.core.forms import Form, _choices
+from directory.core.models import (
+    UserRole,
+)
+
+
+def strong_password(form, field) -> None:
+    """NIST SP 800-63B: long enough and not common (users.password_problem)."""
+    from directory.accounts.users import password_problem
+
+    if field.data:
+        inputs = [getattr(form, name).data or "" for name in ("email", "name") if name in form]
+        problem = password_problem(field.data, inputs)
+        if problem:
+            raise ValidationError(problem)
+
+
+class UserForm(Form):
+    email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    role = SelectField(_l("Role"), choices=_choices(UserRole))
+    actors = SelectMultipleField(_l("Actors this editor may edit"), coerce=int)
+    password = PasswordField(
+        _l("Password (new users; leave empty to generate one)"),
+        validators=[Optional(), strong_password],
+    )
+    active = BooleanField(_l("Active"), default=True)
+    submit = SubmitField(_l("Save"))
+
+
+class PasswordResetForm(Form):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), strong_password])
+    submit = SubmitField(_l("Set password"))
+
+
+class SettingsForm(Form):
+    viewers_see_confidential = BooleanField(
+        _l("Viewers (duty officers) may see confidential numbers")
+    )
+    submit = SubmitField(_l("Save"))

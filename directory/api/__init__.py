@@ -1,0 +1,2 @@
+"""The JSON API (/api/v1) and its OpenAPI description.
+"""

@@ -1,0 +1,2 @@
+"""Call trees: building them, the rules of their steps, the tree page and drills.
+"""

@@ -1,0 +1,423 @@
+"""Call-tree pages: the resolved view, the builder, and drills.
+
+The resolved view answers "who do I call, on which number, in this tree's
+mode, right now (or at ?at=)" with escalation delays and warnings. The
+builder works with plain forms and buttons (up, down, indent, outdent), so a
+keyboard is enough. Changing a tree is for the owning actor's editors (or
+coordinators for regional trees); anyone signed in may read it.
+"""
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms import (
+    DateField,
+    FieldList,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from directory.calltrees import rules as calltrees
+from directory.core import entries as services
+from directory.core.extensions import db
+from directory.core.forms import ConfirmForm, Form
+from directory.core.models import (
+    Actor,
+    CallTree,
+    CallTreeNode,
+    Drill,
+    Mode,
+    Person,
+    Role,
+    Scenario,
+    utcnow,
+)
+from directory.core.moments import at_argument
+from directory.core.pages import delete_entry
+from directory.core.security import (
+    can_edit,
+    get_for_edit,
+    get_or_404,
+    require_may_place_under,
+    visible,
+)
+from directory.core.text import swedish_sort_key
+
+bp = Blueprint("calltrees", __name__)
+
+MAX_ALTERNATES = 3
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _at():
+    return at_argument(request.args.get("at")) or utcnow()
+
+
+# --- Forms -------------------------------------------------------------------
+
+
+def target_choices() -> list[SelectChoice]:
+    """Everything a node can call: roles, actors and persons, in Swedish order."""
+    roles = db.session.scalars(
+        select(Role).where(Role.deleted_at.is_(None)).options(selectinload(Role.actor))
+    ).all()
+    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
+    persons = db.session.scalars(
+        select(Person).where(Person.deleted_at.is_(None)).options(selectinload(Person.actor))
+    ).all()
+    choices = [SelectChoice("", "–")]
+    for group, rows, label in (
+        (_("Roles"), roles, calltrees.target_label),
+        (_("Actors"), actors, lambda a: a.name),
+        (_("Persons"), persons, calltrees.target_label),
+    ):
+        prefix = {"Role": "role", "Actor": "actor", "Person": "person"}
+        for row in sorted(rows, key=lambda r: swedish_sort_key(label(r))):
+            choices.append(SelectChoice(f"{prefix[type(row).__name__]}-{row.id}", label(row),
+                                        optgroup=group))
+    return choices
+
+
+def parse_target(value: str):
+    kind, _sep, ident = (value or "").partition("-")
+    model = {"role": Role, "actor": Actor, "person": Person}.get(kind)
+    entry = db.session.get(model, int(ident)) if model and ident.isdigit() else None
+    return entry if entry is not None and entry.deleted_at is None else None
+
+
+def target_value(target) -> str:
+    return f"{type(target).__name__.lower()}-{target.id}" if target else ""
+
+
+class AlternateForm(Form):
+    class Meta:
+        csrf = False  # part of the node form, which has the token
+
+    target = SelectField(_l("Alternate"), default="")
+    minutes = IntegerField(_l("Minutes before moving on"), default=5,
+                           validators=[Optional(), NumberRange(0, 1440)])
+
+
+class NodeForm(Form):
+    target = SelectField(_l("Call"), validators=[DataRequired()])
+    instructions = TextAreaField(_l("Instructions"), validators=[Length(max=2000)])
+    escalate_after_minutes = IntegerField(
+        _l("Minutes without answer before the first alternate"),
+        validators=[Optional(), NumberRange(0, 1440)],
+    )
+    alternates = FieldList(FormField(AlternateForm), min_entries=MAX_ALTERNATES,
+                           max_entries=MAX_ALTERNATES)
+    submit = SubmitField(_l("Save"))
+
+    def set_choices(self, choices) -> None:
+        self.target.choices = choices
+        for alternate in self.alternates:
+            alternate.form.target.choices = choices
+
+    def validate_target(self, field):
+        if parse_target(field.data) is None:
+            from wtforms.validators import ValidationError
+
+            raise ValidationError(_l("Choose whom to call."))
+
+
+class TreeForm(Form):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    owner = SelectField(_l("Owner"), coerce=int)  # 0 = regional
+    mode = SelectField(_l("Mode"), choices=[SelectChoice("ordinary", _l("Ordinary mode")),
+                                           SelectChoice("activated", _l("Activated mode"))])
+    scenario = SelectField(_l("Scenario"), coerce=int, default=0)
+    revision = IntegerField(_l("Revision"), default=1, validators=[InputRequired(),
+                                                                  NumberRange(1, 9999)])
+    valid_from = DateField(_l("Valid from"), validators=[InputRequired()])
+    next_review_on = DateField(_l("Next review"), validators=[Optional()])
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=5000)])
+    submit = SubmitField(_l("Save"))
+
+
+def _tree_form(tree: CallTree | None) -> TreeForm:
+    form = TreeForm(obj=None if request.method == "POST" else tree)
+    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
+    actors = [a for a in actors if can_edit(current_user, a)]
+    actors.sort(key=lambda a: swedish_sort_key(a.name))
+    form.owner.choices = [SelectChoice(a.id, a.name) for a in actors]
+    if current_user.role.value == "admin":
+        form.owner.choices.insert(0, SelectChoice(0, _("Regional (coordinators)")))
+    scenarios = db.session.scalars(select(Scenario).where(Scenario.deleted_at.is_(None))).all()
+    form.scenario.choices = [SelectChoice(0, "–")] + [SelectChoice(s.id, s.name)
+                                                      for s in scenarios]
+    if request.method == "GET":
+        if tree is not None:
+            form.owner.data = tree.actor_id or 0
+            form.scenario.data = tree.scenario_id or 0
+            form.mode.data = tree.mode.value
+        else:
+            form.valid_from.data = date.today()
+    return form
+
+
+# --- Reading -----------------------------------------------------------------
+
+
+@bp.get("/calltrees")
+def index():
+    """All call trees, regional first."""
+    trees = db.session.scalars(
+        select(CallTree)
+        .where(CallTree.deleted_at.is_(None))
+        .options(selectinload(CallTree.actor), selectinload(CallTree.scenario))
+    ).all()
+    trees.sort(key=lambda t: (t.actor is not None, swedish_sort_key(t.actor.name if t.actor
+                                                                     else ""), t.name))
+    return render_template("calltrees/index.html", trees=trees)
+
+
+@bp.get("/calltrees/<int:tree_id>")
+def show(tree_id):
+    """A call tree resolved: who is on call and which number, for the tree's mode."""
+    tree = calltrees.load_tree(tree_id)
+    if tree is None or tree.deleted_at is not None:
+        abort(404)
+    at = _at()
+    resolved = calltrees.resolve_tree(tree, at, _tz(), visible=visible)
+    return render_template(
+        "calltrees/show.html",
+        tree=tree,
+        resolved=resolved,
+        at=at,
+        asked_at=request.args.get("at"),
+        may_edit=can_edit(current_user, tree),
+        drills=db.session.scalars(
+            select(Drill).where(Drill.call_tree_id == tree.id).order_by(Drill.started_at.desc())
+        ).all(),
+        form=ConfirmForm(),
+    )
+
+
+# --- Building ----------------------------------------------------------------
+
+
+def _save_tree(tree: CallTree, form: TreeForm) -> None:
+    owner = db.session.get(Actor, form.owner.data) if form.owner.data else None
+    services.save(tree, {
+        "name": form.name.data,
+        "actor_id": owner.id if owner else None,
+        "mode": Mode(form.mode.data),
+        "scenario_id": form.scenario.data or None,
+        "revision": form.revision.data,
+        "valid_from": form.valid_from.data,
+        "next_review_on": form.next_review_on.data,
+        "notes": form.notes.data or "",
+    })
+
+
+@bp.route("/calltrees/new", methods=["GET", "POST"])
+def new():
+    """Create a call tree for one of your actors (or a regional one)."""
+    form = _tree_form(None)
+    if not form.owner.choices:
+        abort(403)
+    if request.method == "POST":
+        require_may_place_under(request.form.get("owner", type=int), regional=True)
+    if form.validate_on_submit():
+        tree = CallTree()
+        _save_tree(tree, form)
+        db.session.commit()
+        return redirect(url_for("calltrees.show", tree_id=tree.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("calltrees/tree_form.html", form=form, tree=None), status
+
+
+@bp.route("/calltrees/<int:tree_id>/edit", methods=["GET", "POST"])
+def edit(tree_id):
+    """Edit a call tree's name, mode, scenario, revision and dates."""
+    tree = get_for_edit(CallTree, tree_id)
+    form = _tree_form(tree)
+    if request.method == "POST":
+        require_may_place_under(request.form.get("owner", type=int), regional=True)
+    if form.validate_on_submit():
+        _save_tree(tree, form)
+        db.session.commit()
+        return redirect(url_for("calltrees.show", tree_id=tree.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("calltrees/tree_form.html", form=form, tree=tree), status
+
+
+@bp.post("/calltrees/<int:tree_id>/delete")
+def delete(tree_id):
+    """Delete a call tree (restorable from its history)."""
+    tree = get_for_edit(CallTree, tree_id)
+    return delete_entry(tree, url_for("calltrees.index"))
+
+
+def _node_form(node: CallTreeNode | None) -> NodeForm:
+    form = NodeForm()
+    form.set_choices(target_choices())
+    if request.method == "GET" and node is not None:
+        form.target.data = target_value(node.target)
+        form.instructions.data = node.instructions
+        form.escalate_after_minutes.data = node.escalate_after_minutes
+        for slot, alternate in zip(form.alternates, node.alternates, strict=False):
+            slot.form.target.data = target_value(alternate.target)
+            slot.form.minutes.data = alternate.escalate_after_minutes
+    return form
+
+
+def _save_node(node: CallTreeNode, form: NodeForm) -> None:
+    target = parse_target(form.target.data)
+    node.target_role = target if isinstance(target, Role) else None
+    node.target_person = target if isinstance(target, Person) else None
+    node.target_actor = target if isinstance(target, Actor) else None
+    node.instructions = form.instructions.data or ""
+    node.escalate_after_minutes = form.escalate_after_minutes.data
+    alternates = []
+    for slot in form.alternates:
+        alternate = parse_target(slot.form.target.data)
+        if alternate is not None:
+            alternates.append((alternate, slot.form.minutes.data or 0))
+    calltrees.set_alternates(node, alternates)
+
+
+@bp.route("/calltrees/<int:tree_id>/nodes/new", methods=["GET", "POST"])
+def node_new(tree_id):
+    """Add a node at the top of a tree, or under ?parent=<node id>."""
+    tree = get_for_edit(CallTree, tree_id)
+    parent = None
+    if request.args.get("parent", "").isdigit():
+        parent = db.session.get(CallTreeNode, int(request.args["parent"]))
+        if parent is None or parent.tree_id != tree.id or parent.deleted_at is not None:
+            abort(404)
+    form = _node_form(None)
+    if form.validate_on_submit():
+        node = calltrees.add_node(tree, parse_target(form.target.data), parent=parent)
+        _save_node(node, form)
+        db.session.commit()
+        return redirect(url_for("calltrees.show", tree_id=tree.id) + f"#node-{node.id}")
+    status = 422 if request.method == "POST" else 200
+    return render_template("calltrees/node_form.html", form=form, tree=tree, node=None,
+                           parent=parent), status
+
+
+@bp.route("/nodes/<int:node_id>/edit", methods=["GET", "POST"])
+def node_edit(node_id):
+    """Edit whom a node calls, its instructions and its alternates."""
+    node = get_for_edit(CallTreeNode, node_id)
+    form = _node_form(node)
+    if form.validate_on_submit():
+        _save_node(node, form)
+        db.session.commit()
+        return redirect(url_for("calltrees.show", tree_id=node.tree_id) + f"#node-{node.id}")
+    status = 422 if request.method == "POST" else 200
+    return render_template("calltrees/node_form.html", form=form, tree=node.tree, node=node,
+                           parent=None), status
+
+
+@bp.post("/nodes/<int:node_id>/move")
+def node_move(node_id):
+    """Move a node: up, down, indent (under the node above) or outdent."""
+    node = get_for_edit(CallTreeNode, node_id)
+    action = request.form.get("action")
+    if not ConfirmForm().validate_on_submit() or action not in ("up", "down", "indent",
+                                                                  "outdent"):
+        abort(400)
+    calltrees.move(node, action)
+    db.session.commit()
+    return redirect(url_for("calltrees.show", tree_id=node.tree_id) + f"#node-{node.id}")
+
+
+@bp.post("/nodes/<int:node_id>/delete")
+def node_delete(node_id):
+    """Delete a node and everything under it."""
+    node = get_for_edit(CallTreeNode, node_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    calltrees.remove(node)
+    db.session.commit()
+    flash(_("Deleted. It can be restored from its history."), "success")
+    return redirect(url_for("calltrees.show", tree_id=node.tree_id))
+
+
+# --- Drills ------------------------------------------------------------------
+
+
+def _drill_for_edit(drill_id: int) -> Drill:
+    drill = db.session.get(Drill, drill_id)
+    if drill is None:
+        abort(404)
+    get_for_edit(CallTree, drill.call_tree_id)
+    return drill
+
+
+@bp.post("/calltrees/<int:tree_id>/drills")
+def drill_start(tree_id):
+    """Start a drill of this call tree now."""
+    tree = get_for_edit(CallTree, tree_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    drill = calltrees.start_drill(tree, current_user)
+    db.session.commit()
+    return redirect(url_for("calltrees.drill", drill_id=drill.id))
+
+
+@bp.get("/drills/<int:drill_id>")
+def drill(drill_id):
+    """A drill: record each node as reached or not; the report once closed."""
+    drill = db.session.get(Drill, drill_id)
+    if drill is None:
+        abort(404)
+    tree = calltrees.load_tree(drill.call_tree_id)
+    entries = {e.node_id: e for e in drill.entries}
+    return render_template(
+        "calltrees/drill.html",
+        labels={n.id: calltrees.target_label(n.target) for n in tree.nodes},
+        drill=drill,
+        tree=tree,
+        nodes=calltrees.flatten(calltrees.resolve_tree(tree, drill.started_at, _tz(),
+                                                       visible=visible)),
+        entries=entries,
+        report=calltrees.drill_report(drill),
+        may_edit=can_edit(current_user, tree),
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/drills/<int:drill_id>/nodes/<int:node_id>")
+def drill_record(drill_id, node_id):
+    """Record that a node was reached now, or could not be reached."""
+    drill = _drill_for_edit(drill_id)
+    node = get_or_404(CallTreeNode, node_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        calltrees.record_reach(drill, node, request.form.get("outcome") == "reached")
+    except calltrees.CallTreeError as error:
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+    return redirect(url_for("calltrees.drill", drill_id=drill.id) + f"#node-{node.id}")
+
+
+@bp.post("/drills/<int:drill_id>/close")
+def drill_close(drill_id):
+    """Close the drill; its report is kept with the tree."""
+    drill = _drill_for_edit(drill_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    calltrees.close_drill(drill)
+    db.session.commit()
+    return redirect(url_for("calltrees.drill", drill_id=drill.id))

@@ -1,0 +1,3 @@
+"""The region's coordination: modes (ordinary/activated), collaboration
+patterns and scenarios.
+"""

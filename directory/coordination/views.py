@@ -1,0 +1,450 @@
+"""The coordinators' registry: mode switching, scenarios and collaboration patterns.
+
+Switching the mode is for coordinators (admins); everyone signed in sees the
+mode log, the agreed directions per risk and when actors meet.
+"""
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+from wtforms import (
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    ValidationError,
+)
+
+from directory.core import entries as services
+from directory.core.extensions import db
+from directory.core.forms import Form
+from directory.core.models import (
+    Actor,
+    CallTree,
+    CollaborationPattern,
+    Mode,
+    ModeChange,
+    PathMode,
+    Phase,
+    Role,
+    Scenario,
+    utcnow,
+)
+from directory.core.modes import ModeError, mode_states, region_mode, switch_mode
+from directory.core.pages import delete_entry
+from directory.core.patterns import (
+    WEEKDAYS,
+    CadenceError,
+    build_rrule,
+    describe_rrule,
+    occurrences,
+    parse_times,
+)
+from directory.core.security import can_edit, get_for_edit, require_admin, require_may_place_under
+from directory.core.text import swedish_sort_key
+
+bp = Blueprint("coordination", __name__)
+
+MODE_LOG_LENGTH = 50
+
+
+class ModeForm(Form):
+    scope = SelectField(_l("For"), coerce=int)  # 0 = the whole region
+    mode = RadioField(
+        _l("Mode"),
+        choices=[
+            SelectChoice(Mode.ORDINARY.value, _l("Ordinary mode")),
+            SelectChoice(Mode.ACTIVATED.value, _l("Activated mode")),
+        ],
+        validators=[DataRequired()],
+    )
+    scenario = SelectField(_l("Scenario"), coerce=int, default=0)
+    reason = TextAreaField(_l("Why"), validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField(_l("Switch mode"))
+
+
+def _mode_form() -> ModeForm:
+    form = ModeForm()
+    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
+    actors.sort(key=lambda a: swedish_sort_key(a.name))
+    form.scope.choices = [SelectChoice(0, _("The whole region"))] + [
+        SelectChoice(a.id, a.name) for a in actors
+    ]
+    scenarios = db.session.scalars(
+        select(Scenario).where(Scenario.deleted_at.is_(None)).order_by(Scenario.name)
+    ).all()
+    form.scenario.choices = [SelectChoice(0, "–")] + [SelectChoice(s.id, s.name) for s in scenarios]
+    return form
+
+
+@bp.route("/mode", methods=["GET", "POST"])
+def mode():
+    """The mode in force, its log, and (for coordinators) the switch."""
+    form = _mode_form()
+    if request.method == "GET":  # offer the switch people come here for
+        form.mode.data = (
+            Mode.ORDINARY.value if region_mode().is_activated else Mode.ACTIVATED.value
+        )
+    if request.method == "POST":
+        require_admin()
+        if form.validate_on_submit():
+            actor = db.session.get(Actor, form.scope.data) if form.scope.data else None
+            scenario = db.session.get(Scenario, form.scenario.data) if form.scenario.data else None
+            try:
+                switch_mode(
+                    actor,
+                    Mode(form.mode.data),
+                    reason=form.reason.data,
+                    user=current_user,
+                    scenario=scenario,
+                )
+            except ModeError as error:
+                form.reason.errors.append(str(error))
+            else:
+                db.session.commit()
+                flash(_("The mode is switched."), "success")
+                return redirect(url_for("coordination.mode"))
+    states = mode_states()
+    actor_states = []
+    for scope, state in states.items():
+        if scope.startswith("actor:"):
+            actor = db.session.get(Actor, int(scope.split(":")[1]))
+            if actor is not None:
+                actor_states.append((actor, state))
+    log = db.session.scalars(
+        select(ModeChange)
+        .options(selectinload(ModeChange.changed_by), selectinload(ModeChange.scenario))
+        .order_by(ModeChange.changed_at.desc(), ModeChange.id.desc())
+        .limit(MODE_LOG_LENGTH)
+    ).all()
+    actor_names = {a.id: a.name for a, _state in actor_states}
+    for change in log:
+        if change.actor_id and change.actor_id not in actor_names:
+            actor = db.session.get(Actor, change.actor_id)
+            actor_names[change.actor_id] = actor.name if actor else "?"
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "coordination/mode.html",
+        form=form,
+        region=region_mode(states),
+        actor_states=actor_states,
+        log=log,
+        actor_names=actor_names,
+    ), status
+
+
+@bp.get("/scenarios")
+def scenarios():
+    """The agreed regional directions, one per risk."""
+    rows = db.session.scalars(
+        select(Scenario).where(Scenario.deleted_at.is_(None)).order_by(Scenario.name)
+    ).all()
+    return render_template("coordination/scenarios.html", scenarios=rows)
+
+
+@bp.get("/scenarios/<slug>")
+def scenario(slug):
+    """A scenario's direction: facts, assumptions, goal, measures, what applies."""
+    row = db.session.scalar(
+        select(Scenario)
+        .where(Scenario.slug == slug, Scenario.deleted_at.is_(None))
+        .options(selectinload(Scenario.measures))
+    )
+    if row is None:
+        abort(404)
+    trees = db.session.scalars(
+        select(CallTree)
+        .where(CallTree.scenario_id == row.id, CallTree.deleted_at.is_(None))
+        .order_by(CallTree.mode, CallTree.name)
+    ).all()
+    patterns = db.session.scalars(
+        select(CollaborationPattern)
+        .where(
+            CollaborationPattern.scenario_id == row.id, CollaborationPattern.deleted_at.is_(None)
+        )
+        .order_by(CollaborationPattern.name)
+    ).all()
+    return render_template(
+        "coordination/scenario.html", scenario=row, trees=trees, patterns=patterns
+    )
+
+
+@bp.get("/patterns")
+def patterns():
+    """How the actors meet: conferences, bridges and talk groups, next meetings."""
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    now = utcnow()
+    rows = db.session.scalars(
+        select(CollaborationPattern)
+        .where(CollaborationPattern.deleted_at.is_(None))
+        .options(
+            selectinload(CollaborationPattern.convener_actor),
+            selectinload(CollaborationPattern.convener_role),
+            selectinload(CollaborationPattern.channels),
+            selectinload(CollaborationPattern.participants),
+            selectinload(CollaborationPattern.scenario),
+        )
+        .order_by(CollaborationPattern.name)
+    ).all()
+    region = region_mode()
+    return render_template(
+        "coordination/patterns.html",
+        patterns=[
+            (p, occurrences(p, now, tz, 3), PathMode(p.mode).applies_in(region.mode)) for p in rows
+        ],
+    )
+
+
+# --- Editing patterns and scenarios -------------------------------------------
+
+
+class PatternForm(Form):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    convener = SelectField(_l("Convened by (actor)"), coerce=int)
+    convener_role = SelectField(_l("Convening role"), coerce=int, default=0)
+    mode = SelectField(
+        _l("Applies in"),
+        choices=[
+            SelectChoice("both", _l("Both modes")),
+            SelectChoice("ordinary", _l("Ordinary mode only")),
+            SelectChoice("activated", _l("Activated mode only")),
+        ],
+    )
+    scenario = SelectField(_l("Scenario"), coerce=int, default=0)
+    frequency = RadioField(
+        _l("Meets"),
+        default="daily",
+        choices=[
+            SelectChoice("daily", _l("Every day")),
+            SelectChoice("weekly", _l("Some weekdays")),
+        ],
+    )
+    weekdays = SelectMultipleField(
+        _l("Weekdays (weekly)"),
+        choices=[
+            SelectChoice(code, label)
+            for code, label in zip(
+                WEEKDAYS,
+                (
+                    _l("Monday"),
+                    _l("Tuesday"),
+                    _l("Wednesday"),
+                    _l("Thursday"),
+                    _l("Friday"),
+                    _l("Saturday"),
+                    _l("Sunday"),
+                ),
+                strict=True,
+            )
+        ],
+    )
+    times = StringField(_l("At (e.g. 09:00, 15:00)"), validators=[DataRequired()])
+    starts_on = DateField(_l("From"), validators=[InputRequired()])
+    duration_minutes = IntegerField(
+        _l("Minutes"), default=30, validators=[InputRequired(), NumberRange(1, 1440)]
+    )
+    meeting_place = StringField(_l("Meeting place"), validators=[Length(max=300)])
+    purpose = TextAreaField(_l("Purpose"), validators=[Length(max=5000)])
+    mandate = TextAreaField(_l("Mandate"), validators=[Length(max=5000)])
+    participants = SelectMultipleField(_l("Participants"), coerce=int)
+    submit = SubmitField(_l("Save"))
+
+    def validate_times(self, field):
+        try:
+            times = parse_times(field.data)
+            self.rrule = build_rrule(self.frequency.data, self.weekdays.data or [], times)
+        except CadenceError as error:
+            raise ValidationError(str(error)) from None
+
+
+def _actor_choices(actors) -> list[SelectChoice]:
+    return [
+        SelectChoice(a.id, a.name) for a in sorted(actors, key=lambda a: swedish_sort_key(a.name))
+    ]
+
+
+def _pattern_form(pattern: CollaborationPattern | None) -> PatternForm:
+    form = PatternForm(obj=None if request.method == "POST" else pattern)
+    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
+    form.convener.choices = _actor_choices(a for a in actors if can_edit(current_user, a))
+    form.participants.choices = _actor_choices(actors)
+    roles = db.session.scalars(
+        select(Role).where(Role.deleted_at.is_(None)).options(selectinload(Role.actor))
+    ).all()
+    form.convener_role.choices = [SelectChoice(0, "–")] + [
+        SelectChoice(r.id, f"{r.short_name or r.name} – {r.actor.name}")
+        for r in sorted(roles, key=lambda r: swedish_sort_key(r.actor.name))
+    ]
+    scenarios = db.session.scalars(select(Scenario).where(Scenario.deleted_at.is_(None))).all()
+    form.scenario.choices = [SelectChoice(0, "–")] + [SelectChoice(s.id, s.name) for s in scenarios]
+    if request.method == "GET":
+        if pattern is not None:
+            form.convener.data = pattern.convener_actor_id
+            form.convener_role.data = pattern.convener_role_id or 0
+            form.scenario.data = pattern.scenario_id or 0
+            form.mode.data = pattern.mode.value
+            form.participants.data = [p.actor_id for p in pattern.participants]
+            form.frequency.data, form.weekdays.data, form.times.data = describe_rrule(
+                pattern.recurrence
+            )
+        else:
+            form.starts_on.data = date.today()
+    return form
+
+
+def _save_pattern(pattern: CollaborationPattern, form: PatternForm) -> None:
+    convener = db.session.get(Actor, form.convener.data)
+    if convener is None or not can_edit(current_user, convener):
+        abort(403)
+    role = db.session.get(Role, form.convener_role.data) if form.convener_role.data else None
+    services.save(
+        pattern,
+        {
+            "name": form.name.data,
+            "convener_actor_id": convener.id,
+            "convener_role_id": role.id if role and role.actor_id == convener.id else None,
+            "mode": PathMode(form.mode.data),
+            "scenario_id": form.scenario.data or None,
+            "recurrence": form.rrule,
+            "starts_on": form.starts_on.data,
+            "duration_minutes": form.duration_minutes.data,
+            "meeting_place": form.meeting_place.data or "",
+            "purpose": form.purpose.data or "",
+            "mandate": form.mandate.data or "",
+        },
+    )
+    services.set_participants(pattern, form.participants.data or [])
+
+
+@bp.route("/patterns/new", methods=["GET", "POST"])
+def pattern_new():
+    """Create a collaboration pattern convened by one of your actors."""
+    form = _pattern_form(None)
+    if not form.convener.choices:
+        abort(403)
+    if request.method == "POST":
+        require_may_place_under(request.form.get("convener", type=int))
+    if form.validate_on_submit():
+        pattern = CollaborationPattern()
+        _save_pattern(pattern, form)
+        db.session.commit()
+        return redirect(url_for("coordination.patterns") + f"#pattern-{pattern.id}")
+    status = 422 if request.method == "POST" else 200
+    return render_template("coordination/pattern_form.html", form=form, pattern=None), status
+
+
+@bp.route("/patterns/<int:pattern_id>/edit", methods=["GET", "POST"])
+def pattern_edit(pattern_id):
+    """Edit a collaboration pattern: cadence, participants, purpose and mandate."""
+    pattern = get_for_edit(CollaborationPattern, pattern_id)
+    form = _pattern_form(pattern)
+    if request.method == "POST":
+        require_may_place_under(request.form.get("convener", type=int))
+    if form.validate_on_submit():
+        _save_pattern(pattern, form)
+        db.session.commit()
+        return redirect(url_for("coordination.patterns") + f"#pattern-{pattern.id}")
+    status = 422 if request.method == "POST" else 200
+    return render_template("coordination/pattern_form.html", form=form, pattern=pattern), status
+
+
+@bp.post("/patterns/<int:pattern_id>/delete")
+def pattern_delete(pattern_id):
+    """Delete a collaboration pattern (restorable from its history)."""
+    pattern = get_for_edit(CollaborationPattern, pattern_id)
+    return delete_entry(pattern, url_for("coordination.patterns"))
+
+
+class ScenarioForm(Form):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    facts = TextAreaField(_l("Facts"), validators=[Length(max=10000)])
+    assumptions = TextAreaField(_l("Assumptions"), validators=[Length(max=10000)])
+    goal = TextAreaField(_l("Goal"), validators=[Length(max=10000)])
+    preparatory = TextAreaField(
+        _l("Measures, preparatory phase (one per line, most important first)"),
+        validators=[Length(max=10000)],
+    )
+    handling = TextAreaField(
+        _l("Measures, handling phase (one per line, most important first)"),
+        validators=[Length(max=10000)],
+    )
+    submit = SubmitField(_l("Save"))
+
+
+def _measure_lines(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _save_scenario(scenario: Scenario, form: ScenarioForm) -> None:
+    values = {
+        key: getattr(form, key).data or "" for key in ("name", "facts", "assumptions", "goal")
+    }
+    if scenario.id is None:
+        values["slug"] = services.unique_slug(Scenario, form.name.data, "scenario")
+    services.save(scenario, values)
+    services.set_measures(
+        scenario,
+        {
+            Phase.PREPARATORY: _measure_lines(form.preparatory.data),
+            Phase.HANDLING: _measure_lines(form.handling.data),
+        },
+    )
+
+
+@bp.route("/scenarios/new", methods=["GET", "POST"])
+def scenario_new():
+    """Write down a new scenario's agreed direction."""
+    require_admin()
+    form = ScenarioForm()
+    if form.validate_on_submit():
+        scenario = Scenario()
+        try:
+            _save_scenario(scenario, form)
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            form.name.errors.append(_("A scenario with this name already exists."))
+        else:
+            return redirect(url_for("coordination.scenario", slug=scenario.slug))
+    status = 422 if request.method == "POST" else 200
+    return render_template("coordination/scenario_form.html", form=form, scenario=None), status
+
+
+@bp.route("/scenarios/<slug>/edit", methods=["GET", "POST"])
+def scenario_edit(slug):
+    """Edit a scenario's facts, assumptions, goal and measures."""
+    require_admin()
+    scenario = db.session.scalar(select(Scenario).where(Scenario.slug == slug))
+    if scenario is None or scenario.deleted_at is not None:
+        abort(404)
+    form = ScenarioForm(obj=None if request.method == "POST" else scenario)
+    if request.method == "GET":
+        for phase, field_ in (
+            (Phase.PREPARATORY, form.preparatory),
+            (Phase.HANDLING, form.handling),
+        ):
+            field_.data = "\n".join(m.text for m in scenario.measures if m.phase == phase)
+    if form.validate_on_submit():
+        _save_scenario(scenario, form)
+        db.session.commit()
+        return redirect(url_for("coordination.scenario", slug=scenario.slug))
+    status = 422 if request.method == "POST" else 200
+    return render_template("coordination/scenario_form.html", form=form, scenario=scenario), status

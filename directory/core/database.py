@@ -1,0 +1,47 @@
+"""Database wiring: SQLite pragmas and the flush hook that keeps derived columns.
+
+SQLite enforces foreign keys only when asked, per connection; we always ask.
+"""
+
+from flask import Flask
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from directory.core.extensions import db
+from directory.core.models import Searchable
+
+
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _refresh_search_keys(session: Session, flush_context, instances) -> None:
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Searchable):
+            obj.refresh_search_key()
+
+
+def live_id_chunks(model, size: int):
+    """The ids of a model's live (not deleted) rows, in order, `size` at a time.
+
+    Rebuilding derived tables (search index, card cache) works through these,
+    so memory stays bounded at national scale.
+    """
+    ids = db.session.scalars(
+        select(model.id).where(model.deleted_at.is_(None)).order_by(model.id)
+    ).all()
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def init_app(app: Flask) -> None:
+    """Turn on SQLite's foreign keys and keep search keys current on flush."""
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+    if not event.contains(Session, "before_flush", _refresh_search_keys):
+        event.listen(Session, "before_flush", _refresh_search_keys)

@@ -1,0 +1,61 @@
+"""Error pages for people and problem+json for the API.
+
+A database that has gone away is a 503 with a clear page, not a 500: the
+duty officer should know to retry or reach for the binder.
+"""
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from directory.core.extensions import db, login_manager
+
+
+def problem(status: int, title: str, detail: str = "", **extra):
+    """An RFC 9457 problem+json response."""
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _http_error(error: HTTPException):
+    if _wants_json():
+        return problem(error.code or 500, error.name, error.description or "")
+    if error.code == 429:
+        description = _(
+            "Too many sign-in attempts. Wait 15 minutes and try again,"
+            " or ask a coordinator to reset your password."
+        )
+    else:
+        description = None
+    return (
+        render_template("errors/error.html", error=error, description=description),
+        error.code,
+    )
+
+
+def _database_unavailable(error: Exception):
+    db.session.rollback()
+    # Rendering would load the signed-in user from the database that is gone;
+    # for this page everyone is anonymous (flask-login keeps the user in g).
+    g._login_user = login_manager.anonymous_user()
+    if _wants_json():
+        return problem(503, "Service Unavailable", "The database is unavailable.")
+    return render_template("errors/database.html"), 503
+
+
+def init_app(app: Flask) -> None:
+    """Answer every HTTP error with a page (or JSON under /api/)."""
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(InterfaceError, _database_unavailable)

@@ -1,0 +1,129 @@
+"""Forms for directory entries (Flask-WTF: validation, CSRF, per-field errors).
+
+Each form knows its entry's fields and nothing about permissions or saving;
+`values()` hands the cleaned data to the service functions.
+"""
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DateTimeField,
+    DateTimeLocalField,
+    HiddenField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    ValidationError,
+)
+
+from directory.core.models import (
+    ContactKind,
+    PathMode,
+)
+from directory.core.moments import EARLIEST_YEAR, LATEST_YEAR, in_range
+from directory.core.text import unsafe_character
+
+KIND_LABELS = {
+    ContactKind.MOBILE: _l("Mobile"),
+    ContactKind.LANDLINE: _l("Landline"),
+    ContactKind.SWITCHBOARD: _l("Switchboard"),
+    ContactKind.SMS: _l("SMS"),
+    ContactKind.SATELLITE: _l("Satellite phone"),
+    ContactKind.BRIDGE: _l("Conference bridge"),
+    ContactKind.EMAIL: _l("E-mail"),
+    ContactKind.RAKEL_GROUP: _l("Rakel talk group"),
+    ContactKind.RAKEL_ISSI: _l("Rakel ISSI"),
+    ContactKind.WEB: _l("Web"),
+    ContactKind.ADDRESS: _l("Address"),
+    ContactKind.OTHER: _l("Other"),
+}
+MODE_LABELS = {
+    PathMode.BOTH: _l("Both modes"),
+    PathMode.ORDINARY: _l("Ordinary mode only"),
+    PathMode.ACTIVATED: _l("Activated mode only"),
+}
+
+
+def _choices(enum_class, labels=None) -> list[SelectChoice]:
+    return [
+        SelectChoice(m.value, labels[m] if labels else m.value.replace("_", " "))
+        for m in enum_class
+    ]
+
+
+class Form(FlaskForm):
+    """Every form of the app: text and dates are checked here, once, for all fields.
+
+    No text field may hold a control character or a text-direction override
+    (a NUL byte breaks PostgreSQL), and no date may lie outside the years the
+    directory accepts. New forms inherit the checks by inheriting this class;
+    a test fails for any form that does not.
+    """
+
+    def validate(self, extra_validators=None):
+        checks = {name: list(found) for name, found in (extra_validators or {}).items()}
+        for name, field in self._fields.items():
+            if isinstance(field, StringField):
+                checks.setdefault(name, []).append(_plain_text)
+            elif isinstance(field, DateField | DateTimeLocalField | DateTimeField) \
+                    and not isinstance(field, TimeField):
+                checks.setdefault(name, []).append(_within_years)
+        return super().validate(extra_validators=checks)
+
+
+def _plain_text(form, field) -> None:
+    code = unsafe_character(field.data, multiline=isinstance(field, TextAreaField))
+    if code is not None:
+        raise ValidationError(
+            _l("Contains an invisible character (%(code)s) that cannot be stored. "
+               "Remove it and save again.", code=code)
+        )
+
+
+def _within_years(form, field) -> None:
+    if not in_range(field.data):
+        raise ValidationError(
+            _l("Give a date between %(first)d and %(last)d.", first=EARLIEST_YEAR,
+               last=LATEST_YEAR)
+        )
+
+
+class VersionedForm(Form):
+    """Carries the version of the entry the user saw, to refuse stale saves."""
+
+    version = HiddenField()
+
+    def expected_version(self) -> int | None:
+        return int(self.version.data) if (self.version.data or "").isdigit() else None
+
+
+class ConfirmForm(VersionedForm):
+    """An empty form: a button with CSRF protection (delete, restore, review)."""
+
+    submit = SubmitField(_l("Confirm"))
+
+
+def local_to_utc(value: datetime | None) -> datetime | None:
+    """A naive local time typed in a form, as an aware UTC moment."""
+    if value is None:
+        return None
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    return value.replace(tzinfo=tz).astimezone(UTC)
+
+
+def utc_to_local(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).replace(tzinfo=None)
+
+
+

@@ -1,0 +1,190 @@
+"""Who is on call for a role at a moment: override > shift > rotation.
+
+Handovers are local wall-clock times in the region's time zone, so a weekly
+rotation that hands over on Mondays at 08:00 does so at 08:00 in winter and
+in summer; the length of a turn in hours changes across a daylight-saving
+switch, the handover time does not.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from directory.core.extensions import db
+from directory.core.models import Override, Person, Role, Rotation, RotationMember, Shift
+
+
+@dataclass(frozen=True)
+class OnCall:
+    """The answer to "who is on call": the person, why, and until when."""
+
+    person: Person | None
+    source: str  # "override", "shift", "rotation" or "nobody"
+    starts_at: datetime | None
+    ends_at: datetime | None
+
+
+def local_moment(day: date, rotation: Rotation, tz: ZoneInfo) -> datetime:
+    """The handover on `day`, local wall-clock time, as an aware UTC moment."""
+    return datetime.combine(day, rotation.handover_time, tzinfo=tz).astimezone(UTC)
+
+
+def rotation_turn(rotation: Rotation, at: datetime, tz: ZoneInfo) -> OnCall | None:
+    """The rotation's member on duty at `at`, with the turn's start and end."""
+    members = [m for m in rotation.members if m.person.deleted_at is None]
+    if not members or rotation.deleted_at is not None:
+        return None
+    local_day = at.astimezone(tz).date()
+    turn = (local_day - rotation.starts_on).days // rotation.length_days
+    start_day = rotation.starts_on + timedelta(days=turn * rotation.length_days)
+    if at < local_moment(start_day, rotation, tz):
+        turn -= 1
+        start_day -= timedelta(days=rotation.length_days)
+    if turn < 0:
+        return None
+    end_day = start_day + timedelta(days=rotation.length_days)
+    if rotation.ends_on is not None and start_day >= rotation.ends_on:
+        return None
+    if rotation.ends_on is not None:
+        end_day = min(end_day, rotation.ends_on)  # the last turn ends at its handover
+    ends_at = local_moment(end_day, rotation, tz)
+    if at >= ends_at:
+        return None
+    return OnCall(
+        person=members[turn % len(members)].person,
+        source="rotation",
+        starts_at=local_moment(start_day, rotation, tz),
+        ends_at=ends_at,
+    )
+
+
+def _covering(model, role_ids, start: datetime, end: datetime):
+    """Live overrides or shifts of these roles that overlap [start, end)."""
+    return db.session.scalars(
+        select(model)
+        .where(
+            model.role_id.in_(role_ids),
+            model.deleted_at.is_(None),
+            model.starts_at < end,
+            model.ends_at > start,
+        )
+        .options(selectinload(model.person))
+        .order_by(model.created_at, model.id)
+    ).all()
+
+
+def _latest_covering(entries, role_id: int, at: datetime):
+    """The entry covering `at`; where several overlap, the latest created wins."""
+    found = None
+    for entry in entries:  # ordered by creation, so the last match wins
+        if entry.role_id == role_id and entry.starts_at <= at < entry.ends_at:
+            found = entry
+    return found
+
+
+def _resolve(role, at, tz, overrides, shifts) -> OnCall:
+    for entries, source in ((overrides, "override"), (shifts, "shift")):
+        entry = _latest_covering(entries, role.id, at)
+        if entry is not None:
+            return OnCall(entry.person, source, entry.starts_at, entry.ends_at)
+    for rotation in role.rotations:
+        turn = rotation_turn(rotation, at, tz)
+        if turn is not None:
+            return turn
+    return OnCall(None, "nobody", None, None)
+
+
+def load_rotations(roles) -> None:
+    """Load the rotations and members of many roles in a few queries."""
+    ids = [role.id for role in roles]
+    if ids:
+        db.session.scalars(
+            select(Role)
+            .where(Role.id.in_(ids))
+            .options(
+                selectinload(Role.rotations)
+                .selectinload(Rotation.members)
+                .selectinload(RotationMember.person)
+            )
+        ).all()
+
+
+def on_call_for_roles(roles, at: datetime, tz: ZoneInfo) -> dict[int, OnCall]:
+    """Who is on call for each role at `at`, in a fixed number of queries."""
+    roles = list(roles)
+    if not roles:
+        return {}
+    load_rotations(roles)
+    ids = [role.id for role in roles]
+    overrides = _covering(Override, ids, at, at + timedelta(microseconds=1))
+    shifts = _covering(Shift, ids, at, at + timedelta(microseconds=1))
+    return {role.id: _resolve(role, at, tz, overrides, shifts) for role in roles}
+
+
+def resolve_on_call(role: Role, at: datetime, tz: ZoneInfo) -> OnCall:
+    """Who is on call for `role` at `at` (aware): override > shift > rotation."""
+    return on_call_for_roles([role], at, tz)[role.id]
+
+
+def timeline(role: Role, start: datetime, end: datetime, tz: ZoneInfo) -> list[OnCall]:
+    """Who is on call from `start` to `end`, as consecutive stretches.
+
+    Every moment where anything could change (a rotation handover, an
+    override or shift starting or ending) is a boundary; between boundaries
+    the answer is constant. Stretches with nobody are kept: they are gaps.
+    """
+    return timelines([role], start, end, tz)[role.id]
+
+
+def timelines(roles, start: datetime, end: datetime, tz: ZoneInfo) -> dict[int, list[OnCall]]:
+    """`timeline` for many roles, in a fixed number of queries."""
+    roles = list(roles)
+    if not roles:
+        return {}
+    load_rotations(roles)
+    ids = [role.id for role in roles]
+    overrides = _covering(Override, ids, start, end)
+    shifts = _covering(Shift, ids, start, end)
+    by_role = {role.id: ([], []) for role in roles}
+    for entry in overrides:
+        by_role[entry.role_id][0].append(entry)
+    for entry in shifts:
+        by_role[entry.role_id][1].append(entry)
+    return {
+        role.id: _timeline(role, start, end, tz, *by_role[role.id]) for role in roles
+    }
+
+
+def gaps(stretches: list[OnCall]) -> list[OnCall]:
+    return [s for s in stretches if s.person is None]
+
+
+def _timeline(role, start, end, tz, overrides, shifts) -> list[OnCall]:
+    boundaries = {start, end}
+    for entry in (*overrides, *shifts):
+        boundaries.update(b for b in (entry.starts_at, entry.ends_at) if start < b < end)
+    for rotation in role.rotations:
+        first = local_moment(rotation.starts_on, rotation, tz)
+        if start < first < end:
+            boundaries.add(first)
+        moment = max(start, first)
+        while moment < end:
+            turn = rotation_turn(rotation, moment, tz)
+            if turn is None:
+                break
+            if start < turn.ends_at < end:
+                boundaries.add(turn.ends_at)
+            moment = turn.ends_at
+    ordered = sorted(boundaries)
+    stretches: list[OnCall] = []
+    for left, right in zip(ordered, ordered[1:], strict=False):
+        now = _resolve(role, left, tz, overrides, shifts)
+        if stretches and stretches[-1].person == now.person and stretches[-1].source == now.source:
+            last = stretches.pop()
+            stretches.append(OnCall(last.person, last.source, last.starts_at, right))
+        else:
+            stretches.append(OnCall(now.person, now.source, left, right))
+    return stretches

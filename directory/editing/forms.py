@@ -1,0 +1,255 @@
+"""Forms for directory entries (Flask-WTF: validation, CSRF, per-field
+errors). Each form knows its entry's fields and nothing about
+permissions or saving; `values()` hands the cleaned data to the
+entry operations."""
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    FieldList,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from directory.core.extensions import db
+from directory.core.forms import (
+    KIND_LABELS,
+    MODE_LABELS,
+    VersionedForm,
+    _choices,
+    local_to_utc,
+    utc_to_local,
+)
+from directory.core.models import (
+    ActorKind,
+    ActorLevel,
+    ContactKind,
+    PathMode,
+    Person,
+    RotationKind,
+)
+from directory.core.numbers import PhoneNumberError, normalise_phone
+from directory.core.text import swedish_sort_key
+
+
+def person_choices(actor_id: int) -> list[SelectChoice]:
+    persons = db.session.scalars(
+        select(Person).where(Person.actor_id == actor_id, Person.deleted_at.is_(None))
+    ).all()
+    persons.sort(key=lambda p: swedish_sort_key(p.name))
+    return [SelectChoice(p.id, p.name) for p in persons]
+
+
+class EntryForm(VersionedForm):
+    """A form for an entry's fields."""
+
+    submit = SubmitField(_l("Save"))
+
+    NOT_VALUES = frozenset({"version", "submit", "csrf_token"})
+
+    def fill(self, entry) -> None:
+        """Set fields that do not map one-to-one onto the entry's columns."""
+
+    def after_save(self, entry) -> None:
+        """Save parts of the entry that `values()` does not cover."""
+
+    def values(self) -> dict:
+        """The cleaned field values; text left out of the post is empty text."""
+        return {
+            name: "" if field.data is None and isinstance(field, StringField) else field.data
+            for name, field in self._fields.items()
+            if name not in self.NOT_VALUES
+        }
+
+
+class ActorForm(EntryForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    short_name = StringField(_l("Short name"), validators=[Length(max=60)])
+    kind = SelectField(_l("Kind"), choices=_choices(ActorKind))
+    level = SelectField(_l("Level"), choices=_choices(ActorLevel))
+    review_interval_days = IntegerField(
+        _l("Review interval (days)"), validators=[InputRequired(), NumberRange(1, 3650)]
+    )
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=5000)])
+
+    def values(self) -> dict:
+        data = super().values()
+        data["kind"] = ActorKind(data["kind"])
+        data["level"] = ActorLevel(data["level"])
+        return data
+
+
+class PersonForm(EntryForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    title = StringField(_l("Title"), validators=[Length(max=200)])
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=5000)])
+
+
+class RoleForm(EntryForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    short_name = StringField(_l("Short name"), validators=[Length(max=40)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
+
+
+class ContactPointForm(EntryForm):
+    kind = SelectField(_l("Kind"), choices=_choices(ContactKind, KIND_LABELS))
+    value = StringField(_l("Number or address"), validators=[DataRequired(), Length(max=300)])
+    pin = StringField(_l("PIN (conference bridge)"), validators=[Length(max=40)])
+    label = StringField(_l("Label"), validators=[Length(max=200)])
+    mode = SelectField(_l("Applies in"), choices=_choices(PathMode, MODE_LABELS))
+    priority = IntegerField(
+        _l("Order (1 = primary)"), default=1, validators=[InputRequired(), NumberRange(1, 99)]
+    )
+    available_from = TimeField(_l("Available from"), validators=[Optional()])
+    available_until = TimeField(_l("Available until"), validators=[Optional()])
+    confidential = BooleanField(_l("Confidential"))
+
+    def validate_value(self, field):
+        if self.kind.data not in {k.value for k in ContactKind}:
+            return  # the kind field itself says it is not a valid choice
+        kind = ContactKind(self.kind.data)
+        raw = (field.data or "").strip()
+        if kind.is_phone:
+            try:
+                field.data = normalise_phone(raw, current_app.config["DEFAULT_REGION"])
+            except PhoneNumberError as error:
+                raise ValidationError(str(error)) from None
+        elif kind is ContactKind.EMAIL:
+            try:
+                field.data = validate_email(raw, check_deliverability=False).normalized
+            except EmailNotValidError:
+                raise ValidationError(_l("Enter a valid e-mail address.")) from None
+        elif kind is ContactKind.WEB and not raw.startswith(("https://", "http://")):
+            raise ValidationError(_l("A web address starts with https:// or http://."))
+        else:
+            field.data = raw
+
+    def validate(self, extra_validators=None):
+        # Not an inline validator: Optional() stops those when a time is empty.
+        valid = super().validate(extra_validators)
+        if (self.available_from.data is None) != (self.available_until.data is None):
+            self.available_until.errors.append(
+                _l("Give both times, or neither for around the clock.")
+            )
+            return False
+        return valid
+
+    def values(self) -> dict:
+        data = super().values()
+        data["kind"] = ContactKind(data["kind"])
+        data["mode"] = PathMode(data["mode"])
+        return data
+
+
+class PeriodForm(EntryForm):
+    """A stretch of duty typed in local time: who, from when, until when."""
+
+    person_id = SelectField(_l("Who is on call"), coerce=int)
+    starts_at = DateTimeLocalField(_l("From"), format="%Y-%m-%dT%H:%M",
+                                   validators=[InputRequired()])
+    ends_at = DateTimeLocalField(_l("Until"), format="%Y-%m-%dT%H:%M",
+                                 validators=[InputRequired()])
+
+    def validate_ends_at(self, field):
+        if self.starts_at.data and field.data and field.data <= self.starts_at.data:
+            raise ValidationError(_l("The end must be after the start."))
+
+    def fill(self, entry) -> None:
+        self.starts_at.data = utc_to_local(entry.starts_at)
+        self.ends_at.data = utc_to_local(entry.ends_at)
+
+    def values(self) -> dict:
+        data = super().values()
+        data["starts_at"] = local_to_utc(data["starts_at"])
+        data["ends_at"] = local_to_utc(data["ends_at"])
+        return data
+
+
+class ShiftForm(PeriodForm):
+    note = StringField(_l("Note"), validators=[Length(max=300)])
+
+
+class OverrideForm(PeriodForm):
+    replaces_person_id = SelectField(_l("Replaces (optional)"), coerce=int, default=0)
+    reason = StringField(_l("Reason"), validators=[Length(max=300)])
+
+    def values(self) -> dict:
+        data = super().values()
+        data["replaces_person_id"] = data["replaces_person_id"] or None
+        return data
+
+
+ROTATION_KIND_LABELS = {
+    RotationKind.DAILY: _l("Daily"),
+    RotationKind.WEEKLY: _l("Weekly"),
+    RotationKind.CUSTOM: _l("Custom length"),
+}
+
+
+MAX_ROTATION_MEMBERS = 8
+
+
+class RotationForm(EntryForm):
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    kind = SelectField(_l("Turns"), choices=_choices(RotationKind, ROTATION_KIND_LABELS))
+    length_days = IntegerField(_l("Days per turn (custom length)"), default=7,
+                               validators=[Optional(), NumberRange(1, 366)])
+    handover_time = TimeField(_l("Handover time"), validators=[InputRequired()])
+    starts_on = DateField(_l("First handover on"), validators=[InputRequired()])
+    ends_on = DateField(_l("Ends on (optional)"), validators=[Optional()])
+    members = FieldList(SelectField(_l("Member"), coerce=int, default=0),
+                        min_entries=MAX_ROTATION_MEMBERS, max_entries=MAX_ROTATION_MEMBERS)
+
+    def set_person_choices(self, choices) -> None:
+        for entry in self.members:
+            entry.choices = [SelectChoice(0, "–"), *choices]
+
+    def member_ids(self) -> list[int]:
+        return [entry.data for entry in self.members if entry.data]
+
+    def validate_members(self, field):
+        ids = self.member_ids()
+        if not ids:
+            raise ValidationError(_l("Choose at least one member."))
+        if len(ids) != len(set(ids)):
+            raise ValidationError(_l("Each person can be in the order only once."))
+
+    def validate_ends_on(self, field):
+        if field.data and self.starts_on.data and field.data <= self.starts_on.data:
+            raise ValidationError(_l("The end must be after the start."))
+
+    def fill(self, entry) -> None:
+        for slot, member in zip(self.members, entry.members, strict=False):
+            slot.data = member.person_id
+
+    def values(self) -> dict:
+        data = super().values()
+        data.pop("members")
+        data["kind"] = kind = RotationKind(data["kind"])
+        data["length_days"] = {RotationKind.DAILY: 1, RotationKind.WEEKLY: 7}.get(
+            kind, data["length_days"] or 1
+        )
+        return data
+
+    def after_save(self, entry) -> None:
+        from directory.core.entries import set_rotation_members
+
+        set_rotation_members(entry, self.member_ids())

@@ -1,0 +1,291 @@
+"""The pages every signed-in user sees, and the health check."""
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import or_, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
+
+from directory.core.extensions import db
+from directory.core.forms import ConfirmForm
+from directory.core.models import (
+    Actor,
+    CallTree,
+    CallTreeNode,
+    CollaborationPattern,
+    ContactPoint,
+    Override,
+    PatternParticipant,
+    Person,
+    Role,
+    Shift,
+    utcnow,
+)
+from directory.core.modes import mode_for, mode_states, paths_for_mode, region_mode
+from directory.core.moments import at_argument
+from directory.core.numbers import display_phone, tel_uri
+from directory.core.pages import is_safe_next
+from directory.core.patterns import next_occurrence
+from directory.core.schedules import on_call_for_roles, timeline
+from directory.core.security import can_edit, get_or_404, may_see, rate_limit_store_ok, visible
+from directory.core.text import swedish_sort_key
+from directory.core.visibility import HiddenValue
+from directory.lookup.search import Hit, looks_like_number, lookup_number, search
+from directory.review.rules import is_overdue, review_due_at
+
+bp = Blueprint("lookup", __name__)
+
+WEEKS_AHEAD = 4  # how far a role page looks ahead
+
+
+@bp.get("/healthz")
+def healthz():
+    """Report whether the app, its database and its limiter store answer.
+
+    Without the database nothing works (503). Without the limiter's store
+    sign-in still works, counted in each process's memory: "degraded", 200.
+    """
+    store = "ok" if rate_limit_store_ok() else "unavailable"
+    if store != "ok":
+        current_app.logger.error("healthz: the rate-limit store does not answer")
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # any failure to reach the database is "down"
+        db.session.rollback()
+        return jsonify(status="error", database="unavailable", rate_limit_store=store), 503
+    status = "ok" if store == "ok" else "degraded"
+    return jsonify(status=status, database="ok", rate_limit_store=store)
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _actor_of(entry) -> Actor | None:
+    if isinstance(entry, Actor):
+        return entry
+    if isinstance(entry, Role | Person):
+        return entry.actor
+    if isinstance(entry, ContactPoint):
+        owner = entry.owner
+        return owner if isinstance(owner, Actor) else _actor_of(owner)
+    if isinstance(entry, CollaborationPattern):
+        return entry.convener_actor
+    return None
+
+
+def _result(hit: Hit, states, on_call) -> dict:
+    """What a search result shows: the number for the mode in force first."""
+    entry = hit.entry
+    actor = _actor_of(entry)
+    mode = mode_for(actor, states)
+    if isinstance(entry, ContactPoint):
+        points, others = [entry], []
+    else:
+        points = getattr(entry, "contact_points", None) or getattr(entry, "channels", [])
+        points, others = paths_for_mode(visible(points), mode.mode)
+    return {
+        "kind": hit.entity_type,
+        "entry": entry,
+        "actor": actor,
+        "mode": mode,
+        "primary": points[0] if points else None,
+        "alternates": points[1:],
+        "other_mode": others,
+        "on_call": on_call.get(entry.id) if isinstance(entry, Role) else None,
+    }
+
+
+@bp.get("/")
+def home():
+    """The start page: one search box, and the actors of the region."""
+    actors = db.session.execute(  # names and slugs only: thousands at national scale
+        select(Actor.name, Actor.slug).where(Actor.deleted_at.is_(None))
+    ).all()
+    actors.sort(key=lambda a: swedish_sort_key(a.name))
+    return render_template("lookup/home.html", actors=actors, query="", results=None)
+
+
+@bp.get("/search")
+def search_page():
+    """Search by name, role or label, or look up who has a phone number."""
+    query = (request.args.get("q") or "").strip()[:200]
+    results, lookup = [], None
+    if looks_like_number(query):
+        lookup = lookup_number(query)
+        lookup.points = visible(lookup.points)
+    elif query:
+        hits = search(query)
+        states = mode_states()
+        roles = [h.entry for h in hits if isinstance(h.entry, Role)]
+        on_call = on_call_for_roles(roles, utcnow(), _tz())
+        results = [
+            _result(hit, states, on_call)
+            for hit in hits
+            if not isinstance(hit.entry, ContactPoint) or may_see(current_user, hit.entry)
+        ]
+    template = "lookup/_results.html" if request.args.get("fragment") else "lookup/home.html"
+    return render_template(template, query=query, results=results, lookup=lookup, actors=None)
+
+
+@bp.get("/actors/<slug>")
+def actor(slug):
+    """An actor's page: paths for the mode in force first, roles, people, patterns."""
+    actor = db.session.scalar(
+        select(Actor)
+        .where(Actor.slug == slug, Actor.deleted_at.is_(None))
+        .options(
+            selectinload(Actor.parent),
+            selectinload(Actor.contact_points),
+            selectinload(Actor.roles).selectinload(Role.contact_points),
+            selectinload(Actor.persons).selectinload(Person.contact_points),
+        )
+    )
+    if actor is None:
+        abort(404)
+    now, tz = utcnow(), _tz()
+    mode = mode_for(actor)
+    roles = [r for r in actor.roles if r.deleted_at is None]
+    roles.sort(key=lambda r: swedish_sort_key(r.name))
+    persons = [p for p in actor.persons if p.deleted_at is None]
+    persons.sort(key=lambda p: swedish_sort_key(p.name))
+    patterns = db.session.scalars(
+        select(CollaborationPattern)
+        .where(
+            CollaborationPattern.deleted_at.is_(None),
+            or_(
+                CollaborationPattern.convener_actor_id == actor.id,
+                CollaborationPattern.participants.any(PatternParticipant.actor_id == actor.id),
+            ),
+        )
+        .options(selectinload(CollaborationPattern.channels))
+        .order_by(CollaborationPattern.name)
+    ).all()
+    trees = db.session.scalars(
+        select(CallTree)
+        .where(
+            CallTree.deleted_at.is_(None),
+            or_(
+                CallTree.actor_id == actor.id,
+                CallTree.nodes.any(
+                    or_(
+                        CallTreeNode.target_actor_id == actor.id,
+                        CallTreeNode.target_role.has(Role.actor_id == actor.id),
+                        CallTreeNode.target_person.has(Person.actor_id == actor.id),
+                    )
+                ),
+            ),
+        )
+        .order_by(CallTree.name)
+    ).all()
+    return render_template(
+        "lookup/actor.html",
+        actor=actor,
+        mode=mode,
+        paths=paths_for_mode(visible(actor.contact_points), mode.mode),
+        roles=[(r, paths_for_mode(visible(r.contact_points), mode.mode)) for r in roles],
+        persons=[(p, paths_for_mode(visible(p.contact_points), mode.mode)) for p in persons],
+        on_call=on_call_for_roles(roles, now, tz),
+        patterns=[(p, next_occurrence(p, now, tz)) for p in patterns],
+        trees=trees,
+        overdue=is_overdue(actor, now),
+        review_due=review_due_at(actor),
+        may_edit=can_edit(current_user, actor),
+        review_form=ConfirmForm(),
+    )
+
+
+@bp.get("/roles/<int:role_id>")
+def role(role_id):
+    """Who is on call for a role now (or at ?at=), the next handover, coming weeks."""
+    role = get_or_404(Role, role_id)
+    tz = _tz()
+    at = at_argument(request.args.get("at")) or utcnow()
+    stretches = timeline(role, at, at + timedelta(weeks=WEEKS_AHEAD), tz)
+    mode = mode_for(role.actor)
+    window_end = at + timedelta(weeks=WEEKS_AHEAD)
+    upcoming = {
+        model.__tablename__: db.session.scalars(
+            select(model)
+            .where(model.role_id == role.id, model.deleted_at.is_(None),
+                   model.ends_at > at, model.starts_at < window_end)
+            .order_by(model.starts_at)
+        ).all()
+        for model in (Shift, Override)
+    }
+    return render_template(
+        "lookup/role.html",
+        rotations=[r for r in role.rotations if r.deleted_at is None],
+        shifts=upcoming["shift"],
+        overrides=upcoming["override"],
+        role=role,
+        at=at,
+        asked_at=request.args.get("at"),
+        now_on_call=stretches[0] if stretches else None,
+        stretches=stretches,
+        gaps=[s for s in stretches if s.person is None],
+        mode=mode,
+        paths=paths_for_mode(visible(role.contact_points), mode.mode),
+        overdue=is_overdue(role.actor),
+        may_edit=can_edit(current_user, role),
+    )
+
+
+@bp.app_template_filter("phone")
+def phone_filter(value: str) -> str:
+    """Show a stored number the way people read it."""
+    if isinstance(value, HiddenValue):
+        return value
+    return display_phone(value, current_app.config["DEFAULT_REGION"])
+
+
+@bp.app_template_filter("tel")
+def tel_filter(value: str) -> str:
+    """A `tel:` link; none for a number hidden from the reader."""
+    if isinstance(value, HiddenValue):
+        return ""
+    return tel_uri(value)
+
+
+@bp.app_template_global("live")
+def live(entries):
+    """Entries not deleted, in their given order."""
+    return [e for e in entries if e.deleted_at is None]
+
+
+@bp.post("/language")
+def set_language():
+    """Choose Swedish or English; remembered in the session and on the user."""
+    locale = request.form.get("locale", "")
+    if locale in current_app.config["LANGUAGES"]:
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            current_user.locale = locale
+            db.session.commit()
+    target = request.form.get("next")
+    return redirect(target if is_safe_next(target) else url_for("lookup.home"))
+
+
+@bp.app_context_processor
+def _mode_banner():
+    """The region's mode, for the banner on every page."""
+    if not current_user.is_authenticated:
+        return {"region_mode": None}
+    try:
+        return {"region_mode": region_mode()}
+    except SQLAlchemyError:  # the 503 page must render without the database
+        db.session.rollback()
+        return {"region_mode": None}

@@ -1,0 +1,2 @@
+"""Running the service: back-up and restore, demo data, synthetic regions.
+"""

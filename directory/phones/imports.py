@@ -1,0 +1,678 @@
+"""Importing contacts into an actor from vCard or CSV: preview first, then all or nothing.
+
+An uploaded file is read into one `Incoming` contact per CSV line or vCard,
+and each is matched against the actor's persons: a person who already has
+one of its numbers or e-mail addresses is the same person, changed rather
+than doubled. The preview shows what would be created, changed and rejected,
+with the line or card number and the reason; nothing is written.
+
+The file waits in the database (`PendingImport`, so any app server can take
+the commit) under a random id kept in the session, bound to its uploader and
+actor (the preview shown to the browser is never trusted). Committing reads the
+file again and plans again; it writes only when that plan is the one the
+user saw and nothing in it is rejected, in one transaction, so a file is
+imported whole or not at all. Empty, malformed, binary, oversized and hostile
+files get a report naming the problem, never an error page.
+
+CSV: the first line names the columns, in English or Swedish, in any order
+and case (see `COLUMNS`); a name (or first and last name) is required. Cells
+are separated by `,`, `;` or tab, whichever the first line uses, and the file
+is UTF-8 (with or without BOM) or Windows-1252, as Excel in Swedish saves it.
+vCard: 3.0 and 4.0; FN (or N), TITLE, TEL (CELL is a mobile, anything else a
+landline), EMAIL and NOTE are read; the rest is left out.
+"""
+
+import csv
+import hashlib
+import io
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import phonenumbers
+import vobject
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import delete, select
+from sqlalchemy.orm import selectinload
+
+from directory.core import entries as services
+from directory.core.extensions import db
+from directory.core.models import (
+    Actor,
+    ContactKind,
+    ContactPoint,
+    PathMode,
+    PendingImport,
+    Person,
+    utcnow,
+)
+from directory.core.numbers import PhoneNumberError, display_phone, normalise_phone
+from directory.core.text import fold
+
+DEFAULT_MAX_BYTES = 2_000_000
+MAX_CONTACTS = 5000
+MAX_LENGTHS = {"name": 200, "title": 200, "notes": 5000, "email": 300}
+FLUSH_EVERY = 200
+
+# Column names as `fold()` leaves them, without spaces: "E-post" -> "epost".
+COLUMNS = {
+    "name": ("name", "namn", "fullname", "fullstandigtnamn", "displayname", "fn"),
+    "given": ("firstname", "givenname", "fornamn"),
+    "family": ("lastname", "familyname", "surname", "efternamn"),
+    "title": ("title", "titel", "befattning", "jobtitle", "position"),
+    "mobile": ("mobile", "mobil", "mobiltelefon", "mobilnummer", "cell", "mobilephone"),
+    "phone": ("phone", "telefon", "telefonnummer", "arbete", "work", "workphone",
+              "businessphone", "direkt", "landline"),
+    "email": ("email", "epost", "emailaddress", "epostadress", "mail", "mejl"),
+    "notes": ("notes", "note", "anteckningar", "anteckning"),
+}  # fmt: skip
+_COLUMN_OF = {alias: column for column, aliases in COLUMNS.items() for alias in aliases}
+
+# Control characters other than tab and line breaks: no contact has them.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+# A cell our own CSV export protected from spreadsheet formulas: `'=...`.
+_PROTECTED = re.compile(r"^'[=+\-@\t\r]")
+
+
+class ImportProblem(ValueError):
+    """The whole file cannot be imported; the message says why."""
+
+
+# --- Reading a file ------------------------------------------------------------
+
+
+@dataclass
+class Incoming:
+    """One contact as the file gives it, cleaned, with its problems."""
+
+    number: int  # line (CSV) or card (vCard) number
+    name: str = ""
+    title: str = ""
+    notes: str = ""
+    phones: list[tuple[ContactKind, str]] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def keys(self) -> list[str]:
+        """What identifies the contact: its numbers and folded e-mail addresses."""
+        return [value for _kind, value in self.phones] + [e.casefold() for e in self.emails]
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text of an upload and its encoding; ImportProblem when it is not text."""
+    if not data.strip():
+        raise ImportProblem(_("The file is empty."))
+    if b"\x00" in data:
+        raise ImportProblem(_("This is not a text file: it contains binary data."))
+    try:
+        return data.decode("utf-8-sig"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "Windows-1252"
+    except UnicodeDecodeError:
+        raise ImportProblem(
+            _("The file is neither UTF-8 nor Windows-1252 text (as Excel saves it).")
+        ) from None
+
+
+def _text(contact: Incoming, value, what: str, limit: int, *, multiline=False) -> str:
+    """A cleaned text value, or a problem noted on the contact."""
+    value = str(value or "")
+    if _PROTECTED.match(value):
+        value = value[1:]
+    if _CONTROLS.search(value):
+        contact.problems.append(_("%(what)s contains control characters.", what=what))
+        return ""
+    if multiline:
+        value = "\n".join(" ".join(line.split()) for line in value.splitlines()).strip()
+    else:
+        value = " ".join(value.split())
+    if len(value) > limit:
+        contact.problems.append(
+            _("%(what)s is longer than %(limit)d characters.", what=what, limit=limit)
+        )
+        return ""
+    return value
+
+
+def _shorten(value: str, length: int = 40) -> str:
+    return value if len(value) <= length else value[: length - 1] + "…"
+
+
+def _add_phone(contact: Incoming, raw, kind: ContactKind, what: str, region: str,
+               *, guess: bool = False) -> None:
+    """Add a number of this kind; `guess` takes a mobile number for a mobile."""
+    raw = _text(contact, raw, what, 300)
+    if raw.lower().startswith("tel:"):
+        raw = raw[4:].split(";", 1)[0]
+    if not raw:
+        return
+    try:
+        value = normalise_phone(raw, region)
+    except PhoneNumberError as error:
+        contact.problems.append(f"{what} “{_shorten(raw)}”: {error}")
+        return
+    if guess and _is_mobile(value):
+        kind = ContactKind.MOBILE
+    if value not in [v for _k, v in contact.phones]:
+        contact.phones.append((kind, value))
+
+
+def _is_mobile(value: str) -> bool:
+    if value.isdigit():  # a short number
+        return False
+    number_type = phonenumbers.number_type(phonenumbers.parse(value, None))
+    return number_type == phonenumbers.PhoneNumberType.MOBILE
+
+
+def _add_email(contact: Incoming, raw, what: str) -> None:
+    raw = _text(contact, raw, what, MAX_LENGTHS["email"])
+    if raw.lower().startswith("mailto:"):
+        raw = raw[7:]
+    if not raw:
+        return
+    try:
+        value = validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError:
+        contact.problems.append(f"{what} “{_shorten(raw)}”: " + _("not a valid e-mail address."))
+        return
+    if value.casefold() not in [e.casefold() for e in contact.emails]:
+        contact.emails.append(value)
+
+
+def _finish(contact: Incoming, raw_name) -> Incoming:
+    if not str(raw_name or "").strip():
+        contact.problems.append(_("There is no name."))
+    return contact
+
+
+def read_csv(text: str, region: str) -> tuple[list[Incoming], list[str]]:
+    """The contacts of a CSV text, and the columns left out (unknown names)."""
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    contacts: list[Incoming] = []
+    try:
+        header = next(reader, [])
+        columns = [_COLUMN_OF.get(fold(name).replace(" ", "")) for name in header]
+        if "name" not in columns and not {"given", "family"} & set(columns):
+            raise ImportProblem(_(
+                "The first line must name the columns, one of them the name "
+                "(name or namn; or first name and last name)."
+            ))  # fmt: skip
+        ignored = [name for name, column in zip(header, columns, strict=True)
+                   if column is None and name.strip()]  # fmt: skip
+        line = reader.line_num
+        for cells in reader:
+            start, line = line + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(contacts) >= MAX_CONTACTS:
+                raise ImportProblem(_(
+                    "The file has more than %(max)d contacts; split it into smaller files.",
+                    max=MAX_CONTACTS,
+                ))  # fmt: skip
+            contact = Incoming(start)
+            if len(cells) > len(header):
+                contact.problems.append(_(
+                    "The line has %(cells)d cells but the first line names %(columns)d "
+                    "columns.", cells=len(cells), columns=len(header),
+                ))  # fmt: skip
+            values: dict[str, str] = {}
+            for column, cell in zip(columns, cells, strict=False):
+                if column is not None and cell.strip():
+                    values.setdefault(column, cell)
+            name = _fill_from_columns(contact, values, region)
+            contacts.append(_finish(contact, name))
+    except csv.Error as error:
+        raise ImportProblem(
+            _("Line %(line)d cannot be read: %(reason)s.", line=reader.line_num, reason=error)
+        ) from None
+    return contacts, ignored
+
+
+def _fill_from_columns(contact: Incoming, values: dict[str, str], region: str) -> str:
+    """Fill a contact from a line's cells by column; returns the name as given."""
+    name = values.get("name") or " ".join(
+        v for v in (values.get("given"), values.get("family")) if v
+    )
+    contact.name = _text(contact, name, _("Name"), MAX_LENGTHS["name"])
+    contact.title = _text(contact, values.get("title"), _("Title"), MAX_LENGTHS["title"])
+    contact.notes = _text(contact, values.get("notes"), _("Notes"), MAX_LENGTHS["notes"],
+                          multiline=True)
+    _add_phone(contact, values.get("mobile"), ContactKind.MOBILE, _("Mobile"), region)
+    _add_phone(contact, values.get("phone"), ContactKind.LANDLINE, _("Phone"), region)
+    _add_email(contact, values.get("email"), _("E-mail"))
+    return name
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_VOBJECT_LINE = re.compile(r"^At line \d+: ")
+
+
+# What parsing a vCard may cost. vobject takes some 20 µs a property line and
+# a phone number another 60 µs to check, so a crafted 2 MB file of 100 000
+# numbers took 8 s of CPU per preview. Lines of properties the import does not
+# read (PHOTO, ADR, X-...) are dropped before vobject sees them; what is left
+# is bounded per card and per file, each with a message saying which bound.
+READ_PROPERTIES = frozenset({"BEGIN", "END", "VERSION", "FN", "N", "TITLE", "TEL", "EMAIL",
+                             "NOTE"})  # fmt: skip
+MAX_CARD_VALUES = 20  # phone numbers and e-mail addresses in one card
+MAX_FILE_VALUES = 20_000  # ... in one file (4 for each of MAX_CONTACTS)
+MAX_CARD_PROPERTIES = 50  # properties read in one card (folded lines are cheap)
+MAX_FILE_PROPERTIES = 60_000  # ... in one file (12 for each of MAX_CONTACTS)
+MAX_CARD_CHARS = 20_000  # characters of read properties in one card
+_PROPERTY_NAME = re.compile(r"^(?:[A-Za-z0-9-]+\.)?([A-Za-z0-9-]+)[;:]")
+
+
+@dataclass
+class _CardLines:
+    """The lines of one card being read, and what they cost."""
+
+    start: int
+    lines: list[str] = field(default_factory=list)
+    values: int = 0
+    properties: int = 0
+    chars: int = 0
+    keeping: bool = True  # whether the last property is one the import reads
+
+    def add(self, line: str) -> None:
+        if line[:1] in (" ", "\t"):  # a folded continuation of the last property
+            if not self.keeping:
+                return
+        else:
+            match = _PROPERTY_NAME.match(line)
+            name = match.group(1).upper() if match else None
+            # A line that is no property at all is kept: vobject names the problem.
+            self.keeping = name is None or name in READ_PROPERTIES
+            if not self.keeping:
+                return
+            self.properties += 1
+            if name in ("TEL", "EMAIL"):
+                self.values += 1
+        self.chars += len(line)
+        if self.properties <= MAX_CARD_PROPERTIES and self.chars <= MAX_CARD_CHARS:
+            self.lines.append(line)
+
+    def problem(self) -> str:
+        if self.values > MAX_CARD_VALUES:
+            return _("The card has more than %(max)d phone numbers and e-mail addresses.",
+                     max=MAX_CARD_VALUES)
+        if self.properties > MAX_CARD_PROPERTIES or self.chars > MAX_CARD_CHARS:
+            return _("The card is too long (more than %(lines)d properties or %(chars)d "
+                     "characters).", lines=MAX_CARD_PROPERTIES, chars=MAX_CARD_CHARS)
+        return ""
+
+
+def split_cards(text: str) -> list[tuple[int, str | None, str]]:
+    """(card number, card text or None, problem) for each BEGIN:VCARD ... END:VCARD.
+
+    The text holds only the properties the import reads; a card over the
+    bounds above comes with its problem instead, and a file over them is
+    refused (ImportProblem) before anything is parsed.
+    """
+    cards: list[tuple[int, str | None, str]] = []
+    current: _CardLines | None = None
+    values = properties = 0
+
+    for number, line in enumerate(_LINE_BREAK.split(text), start=1):
+        marker = line.strip().upper() if not line[:1].isspace() else ""
+        if current is None:
+            if not line.strip():
+                continue
+            if marker != "BEGIN:VCARD":
+                raise ImportProblem(_(
+                    "Line %(line)d is outside any card (a card begins with BEGIN:VCARD).",
+                    line=number,
+                ))  # fmt: skip
+            current = _CardLines(number)
+            current.add(line)
+            continue
+        if marker == "BEGIN:VCARD":
+            cards.append((len(cards) + 1, None, _(
+                "The card beginning on line %(line)d has no END:VCARD.", line=current.start)))
+            current = _CardLines(number)
+            current.add(line)
+            continue
+        current.add(line)
+        if values + current.values > MAX_FILE_VALUES:
+            raise ImportProblem(_(
+                "The file has more than %(max)d phone numbers and e-mail addresses; "
+                "split it into smaller files.", max=MAX_FILE_VALUES,
+            ))  # fmt: skip
+        if properties + current.properties > MAX_FILE_PROPERTIES:
+            raise ImportProblem(_(
+                "The file has more than %(max)d names, numbers, addresses and notes; "
+                "split it into smaller files.", max=MAX_FILE_PROPERTIES,
+            ))  # fmt: skip
+        if marker == "END:VCARD":
+            values += current.values
+            properties += current.properties
+            problem = current.problem()
+            card_text = None if problem else "\r\n".join(current.lines) + "\r\n"
+            cards.append((len(cards) + 1, card_text, problem))
+            current = None
+        if len(cards) > MAX_CONTACTS:
+            raise ImportProblem(_(
+                "The file has more than %(max)d contacts; split it into smaller files.",
+                max=MAX_CONTACTS,
+            ))  # fmt: skip
+    if current is not None:
+        cards.append((len(cards) + 1, None,
+                      _("The card beginning on line %(line)d has no END:VCARD.",
+                        line=current.start)))  # fmt: skip
+    return cards
+
+
+def _values(component, name: str) -> list:
+    return component.contents.get(name, [])
+
+
+def _first(component, name: str):
+    found = _values(component, name)
+    return found[0].value if found else None
+
+
+def _types(line) -> set[str]:
+    return {t.strip().lower() for value in line.params.get("TYPE", []) for t in value.split(",")}
+
+
+def read_vcards(text: str, region: str) -> list[Incoming]:
+    """The contacts of a vCard file (3.0 or 4.0), one per card."""
+    contacts = []
+    for number, card_text, problem in split_cards(text):
+        contact = Incoming(number)
+        contacts.append(contact)
+        if card_text is None:
+            contact.problems.append(problem)
+            continue
+        try:
+            card = vobject.readOne(card_text)
+            name = _first(card, "fn")
+            if not name and _values(card, "n"):
+                n = card.n.value
+                name = " ".join(str(part) for part in (n.given, n.family) if part)
+            contact.name = _text(contact, name, _("Name"), MAX_LENGTHS["name"])
+            contact.title = _text(contact, _first(card, "title"), _("Title"),
+                                  MAX_LENGTHS["title"])
+            contact.notes = _text(contact, _first(card, "note"), _("Notes"),
+                                  MAX_LENGTHS["notes"], multiline=True)
+            for tel in _values(card, "tel"):
+                types = _types(tel)
+                kind = ContactKind.MOBILE if "cell" in types else ContactKind.LANDLINE
+                _add_phone(contact, tel.value, kind, _("Phone"), region, guess=not types)
+            for email in _values(card, "email"):
+                _add_email(contact, email.value, _("E-mail"))
+        except Exception as error:  # vobject raises many kinds: a report, never a 500
+            reason = _VOBJECT_LINE.sub("", str(error))  # its line numbers count within the card
+            contact.problems.append(
+                _("The card cannot be read: %(reason)s", reason=_shorten(reason, 120))
+            )
+            continue
+        _finish(contact, name)
+    return contacts
+
+
+# --- Planning: what the import would do -----------------------------------------------
+
+
+@dataclass
+class Planned:
+    """What importing one contact would do: create, update, same or reject."""
+
+    incoming: Incoming
+    action: str
+    person: Person | None = None
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def reasons(self) -> list[str]:
+        return self.incoming.problems
+
+
+@dataclass
+class ImportPlan:
+    file_format: str  # "csv" or "vcard"
+    encoding: str
+    rows: list[Planned] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def _with(self, action: str) -> list[Planned]:
+        return [row for row in self.rows if row.action == action]
+
+    @property
+    def created(self) -> list[Planned]:
+        return self._with("create")
+
+    @property
+    def changed(self) -> list[Planned]:
+        return self._with("update")
+
+    @property
+    def unchanged(self) -> list[Planned]:
+        return self._with("same")
+
+    @property
+    def rejected(self) -> list[Planned]:
+        return self._with("reject")
+
+    @property
+    def can_commit(self) -> bool:
+        return not self.rejected and bool(self.created or self.changed)
+
+    def fingerprint(self) -> str:
+        """Changes when the plan would write anything different (or on other versions)."""
+        summary = [
+            [row.incoming.number, row.action, row.person.id if row.person else None,
+             row.person.version if row.person else None, row.changes,
+             row.incoming.name, row.incoming.title, row.incoming.phones, row.incoming.emails]
+            for row in self.rows
+        ]  # fmt: skip
+        return hashlib.sha256(json.dumps(summary, default=str).encode()).hexdigest()
+
+
+def read_file(data: bytes, region: str) -> ImportPlan:
+    """The contacts of an upload, unmatched; ImportProblem for a file that cannot be read."""
+    text, encoding = decode(data)
+    if text.lstrip().upper().startswith("BEGIN:VCARD"):
+        plan = ImportPlan("vcard", encoding)
+        incoming = read_vcards(text, region)
+    else:
+        plan = ImportPlan("csv", encoding)
+        incoming, plan.ignored_columns = read_csv(text, region)
+    if not incoming:
+        raise ImportProblem(_("The file holds no contacts."))
+    plan.rows = [Planned(contact, "reject" if contact.problems else "") for contact in incoming]
+    return plan
+
+
+def _live_persons(actor: Actor) -> list[Person]:
+    return db.session.scalars(
+        select(Person)
+        .where(Person.actor_id == actor.id, Person.deleted_at.is_(None))
+        .options(selectinload(Person.contact_points))
+        .order_by(Person.id)
+    ).all()
+
+
+def _keys_of(person: Person) -> set[str]:
+    return {
+        p.value.casefold() if p.kind is ContactKind.EMAIL else p.value
+        for p in person.contact_points
+        if p.deleted_at is None
+    }
+
+
+def plan_import(actor: Actor, data: bytes, region: str) -> ImportPlan:
+    """Read an upload and decide, contact by contact, what importing it would do."""
+    plan = read_file(data, region)
+    owners: dict[str, set[Person]] = {}
+    persons = _live_persons(actor)
+    for person in persons:
+        for key in _keys_of(person):
+            owners.setdefault(key, set()).add(person)
+    seen: dict[str, int] = {}
+    for row in plan.rows:
+        contact = row.incoming
+        if row.action == "reject":
+            continue
+        keys = contact.keys()
+        earlier = next((seen[k] for k in keys if k in seen), None)
+        for key in keys:
+            seen.setdefault(key, contact.number)
+        if earlier is not None:
+            contact.problems.append(
+                _("The same number or e-mail address as number %(line)d in this file.",
+                  line=earlier)
+            )
+            row.action = "reject"
+            continue
+        matches = {person for key in keys for person in owners.get(key, ())}
+        if len(matches) > 1:
+            names = ", ".join(sorted(p.name for p in matches))
+            contact.problems.append(
+                _("Its numbers belong to several persons already: %(names)s.", names=names)
+            )
+            row.action = "reject"
+            continue
+        if not matches:
+            row.action = "create"
+            continue
+        row.person = matches.pop()
+        row.changes = _changes(row.person, contact, region)
+        row.action = "update" if row.changes else "same"
+    return plan
+
+
+def _changes(person: Person, contact: Incoming, region: str) -> list[str]:
+    changes = []
+    if contact.name and contact.name != person.name:
+        changes.append(_("name: %(old)s → %(new)s", old=person.name, new=contact.name))
+    if contact.title and contact.title != person.title:
+        changes.append(_("title: %(old)s → %(new)s", old=person.title or "–", new=contact.title))
+    if contact.notes and not person.notes:
+        changes.append(_("notes added"))
+    have = _keys_of(person)
+    for _kind, value in contact.phones:
+        if value not in have:
+            changes.append(_("adds %(number)s", number=display_phone(value, region)))
+    for email in contact.emails:
+        if email.casefold() not in have:
+            changes.append(_("adds %(email)s", email=email))
+    return changes
+
+
+# --- Writing --------------------------------------------------------------------------
+
+
+def _new_points(contact: Incoming, have: set[str], first_priority: int,
+                confidential_mobiles: bool) -> list[ContactPoint]:
+    points, priority = [], first_priority
+    for kind, value in contact.phones:
+        if value not in have:
+            points.append(ContactPoint(
+                kind=kind, value=value, priority=priority, mode=PathMode.BOTH,
+                confidential=confidential_mobiles and kind is ContactKind.MOBILE,
+            ))  # fmt: skip
+            priority += 1
+    for email in contact.emails:
+        if email.casefold() not in have:
+            points.append(ContactPoint(kind=ContactKind.EMAIL, value=email, priority=priority,
+                                       mode=PathMode.BOTH))  # fmt: skip
+            priority += 1
+    return points
+
+
+def apply_plan(plan: ImportPlan, actor: Actor, *, confidential_mobiles: bool) -> dict:
+    """Write a plan with nothing rejected; flushes, the caller commits or rolls back.
+
+    New persons are added in batches (the audit trail, search index and
+    cards are kept by flush hooks, as for any other write); changes to
+    existing persons go through `services.save` with the version planned on.
+    """
+    if plan.rejected:
+        raise ImportProblem(_("Nothing is imported while any contact is rejected."))
+    created = changed = 0
+    for count, row in enumerate(plan.rows, start=1):
+        contact = row.incoming
+        if row.action == "create":
+            person = Person(actor_id=actor.id, name=contact.name, title=contact.title,
+                            notes=contact.notes)  # fmt: skip
+            person.contact_points = _new_points(contact, set(), 1, confidential_mobiles)
+            db.session.add(person)
+            created += 1
+        elif row.action == "update":
+            person = row.person
+            values = {}
+            if contact.name and contact.name != person.name:
+                values["name"] = contact.name
+            if contact.title and contact.title != person.title:
+                values["title"] = contact.title
+            if contact.notes and not person.notes:
+                values["notes"] = contact.notes
+            services.save(person, values)
+            last = max((p.priority for p in person.contact_points), default=0)
+            for point in _new_points(contact, _keys_of(person), last + 1, confidential_mobiles):
+                person.contact_points.append(point)
+            changed += 1
+        if count % FLUSH_EVERY == 0:
+            db.session.flush()
+    db.session.flush()
+    return {"created": created, "changed": changed}
+
+
+# --- The waiting room: uploads between preview and commit ----------------------------
+
+UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+UPLOAD_LIFETIME = timedelta(hours=2)
+
+
+def max_bytes() -> int:
+    return int(current_app.config.get("IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def stash_upload(data: bytes, *, user_id: int, actor_id: int, filename: str,
+                 meta: dict) -> str:
+    """Keep an upload (in the database) until committed or expired; returns its id.
+
+    Flushed, not committed: the caller commits.
+    """
+    sweep_uploads()
+    upload_id = secrets.token_urlsafe(24)
+    now = utcnow()
+    db.session.add(PendingImport(
+        id=upload_id, user_id=user_id, actor_id=actor_id, filename=filename[:200],
+        data=data, meta=meta, created_at=now, expires_at=now + UPLOAD_LIFETIME,
+    ))  # fmt: skip
+    db.session.flush()
+    return upload_id
+
+
+def load_upload(upload_id: str | None, *, user_id: int, actor_id: int) -> PendingImport | None:
+    """This user's live upload for this actor, or None (unknown, someone else's, expired)."""
+    if not upload_id or not isinstance(upload_id, str) or not UPLOAD_ID.match(upload_id):
+        return None
+    pending = db.session.get(PendingImport, upload_id)
+    if pending is None or pending.user_id != user_id or pending.actor_id != actor_id:
+        return None
+    if pending.expires_at <= utcnow():
+        return None
+    return pending
+
+
+def discard_upload(upload_id: str | None, *, user_id: int) -> None:
+    """Forget one of this user's uploads (flushed; the caller commits)."""
+    if upload_id and isinstance(upload_id, str) and UPLOAD_ID.match(upload_id):
+        db.session.execute(delete(PendingImport).where(
+            PendingImport.id == upload_id, PendingImport.user_id == user_id))  # fmt: skip
+
+
+def sweep_uploads() -> int:
+    """Remove uploads left behind by previews nobody committed; returns how many."""
+    result = db.session.execute(delete(PendingImport).where(PendingImport.expires_at <= utcnow()))
+    return result.rowcount or 0

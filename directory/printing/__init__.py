@@ -1,0 +1,2 @@
+"""Paper for when the network is gone: printable pages, PDFs and the binder.
+"""

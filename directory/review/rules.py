@@ -1,0 +1,50 @@
+"""When an actor's review falls due, and which roles have gaps in cover."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from directory.core.extensions import db
+from directory.core.models import Actor, Role, utcnow
+from directory.core.schedules import gaps, timelines
+
+GAP_HORIZON = timedelta(days=14)
+
+
+def review_due_at(actor: Actor) -> datetime | None:
+    """When the next review is due (None: never reviewed, so due now)."""
+    if actor.last_reviewed_at is None:
+        return None
+    return actor.last_reviewed_at + timedelta(days=actor.review_interval_days)
+
+
+def is_overdue(actor: Actor, now: datetime | None = None) -> bool:
+    due = review_due_at(actor)
+    return due is None or due <= (now or utcnow())
+
+
+def overdue_actors(now: datetime) -> list[Actor]:
+    """Overdue actors, never-reviewed first, then the longest overdue."""
+    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
+    overdue = [a for a in actors if is_overdue(a, now)]
+    overdue.sort(key=lambda a: (review_due_at(a) is not None, review_due_at(a) or now, a.name))
+    return overdue
+
+
+def roles_with_gaps(now: datetime, tz: ZoneInfo) -> list[tuple[Role, list]]:
+    """Roles with nobody on call somewhere in the next two weeks, soonest first."""
+    roles = db.session.scalars(
+        select(Role)
+        .join(Role.actor)
+        .where(Role.deleted_at.is_(None), Actor.deleted_at.is_(None))
+        .options(selectinload(Role.actor))
+    ).all()
+    found = []
+    for role_id, stretches in timelines(roles, now, now + GAP_HORIZON, tz).items():
+        holes = gaps(stretches)
+        if holes:
+            found.append((next(r for r in roles if r.id == role_id), holes))
+    found.sort(key=lambda pair: (pair[1][0].starts_at, pair[0].name))
+    return found
