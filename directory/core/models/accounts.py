@@ -1,0 +1,151 @@
+"""Users, what they may edit, tokens, sessions and settings."""
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from directory.core.extensions import db
+from directory.core.models.base import (
+    Timestamped,
+    TokenKind,
+    UserRole,
+    UTCDateTime,
+    enum_type,
+    utcnow,
+)
+from directory.core.models.directory import Actor
+
+# --- Users and access -------------------------------------------------------
+
+
+class UserActor(db.Model):
+    """An actor an editor may edit."""
+
+    __tablename__ = "user_actor"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    actor_id: Mapped[int] = mapped_column(
+        ForeignKey("actor.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class User(UserMixin, Timestamped, db.Model):
+    """Someone who signs in: an admin (coordinator), editor or viewer."""
+
+    __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint("email = lower(email)", name="email_lower_case"),
+        CheckConstraint("email <> ''", name="email_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[UserRole] = mapped_column(
+        enum_type(UserRole, "user_role"), default=UserRole.VIEWER
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    actors: Mapped[list[Actor]] = relationship(
+        secondary="user_actor", order_by="Actor.name"
+    )
+
+    @property
+    def is_active(self) -> bool:  # flask-login refuses inactive users
+        return self.active
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class AccessToken(db.Model):
+    """A secret for the API or a calendar feed; only its hash is stored."""
+
+    __tablename__ = "access_token"
+    __table_args__ = (
+        CheckConstraint(
+            "kind <> 'calendar' OR person_id IS NOT NULL OR role_id IS NOT NULL"
+            " OR all_patterns",
+            name="calendar_has_subject",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[TokenKind] = mapped_column(enum_type(TokenKind, "token_kind"))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE")
+    )
+    role_id: Mapped[int | None] = mapped_column(ForeignKey("role.id", ondelete="CASCADE"))
+    all_patterns: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginSession(db.Model):
+    """One signed-in browser. Its random id is in the (signed) session cookie;
+    every request checks the row, so ending it signs that browser out even
+    if someone kept a copy of the cookie."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Setting(db.Model):
+    """A setting the coordinators change at run time (not deployment config)."""
+
+    __tablename__ = "setting"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON)
+
+
+class SearchTerm(db.Model):
+    """The search index: one row per word an entry is found by.
+
+    Words are folded (lower case, no diacritics, a-z and 0-9 only) and
+    compared byte-wise, so a prefix is an index range scan on SQLite and
+    PostgreSQL alike. `weight` is 2 for the entry's own words and 1 for the
+    words of what it belongs to.
+    """
+
+    __tablename__ = "search_term"
+    __table_args__ = (Index("ix_search_term_entity", "entity_type", "entity_id"),)
+
+    term: Mapped[str] = mapped_column(
+        String(60).with_variant(String(60, collation="C"), "postgresql"), primary_key=True
+    )
+    entity_type: Mapped[str] = mapped_column(String(30), primary_key=True)
+    entity_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    weight: Mapped[int] = mapped_column(Integer, default=2)

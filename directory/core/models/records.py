@@ -1,0 +1,167 @@
+"""What is kept about everything else: audit, print revisions, drills, caches, uploads."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from directory.core.extensions import db
+from directory.core.models.accounts import User
+from directory.core.models.base import AuditAction, UTCDateTime, enum_type, utcnow
+from directory.core.models.coordination import CallTree, CallTreeNode
+
+# --- Records: audit, print revisions, drills --------------------------------
+
+
+class AuditEvent(db.Model):
+    """Who changed which entry when, with the values before and after."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_entity", "entity_type", "entity_id"),
+        Index("ix_audit_event_actor_at", "actor_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    action: Mapped[AuditAction] = mapped_column(enum_type(AuditAction, "audit_action"))
+    entity_type: Mapped[str] = mapped_column(String(60))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    # The actor the entry belongs to, so an actor's history is one query;
+    # no foreign key: the record outlives anything it describes.
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(String(400), default="")
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+
+    user: Mapped[User | None] = relationship()
+
+
+class PrintRevision(db.Model):
+    """A printed binder or call tree: its number and a snapshot of its content."""
+
+    __tablename__ = "print_revision"
+    __table_args__ = (
+        UniqueConstraint("scope", "number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(120))  # "binder", "binder:<slug>", ...
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    printed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    printed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    snapshot: Mapped[dict] = mapped_column(JSON)
+
+    printed_by: Mapped[User | None] = relationship()
+
+
+class Drill(db.Model):
+    """A practice run of a call tree, from start to close."""
+
+    __tablename__ = "drill"
+    __table_args__ = (
+        CheckConstraint("closed_at IS NULL OR closed_at >= started_at", name="closes_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_tree_id: Mapped[int] = mapped_column(
+        ForeignKey("call_tree.id", ondelete="CASCADE"), index=True
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    call_tree: Mapped[CallTree] = relationship()
+    entries: Mapped[list["DrillEntry"]] = relationship(
+        back_populates="drill", cascade="all, delete-orphan"
+    )
+
+
+class DrillEntry(db.Model):
+    """One node's outcome in a drill: reached at a time, or not reached."""
+
+    __tablename__ = "drill_entry"
+    __table_args__ = (
+        UniqueConstraint("drill_id", "node_id"),
+        CheckConstraint(
+            "NOT (reached_at IS NOT NULL AND not_reached)", name="reached_or_not"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drill_id: Mapped[int] = mapped_column(ForeignKey("drill.id", ondelete="CASCADE"))
+    node_id: Mapped[int] = mapped_column(
+        ForeignKey("call_tree_node.id", ondelete="CASCADE")
+    )
+    reached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    not_reached: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+    drill: Mapped[Drill] = relationship(back_populates="entries")
+    node: Mapped[CallTreeNode] = relationship()
+
+
+class VCardCache(db.Model):
+    """An entry's vCard 3.0 as last rendered, once per distinct variant.
+
+    Rendering a card with vobject takes about 0.3 ms, too slow to do for every
+    card of a whole-directory export, so `directory.phones.vcards` keeps each
+    person's, role's and actor's rendered text here, current through a flush
+    hook (as the search index is). `variants` is a bit mask of the (mode in
+    force, confidential paths shown) combinations the text serves;
+    `entity_version` is the entry's version when it was rendered, so a card
+    left behind by a write that bypassed the ORM is never served as current.
+    No foreign keys: like the search index, rows are derived and rebuilt.
+    """
+
+    __tablename__ = "vcard_cache"
+
+    entity_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    entity_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    variants: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity_version: Mapped[int] = mapped_column(Integer)
+    card: Mapped[str] = mapped_column(Text)
+
+
+class PendingImport(db.Model):
+    """An uploaded file waiting between its import preview and its commit.
+
+    In the database, not on one server's disk, so the commit may land on any
+    app server. Only its uploader may commit it, into the actor it was
+    previewed for; it expires after `imports.UPLOAD_LIFETIME` and expired
+    rows are swept whenever a file is uploaded. Not carried by back-ups.
+    """
+
+    __tablename__ = "pending_import"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actor.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    meta: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
