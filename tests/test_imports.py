@@ -485,3 +485,26 @@ def test_properties_the_import_does_not_read_are_not_parsed(haninge, editor, cli
             + "X-BROKEN;;;:\r\n" * 200 + "TEL;TYPE=CELL:070-174 06 05\r\nEND:VCARD\r\n")
     page = preview(client, text.encode(), "x.vcf").get_data(as_text=True)
     assert "New: 1" in page and "Rejected: 0" in page
+
+
+OUTLOOK_AND_GMAIL = (
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lindqvist;Per;;;\r\nFN:Lindqvist, Per\r\n"
+    "TITLE:Chef, enhet 0\r\nNOTE:Jour udda veckor, helger\\, storhelger\r\n"
+    "TEL;TYPE=CELL:070-174 06 51\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Doe;James;;Mr.;Sr.\r\n"
+    "FN:Mr. John Richter, James Doe Sr.\r\nTEL;TYPE=CELL:070-174 06 52\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nitem1.FN;CHARSET=UTF-8:Öberg\\, Åsa\r\n"
+    "N:Öberg;Åsa;;;\r\nTEL:070-174 06 53\r\nEND:VCARD\r\n"
+)
+
+
+def test_names_titles_and_notes_are_read_whole_not_cut_at_a_comma():
+    contacts = imports.read_vcards(OUTLOOK_AND_GMAIL, "SE")
+    assert [c.name for c in contacts] == [
+        "Per Lindqvist",  # Outlook's "Family, Given": N gives the spoken order
+        "Mr. John Richter, James Doe Sr.",  # Gmail: FN as written, whole
+        "Åsa Öberg",
+    ]
+    assert contacts[0].title == "Chef, enhet 0"
+    assert contacts[0].notes == "Jour udda veckor, helger, storhelger"
+    assert not any(c.problems for c in contacts)

@@ -378,6 +378,43 @@ def _first(component, name: str):
     return found[0].value if found else None
 
 
+_CONTENT_LINE = re.compile(
+    r'(?:[A-Za-z0-9-]+\.)?(?P<name>[A-Za-z0-9-]+)(?P<params>(?:;(?:[^:;"]|"[^"]*")*)*):(?P<value>.*)')
+
+
+def _unescape(value: str) -> str:
+    return re.sub(r"\\(.)", lambda m: "\n" if m.group(1) in "nN" else m.group(1), value)
+
+
+def _whole_text(card_text: str, card, name: str) -> str | None:
+    """A text property's whole value. vobject splits vCard 3.0 text at every
+    unescaped comma and keeps the first piece ("Lindqvist, Per" -> "Lindqvist"),
+    but Outlook and Gmail write such commas unescaped in FN, TITLE and NOTE:
+    read the line itself (unfolded), unless it is encoded (vCard 2.1)."""
+    unfolded = re.sub(r"\r?\n[ \t]", "", card_text)
+    for line in unfolded.splitlines():
+        match = _CONTENT_LINE.fullmatch(line)
+        if match and match["name"].lower() == name:
+            if "ENCODING" in match["params"].upper() or "QUOTED" in match["params"].upper():
+                break
+            return _unescape(match["value"])
+    return _first(card, name)
+
+
+def _personal_name(fn: str | None, card) -> str | None:
+    """FN as written, except "Family, Given" (Outlook's "file as"): then N
+    gives the name in the order people say it."""
+    if not _values(card, "n"):
+        return fn
+    n = card.n.value
+    given, family = str(n.given or "").strip(), str(n.family or "").strip()
+    if not fn:
+        return " ".join(part for part in (given, family) if part)
+    if given and family and fn.replace(" ", "") == f"{family},{given}".replace(" ", ""):
+        return f"{given} {family}"
+    return fn
+
+
 def _types(line) -> set[str]:
     return {t.strip().lower() for value in line.params.get("TYPE", []) for t in value.split(",")}
 
@@ -393,14 +430,11 @@ def read_vcards(text: str, region: str) -> list[Incoming]:
             continue
         try:
             card = vobject.readOne(card_text)
-            name = _first(card, "fn")
-            if not name and _values(card, "n"):
-                n = card.n.value
-                name = " ".join(str(part) for part in (n.given, n.family) if part)
+            name = _personal_name(_whole_text(card_text, card, "fn"), card)
             contact.name = _text(contact, name, _("Name"), MAX_LENGTHS["name"])
-            contact.title = _text(contact, _first(card, "title"), _("Title"),
+            contact.title = _text(contact, _whole_text(card_text, card, "title"), _("Title"),
                                   MAX_LENGTHS["title"])
-            contact.notes = _text(contact, _first(card, "note"), _("Notes"),
+            contact.notes = _text(contact, _whole_text(card_text, card, "note"), _("Notes"),
                                   MAX_LENGTHS["notes"], multiline=True)
             for tel in _values(card, "tel"):
                 types = _types(tel)

@@ -270,7 +270,8 @@ def role_qr(role_id):
 
 # --- CSV -------------------------------------------------------------------------
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A line feed first too: some spreadsheets skip it and run what follows.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def csv_cell(value) -> str:
