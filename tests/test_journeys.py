@@ -138,6 +138,13 @@ def sign_in(page: Page, email: str) -> None:
     expect(page.get_by_role("searchbox")).to_be_visible()
 
 
+def open_menu(page: Page) -> None:
+    """On a phone the main menu is behind its "Menu" button: open it, as a person would."""
+    summary = page.locator(".site-menu > summary")
+    if summary.is_visible():
+        summary.click()
+
+
 def test_pages_run_under_the_csp_and_a_refusal_is_caught(page: Page):
     """The journeys would notice a page that needs more than the CSP allows."""
     page.goto("/login")
@@ -238,6 +245,7 @@ def test_coordinator_activates_the_region_and_everything_follows(page: Page):
     staff = page.locator(".result").first.locator("a.tel").first
     expect(staff).to_have_text(display_phone("+46701740667"))  # the staff number now
 
+    open_menu(page)
     page.get_by_role("link", name="Call trees").click()
     page.get_by_role("link", name="Larmkedja snö/halka – aktiverat läge").click()
     page.wait_for_url(re.compile(r"/calltrees/\d+$"))
@@ -257,6 +265,7 @@ def test_coordinator_activates_the_region_and_everything_follows(page: Page):
     page.get_by_role("button", name="Close the drill").click()
     expect(page.get_by_text("Reached 1 of")).to_be_visible()
 
+    open_menu(page)
     page.get_by_role("link", name="Binder").click()
     check_accessibility(page)
     with page.expect_response(lambda r: r.url.endswith(".pdf")) as answer:
