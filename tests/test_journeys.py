@@ -138,6 +138,13 @@ def sign_in(page: Page, email: str) -> None:
     expect(page.get_by_role("searchbox")).to_be_visible()
 
 
+def open_menu(page: Page) -> None:
+    """On a phone the main menu is behind its "Menu" button: open it, as a person would."""
+    summary = page.locator(".site-menu > summary")
+    if summary.is_visible():
+        summary.click()
+
+
 def test_pages_run_under_the_csp_and_a_refusal_is_caught(page: Page):
     """The journeys would notice a page that needs more than the CSP allows."""
     page.goto("/login")
@@ -238,6 +245,7 @@ def test_coordinator_activates_the_region_and_everything_follows(page: Page):
     staff = page.locator(".result").first.locator("a.tel").first
     expect(staff).to_have_text(display_phone("+46701740667"))  # the staff number now
 
+    open_menu(page)
     page.get_by_role("link", name="Call trees").click()
     page.get_by_role("link", name="Larmkedja snö/halka – aktiverat läge").click()
     page.wait_for_url(re.compile(r"/calltrees/\d+$"))
@@ -257,6 +265,7 @@ def test_coordinator_activates_the_region_and_everything_follows(page: Page):
     page.get_by_role("button", name="Close the drill").click()
     expect(page.get_by_text("Reached 1 of")).to_be_visible()
 
+    open_menu(page)
     page.get_by_role("link", name="Binder").click()
     check_accessibility(page)
     with page.expect_response(lambda r: r.url.endswith(".pdf")) as answer:
@@ -274,3 +283,99 @@ def test_coordinator_activates_the_region_and_everything_follows(page: Page):
     cards = Path(download.value.path()).read_text(encoding="utf-8")
     assert cards.startswith("BEGIN:VCARD") and "TEL" in cards
     assert cards.count("BEGIN:VCARD") == cards.count("END:VCARD") > 1
+
+
+# Every element that holds a phone number: a tel: link, a number shown as text, a
+# hidden-number placeholder. Its text is measured with a Range, which has one box
+# per line the text occupies (an inline-flex link has one box however it wraps).
+NUMBER_LINES = """() => [...document.querySelectorAll('a[href^="tel:"], .phone, .hidden-path')]
+    .filter(e => e.offsetParent !== null)
+    .map(e => {
+        const range = document.createRange();
+        range.selectNodeContents(e);
+        const tops = new Set([...range.getClientRects()].filter(r => r.width > 0)
+                                                        .map(r => Math.round(r.top)));
+        return {text: e.textContent.trim(), lines: tops.size};
+    })"""
+
+
+def numbers_on_one_line(page: Page) -> int:
+    """No phone number on the page is split across lines; returns how many were seen."""
+    page.wait_for_load_state("load")
+    numbers = page.evaluate(NUMBER_LINES)
+    split = [n for n in numbers if n["lines"] > 1]
+    assert split == [], f"{page.url}: numbers split across lines: {split[:5]}"
+    return len(numbers)
+
+
+def first_number_on_first_screen(page: Page) -> None:
+    """The first dialable number lies wholly inside a phone's first screen (360×640)."""
+    page.wait_for_load_state("load")
+    width = page.viewport_size["width"]
+    box = page.locator('a[href^="tel:"]').first.bounding_box()
+    assert box is not None, f"{page.url}: no dialable number"
+    assert box["x"] >= 0 and box["y"] >= 0, (page.url, box)
+    assert box["x"] + box["width"] <= width and box["y"] + box["height"] <= 640, (
+        f"{page.url}: first number at {box}, below or beside the first screen")
+
+
+def activate_region() -> None:
+    from directory.core.models import Mode, Scenario, User
+    from directory.core.modes import switch_mode
+
+    admin = db.session.scalar(select(User).where(User.email == "admin@demo.example"))
+    switch_mode(None, Mode.ACTIVATED, reason="SMHI varnar för snöoväder i hela länet",
+                user=admin, scenario=db.session.scalar(select(Scenario)))
+    db.session.commit()
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+def test_the_first_number_is_on_a_phones_first_screen_in_both_modes(page: Page, language):
+    """Search result, role page and actor page: the number without scrolling, whole."""
+    sign_in(page, "viewer@demo.example")
+    if language == "sv":
+        page.get_by_role("button", name="Svenska").click()
+        expect(page.locator("html")).to_have_attribute("lang", "sv")
+    role = role_of("haninge-kommun")
+    for mode in ("ordinary", "activated"):
+        if mode == "activated":
+            activate_region()
+        for path in ("/search?q=tib+haninge", f"/roles/{role.id}", "/actors/haninge-kommun"):
+            visit(page, path)
+            if mode == "activated":
+                expect(page.locator(".mode-banner.mode-activated")).to_be_visible()
+            first_number_on_first_screen(page)
+            assert numbers_on_one_line(page) > 0
+    # On a phone the menu is one "Menu" button that opens it; on a desktop it is open.
+    menu = page.locator(".site-menu")
+    calltrees_link = page.locator(".site-menu nav a", has_text=re.compile("Call trees|Larmkedjor"))
+    if page.viewport_size["width"] < 600:
+        expect(calltrees_link).to_be_hidden()
+        menu.locator("summary").click()
+        expect(calltrees_link).to_be_visible()
+        check_accessibility(page)
+        calltrees_link.click()
+        page.wait_for_url(re.compile(r"/calltrees$"))
+    else:
+        expect(menu.locator("summary")).to_be_hidden()
+        expect(calltrees_link).to_be_visible()
+
+
+def test_no_number_is_split_in_deep_call_trees_or_editor_lists(page: Page):
+    sign_in(page, "editor@demo.example")
+    page.get_by_role("button", name="Svenska").click()
+    visit(page, "/actors/haninge-kommun")  # an editor's list: numbers beside their tools
+    expect(page.locator(".path-tools").first).to_be_visible()
+    assert numbers_on_one_line(page) > 3
+    visit(page, "/calltrees")
+    links = page.locator("table.list a[href*='/calltrees/']")
+    deepest = 0
+    for href in [links.nth(i).get_attribute("href") for i in range(links.count())]:
+        visit(page, href)
+        numbers_on_one_line(page)
+        deepest = max(deepest, page.evaluate(
+            """() => Math.max(0, ...[...document.querySelectorAll('.tree-node a[href^="tel:"]')]
+                .map(a => { let depth = 0, e = a;
+                            while ((e = e.parentElement)) if (e.matches('ol.tree')) depth++;
+                            return depth; }))"""))
+    assert deepest >= 3, f"no call tree of depth 3 or more was checked ({deepest})"

@@ -50,6 +50,7 @@ from directory.core.security import (
     can_edit,
     get_for_edit,
     get_or_404,
+    may_create_anything,
     require_may_place_under,
     visible,
 )
@@ -184,7 +185,8 @@ def index():
     ).all()
     trees.sort(key=lambda t: (t.actor is not None, swedish_sort_key(t.actor.name if t.actor
                                                                      else ""), t.name))
-    return render_template("calltrees/index.html", trees=trees)
+    return render_template("calltrees/index.html", trees=trees,
+                           may_create=may_create_anything(current_user))
 
 
 @bp.get("/calltrees/<int:tree_id>")

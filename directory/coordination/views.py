@@ -58,7 +58,13 @@ from directory.core.patterns import (
     occurrences,
     parse_times,
 )
-from directory.core.security import can_edit, get_for_edit, require_admin, require_may_place_under
+from directory.core.security import (
+    can_edit,
+    get_for_edit,
+    may_create_anything,
+    require_admin,
+    require_may_place_under,
+)
 from directory.core.text import swedish_sort_key
 
 bp = Blueprint("coordination", __name__)
@@ -210,6 +216,8 @@ def patterns():
         patterns=[
             (p, occurrences(p, now, tz, 3), PathMode(p.mode).applies_in(region.mode)) for p in rows
         ],
+        may_create=may_create_anything(current_user),
+        editable={p.id for p in rows if can_edit(current_user, p)},
     )
 
 

@@ -28,18 +28,40 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def _page_text(code: int | None) -> tuple[str, str] | None:
+    """The title and explanation of an error page, in the reader's language."""
+    texts = {
+        400: (_("Bad request"),
+              _("The page could not understand what was sent. Go back and try again.")),
+        403: (_("Not allowed"),
+              _("You may not do this. Ask a coordinator or the editor of this actor"
+                " if you need to.")),
+        404: (_("Not found"),
+              _("There is no such page. It may have been removed, or the address"
+                " is mistyped.")),
+        405: (_("Not allowed this way"),
+              _("This page cannot be used like that. Go back and use the page's"
+                " own buttons.")),
+        413: (_("Too large"), _("What was sent is too large.")),
+        429: (_("Too many attempts"), _(
+            "Too many sign-in attempts. Wait 15 minutes and try again,"
+            " or ask a coordinator to reset your password."
+        )),
+        500: (_("Something went wrong"),
+              _("Something went wrong on our side. Try again, or use the printed binder.")),
+    }
+    return texts.get(code)
+
+
 def _http_error(error: HTTPException):
     if _wants_json():
         return problem(error.code or 500, error.name, error.description or "")
-    if error.code == 429:
-        description = _(
-            "Too many sign-in attempts. Wait 15 minutes and try again,"
-            " or ask a coordinator to reset your password."
-        )
-    else:
-        description = None
+    title, description = _page_text(error.code) or (error.name, error.description)
+    # A view may say more than the standard text (already translated): keep it.
+    if error.description and error.description != type(error).description:
+        description = error.description
     return (
-        render_template("errors/error.html", error=error, description=description),
+        render_template("errors/error.html", error=error, title=title, description=description),
         error.code,
     )
 

@@ -19,6 +19,7 @@ from typing import TypeVar
 from flask import Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
 from flask.logging import default_handler
 from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from directory.core.extensions import db, limiter, login_manager
@@ -127,6 +128,25 @@ def can_edit(user, entry) -> bool:
     actor_id = getattr(entry, "owning_actor_id", None)
     return actor_id is not None and actor_id in editable_actor_ids(user)
 
+
+
+def may_create_anything(user) -> bool:
+    """May this user create a call tree or a collaboration pattern at all?
+
+    The same rule the "new" views apply: an admin may (regional entries are
+    theirs), an editor when at least one live actor is assigned to them, so
+    pages offer "New ..." only to someone who would not meet a 403.
+    """
+    if not (user and user.is_authenticated and user.active):
+        return False
+    if user.role == UserRole.ADMIN:
+        return True
+    ids = editable_actor_ids(user)
+    if not ids:
+        return False
+    return db.session.scalar(
+        select(Actor.id).where(Actor.id.in_(ids), Actor.deleted_at.is_(None)).limit(1)
+    ) is not None
 
 def may_see(user, point) -> bool:
     """May this user see this contact path? Confidential ones are limited.
