@@ -309,7 +309,8 @@ def _schemas() -> dict:
             "escalate_after_minutes": nullable(INT),
             "alternates": array(ref("Reach")),
             "warnings": array({"type": "string",
-                               "enum": ["no_path", "nobody_on_call", "review_overdue"]}),
+                               "enum": ["no_path", "alternate_no_path", "nobody_on_call",
+                                        "review_overdue"]}),
             "children": array(ref("CallTreeNode")),
         }, description="A step of a call tree, its alternates in order, then its children."),
         "Pattern": _entry({

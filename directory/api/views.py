@@ -786,7 +786,7 @@ def call_tree(tree_id):
     _get(CallTree, tree_id)
     tree = calltrees.load_tree(tree_id)
     at = _moment_arg("at") or utcnow()
-    resolved = calltrees.resolve_tree(tree, at, _tz(), visible=visible)
+    resolved = calltrees.resolve_tree(tree, at, _tz())  # need-to-know: all shown
     return _answer({**tree_json(tree), "at": iso(at),
                     "nodes": [_node_json(node) for node in resolved]})
 

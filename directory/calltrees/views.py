@@ -51,7 +51,6 @@ from directory.core.security import (
     get_for_edit,
     get_or_404,
     require_may_place_under,
-    visible,
 )
 from directory.core.text import swedish_sort_key
 
@@ -194,7 +193,7 @@ def show(tree_id):
     if tree is None or tree.deleted_at is not None:
         abort(404)
     at = _at()
-    resolved = calltrees.resolve_tree(tree, at, _tz(), visible=visible)
+    resolved = calltrees.resolve_tree(tree, at, _tz())
     return render_template(
         "calltrees/show.html",
         tree=tree,
@@ -291,6 +290,22 @@ def _save_node(node: CallTreeNode, form: NodeForm) -> None:
         if alternate is not None:
             alternates.append((alternate, slot.form.minutes.data or 0))
     calltrees.set_alternates(node, alternates)
+    _say_what_placing_means(node.tree, [target, *(a for a, _m in alternates)])
+
+
+def _say_what_placing_means(tree: CallTree, targets) -> None:
+    """The builder's word when a step is placed: shown numbers, and dead ends."""
+    from directory.core.modes import paths_for_mode
+
+    for target in targets:
+        paths = paths_for_mode(target.contact_points, tree.mode)[0]
+        label = calltrees.target_label(target)
+        if not paths:
+            flash(_("%(target)s has no contact path for this tree's mode: nobody running "
+                    "the tree can reach them.", target=label), "warning")
+        elif any(p.confidential for p in paths):
+            flash(_("%(target)s's confidential numbers are shown to everyone who may run "
+                    "or print this tree.", target=label), "info")
 
 
 @bp.route("/calltrees/<int:tree_id>/nodes/new", methods=["GET", "POST"])
@@ -387,8 +402,7 @@ def drill(drill_id):
         labels={n.id: calltrees.target_label(n.target) for n in tree.nodes},
         drill=drill,
         tree=tree,
-        nodes=calltrees.flatten(calltrees.resolve_tree(tree, drill.started_at, _tz(),
-                                                       visible=visible)),
+        nodes=calltrees.flatten(calltrees.resolve_tree(tree, drill.started_at, _tz())),
         entries=entries,
         report=calltrees.drill_report(drill),
         may_edit=can_edit(current_user, tree),

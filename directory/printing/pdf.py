@@ -78,6 +78,7 @@ GROUPS = {"trees": _l("Regional call trees"), "actors": _l("Actors")}
 
 WARNINGS = {
     "no_path": _l("No contact path for this tree's mode."),
+    "alternate_no_path": _l("An alternate has no contact path for this tree's mode."),
     "nobody_on_call": _l("Nobody is on call."),
     "review_overdue": _l("The entries' review is overdue."),
 }
