@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from directory.calltrees.rules import add_node
 from directory.core.extensions import db
-from directory.core.models import CallTree, Mode, PathMode, UserRole
+from directory.core.models import CallTree, Mode, UserRole
 from tests.conftest import Auth, make_actor, make_contact, make_person, make_role
 
 
@@ -107,3 +107,74 @@ def test_placing_a_step_tells_the_editor_what_it_means(client, login_as, frg):
                        follow_redirects=True).get_data(as_text=True)
     assert "Nils Utan Nummer (FRG Haninge) has no contact path for this tree" in page
     assert "Lena Håkansson (Haninge kommun)&#39;s confidential numbers are shown" in page
+
+
+# --- Item 7: wrong tree, no warning ----------------------------------------------
+
+
+@pytest.fixture
+def two_trees(app):
+    lan = make_actor("Länsstyrelsen Stockholm")
+    tib = make_role(lan)
+    make_contact(tib, "+46701740605")
+    trees = {}
+    for mode in (Mode.ORDINARY, Mode.ACTIVATED):
+        tree = CallTree(name=f"Larmkedja {mode.value}", mode=mode, valid_from=date(2026, 12, 1))
+        db.session.add(tree)
+        db.session.flush()
+        add_node(tree, tib)
+        trees[mode] = tree
+    db.session.commit()
+    return trees
+
+
+def _activate_region():
+    from directory.core.modes import switch_mode
+    from tests.conftest import make_user
+
+    switch_mode(None, Mode.ACTIVATED, reason="Snöstorm", user=make_user("lan@example.org",
+                                                                        role=UserRole.ADMIN))
+    db.session.commit()
+
+
+def test_the_tree_for_the_mode_not_in_force_says_so_and_links_the_right_one(
+        client, login_as, two_trees):
+    _activate_region()
+    login_as(UserRole.VIEWER)
+    page = client.get(f"/calltrees/{two_trees[Mode.ORDINARY].id}").get_data(as_text=True)
+    assert "This call tree is for ordinary mode, but activated mode is in force now." in page
+    assert f'href="/calltrees/{two_trees[Mode.ACTIVATED].id}"' in page
+    right = client.get(f"/calltrees/{two_trees[Mode.ACTIVATED].id}").get_data(as_text=True)
+    assert "wrong-mode" not in right
+
+
+def test_the_index_marks_the_tree_that_applies_now(client, login_as, two_trees):
+    login_as(UserRole.VIEWER)
+    rows = client.get("/calltrees").get_data(as_text=True).split("<tr>")
+    ordinary = next(r for r in rows if "Larmkedja ordinary" in r)
+    activated = next(r for r in rows if "Larmkedja activated" in r)
+    assert "Applies now" in ordinary and "Applies now" not in activated
+    _activate_region()
+    rows = client.get("/calltrees").get_data(as_text=True).split("<tr>")
+    assert "Applies now" in next(r for r in rows if "Larmkedja activated" in r)
+    assert "Applies now" not in next(r for r in rows if "Larmkedja ordinary" in r)
+
+
+def test_the_index_says_gaeller_nu_in_swedish(client, login_as, two_trees):
+    login_as(UserRole.VIEWER)
+    page = client.get("/calltrees", headers={"Accept-Language": "sv"}).get_data(as_text=True)
+    assert "Gäller nu" in page
+
+
+@pytest.mark.parametrize("mode", [Mode.ORDINARY, Mode.ACTIVATED])
+def test_the_tree_pdf_names_its_mode_in_a_band_on_every_page(client, login_as, two_trees, mode):
+    tree = two_trees[mode]
+    for n in range(60):  # enough steps for several pages
+        add_node(tree, tree.nodes[0].target, instructions=f"Steg {n}\nRing och notera.")
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    reader = PdfReader(io.BytesIO(client.get(f"/calltrees/{tree.id}.pdf").data))
+    assert len(reader.pages) > 1
+    band = {Mode.ORDINARY: "ORDINARY MODE", Mode.ACTIVATED: "ACTIVATED MODE"}[mode]
+    for page in reader.pages:
+        assert band in page.extract_text()

@@ -261,6 +261,25 @@ def resolve_tree(tree: CallTree, at, tz) -> list[ResolvedNode]:
     return [build(top, 0) for top in live_children(tree, None)]
 
 
+def mode_now_for(tree: CallTree, states=None):
+    """The mode in force where this tree applies: its actor's, or the region's."""
+    from directory.core.modes import mode_for, region_mode
+
+    return (mode_for(tree.actor, states) if tree.actor is not None
+            else region_mode(states)).mode
+
+
+def tree_that_applies(tree: CallTree, trees, states=None) -> CallTree | None:
+    """Of the same owner's live trees, the one for the mode in force (same scenario first)."""
+    mode = mode_now_for(tree, states)
+    if tree.mode == mode:
+        return tree
+    candidates = [t for t in trees if t.deleted_at is None and t.actor_id == tree.actor_id
+                  and t.mode == mode]
+    candidates.sort(key=lambda t: (t.scenario_id != tree.scenario_id, t.name, t.id))
+    return candidates[0] if candidates else None
+
+
 def flatten(resolved: list[ResolvedNode]) -> list[ResolvedNode]:
     """Depth-first, in calling order: the order a printed list follows."""
     out = []

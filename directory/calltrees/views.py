@@ -44,6 +44,7 @@ from directory.core.models import (
     Scenario,
     utcnow,
 )
+from directory.core.modes import mode_states
 from directory.core.moments import at_argument
 from directory.core.pages import delete_entry
 from directory.core.security import (
@@ -183,7 +184,9 @@ def index():
     ).all()
     trees.sort(key=lambda t: (t.actor is not None, swedish_sort_key(t.actor.name if t.actor
                                                                      else ""), t.name))
-    return render_template("calltrees/index.html", trees=trees)
+    states = mode_states()
+    applies = {t.id for t in trees if t.mode == calltrees.mode_now_for(t, states)}
+    return render_template("calltrees/index.html", trees=trees, applies=applies)
 
 
 @bp.get("/calltrees/<int:tree_id>")
@@ -194,9 +197,20 @@ def show(tree_id):
         abort(404)
     at = _at()
     resolved = calltrees.resolve_tree(tree, at, _tz())
+    states = mode_states()
+    mode_now = calltrees.mode_now_for(tree, states)
+    instead = None
+    if mode_now != tree.mode:
+        instead = calltrees.tree_that_applies(tree, db.session.scalars(
+            select(CallTree).where(
+                CallTree.deleted_at.is_(None),
+                CallTree.actor_id.is_(None) if tree.actor_id is None
+                else CallTree.actor_id == tree.actor_id)).all(), states)
     return render_template(
         "calltrees/show.html",
         tree=tree,
+        mode_now=mode_now,
+        instead=instead,
         resolved=resolved,
         at=at,
         asked_at=request.args.get("at"),

@@ -872,6 +872,7 @@ def _tree_meta(tree: dict) -> dict:
         "printed_at": utcnow().isoformat(), "printed_by": user_name(current_user),
         "marking": current_app.config["SENSITIVITY_MARKING"],
         "today": local_today().isoformat(),
+        "mode_band": tree["mode"],
     }
 
 
