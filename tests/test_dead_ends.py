@@ -179,3 +179,70 @@ def test_the_tree_pdf_names_its_mode_in_a_band_on_every_page(client, login_as, t
     band = {Mode.ORDINARY: "ORDINARY MODE", Mode.ACTIVATED: "ACTIVATED MODE"}[mode]
     for page in reader.pages:
         assert band in page.extract_text()
+
+
+# --- Item 9: who next ------------------------------------------------------------
+
+
+@pytest.fixture
+def weekly(app):
+    from datetime import time, timedelta
+
+    from directory.core.models import Rotation, RotationKind, RotationMember
+
+    haninge = make_actor("Haninge kommun")
+    tib = make_role(haninge)
+    make_contact(tib, "+46701740608")
+    anna, bo = make_person(haninge, "Anna Berg"), make_person(haninge, "Bo Ek")
+    monday = date.today() - timedelta(days=date.today().weekday() + 7)
+    db.session.add(Rotation(role=tib, kind=RotationKind.WEEKLY, length_days=7,
+                            handover_time=time(8, 0), starts_on=monday,
+                            members=[RotationMember(person=anna, position=0),
+                                     RotationMember(person=bo, position=1)]))
+    db.session.commit()
+    return tib
+
+
+def _on_call_now_and_next(tib):
+    from zoneinfo import ZoneInfo
+
+    from directory.core.models import utcnow
+    from directory.core.schedules import resolve_on_call
+
+    now = resolve_on_call(tib, utcnow(), ZoneInfo("Europe/Stockholm"))
+    other = "Bo Ek" if now.person.name == "Anna Berg" else "Anna Berg"
+    return now, other
+
+
+def test_the_role_page_says_who_takes_over_next_and_when(client, login_as, weekly):
+    from zoneinfo import ZoneInfo
+
+    now, other = _on_call_now_and_next(weekly)
+    login_as(UserRole.VIEWER)
+    page = client.get(f"/roles/{weekly.id}").get_data(as_text=True)
+    handover = now.ends_at.astimezone(ZoneInfo("Europe/Stockholm"))
+    line = re.search(r'<p class="next-on-call">(.*?)</p>', page, re.S).group(1)
+    assert "Takes over next:" in line and other in line
+    assert handover.strftime("%H:%M") in line and str(handover.day) in line
+
+
+def test_the_role_card_in_search_results_names_the_next_person(client, login_as, weekly):
+    _now, other = _on_call_now_and_next(weekly)
+    login_as(UserRole.VIEWER)
+    page = client.get("/search?q=tib").get_data(as_text=True)
+    assert f"then {other}" in page
+
+
+def test_a_coming_gap_is_said_as_nobody(client, login_as, weekly):
+    from zoneinfo import ZoneInfo
+
+    from directory.core.models import Rotation
+
+    rotation = db.session.scalar(db.select(Rotation))
+    now, _other = _on_call_now_and_next(weekly)
+    rotation.ends_on = now.ends_at.astimezone(ZoneInfo("Europe/Stockholm")).date()
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    page = client.get(f"/roles/{weekly.id}").get_data(as_text=True)
+    line = re.search(r'<p class="next-on-call">(.*?)</p>', page, re.S).group(1)
+    assert "Nobody is on call from" in line

@@ -39,7 +39,7 @@ from directory.core.moments import at_argument
 from directory.core.numbers import display_phone, tel_uri
 from directory.core.pages import is_safe_next
 from directory.core.patterns import next_occurrence
-from directory.core.schedules import on_call_for_roles, timeline
+from directory.core.schedules import next_for_roles, next_on_call, on_call_for_roles, timeline
 from directory.core.security import can_edit, get_or_404, may_see, rate_limit_store_ok, visible
 from directory.core.text import swedish_sort_key
 from directory.core.visibility import HiddenValue
@@ -87,7 +87,7 @@ def _actor_of(entry) -> Actor | None:
     return None
 
 
-def _result(hit: Hit, states, on_call) -> dict:
+def _result(hit: Hit, states, on_call, upcoming=None) -> dict:
     """What a search result shows: the number for the mode in force first."""
     entry = hit.entry
     actor = _actor_of(entry)
@@ -106,6 +106,7 @@ def _result(hit: Hit, states, on_call) -> dict:
         "alternates": points[1:],
         "other_mode": others,
         "on_call": on_call.get(entry.id) if isinstance(entry, Role) else None,
+        "next": (upcoming or {}).get(entry.id) if isinstance(entry, Role) else None,
     }
 
 
@@ -131,9 +132,11 @@ def search_page():
         hits = search(query)
         states = mode_states()
         roles = [h.entry for h in hits if isinstance(h.entry, Role)]
-        on_call = on_call_for_roles(roles, utcnow(), _tz())
+        now = utcnow()
+        on_call = on_call_for_roles(roles, now, _tz())
+        upcoming = next_for_roles(roles, now, _tz())
         results = [
-            _result(hit, states, on_call)
+            _result(hit, states, on_call, upcoming)
             for hit in hits
             if not isinstance(hit.entry, ContactPoint) or may_see(current_user, hit.entry)
         ]
@@ -235,6 +238,7 @@ def role(role_id):
         at=at,
         asked_at=request.args.get("at"),
         now_on_call=stretches[0] if stretches else None,
+        next_on_call=next_on_call(stretches),
         stretches=stretches,
         gaps=[s for s in stretches if s.person is None],
         mode=mode,
