@@ -162,7 +162,8 @@ def test_the_index_marks_the_tree_that_applies_now(client, login_as, two_trees):
 
 def test_the_index_says_gaeller_nu_in_swedish(client, login_as, two_trees):
     login_as(UserRole.VIEWER)
-    client.post("/language", data={"locale": "sv", "csrf_token": Auth(client).csrf_token("/calltrees")})
+    token = Auth(client).csrf_token("/calltrees")
+    client.post("/language", data={"locale": "sv", "csrf_token": token})
     page = client.get("/calltrees").get_data(as_text=True)
     assert "Gäller nu" in page
 
