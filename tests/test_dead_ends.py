@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from directory.calltrees.rules import add_node
 from directory.core.extensions import db
-from directory.core.models import CallTree, Mode, UserRole
+from directory.core.models import CallTree, Mode, PathMode, UserRole
 from tests.conftest import Auth, make_actor, make_contact, make_person, make_role
 
 
@@ -247,3 +247,64 @@ def test_a_coming_gap_is_said_as_nobody(client, login_as, weekly):
     page = client.get(f"/roles/{weekly.id}").get_data(as_text=True)
     line = re.search(r'<p class="next-on-call">(.*?)</p>', page, re.S).group(1)
     assert "Nobody is on call from" in line
+
+
+# --- Item 2: hidden is not missing -----------------------------------------------
+
+
+@pytest.fixture
+def private_only(app):
+    """Haninge: TiB with a 24/7 number; Åsa whose only number is a private mobile."""
+    haninge = make_actor("Haninge kommun")
+    tib = make_role(haninge)
+    make_contact(tib, "+46701740698", label="Dygnet runt")
+    asa = make_person(haninge, "Åsa Öberg")
+    make_contact(asa, "+46701740675", confidential=True, label="Privat mobil")
+    make_person(haninge, "Nils Utan Nummer")
+    db.session.commit()
+    return haninge
+
+
+def _block(page: str, name: str) -> str:
+    """From a name to the next heading: what is said about that entry."""
+    start = page.index(name)
+    end = page.find("<h3", start)
+    return page[start:end if end > 0 else start + 1500]
+
+
+@pytest.mark.parametrize("url, name", [("/actors/haninge-kommun", "Åsa Öberg"),
+                                       ("/search?q=asa+oberg", "Åsa Öberg")])
+def test_a_hidden_number_says_so_and_points_to_the_way_in(client, login_as, private_only,
+                                                          url, name):
+    login_as(UserRole.VIEWER)
+    block = _block(client.get(url).get_data(as_text=True), name)
+    note = re.search(r'<p class="muted hidden-note">(.*?)</p>', block, re.S).group(1)
+    assert "Mobile number protected" in note and "reach via TiB" in note
+    assert "070-174 06 98" in note and "070-174 06 75" not in block
+    assert "No contact path for the mode in force." not in block
+
+
+def test_a_real_gap_still_warns(client, login_as, private_only):
+    login_as(UserRole.VIEWER)
+    page = client.get("/actors/haninge-kommun").get_data(as_text=True)
+    nils = _block(page, "Nils Utan Nummer")
+    assert "No contact path for the mode in force." in nils and "hidden-note" not in nils
+
+
+def test_without_a_way_in_the_note_says_only_hidden(client, login_as, private_only):
+    from directory.core.models import Role
+
+    db.session.scalar(db.select(Role)).contact_points[0].mode = PathMode.ACTIVATED
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    block = _block(client.get("/actors/haninge-kommun").get_data(as_text=True), "Åsa Öberg")
+    note = re.search(r'<p class="muted hidden-note">(.*?)</p>', block, re.S).group(1)
+    assert "Mobile number protected" in note and "reach via" not in note
+
+
+def test_the_hidden_note_speaks_swedish(client, login_as, private_only):
+    login_as(UserRole.VIEWER)
+    token = Auth(client).csrf_token("/actors/haninge-kommun")
+    client.post("/language", data={"locale": "sv", "csrf_token": token})
+    page = client.get("/actors/haninge-kommun").get_data(as_text=True)
+    assert "Mobilnummer skyddat – nås via TiB" in " ".join(page.split())

@@ -27,6 +27,7 @@ from directory.core.models import (
     CallTreeNode,
     CollaborationPattern,
     ContactPoint,
+    Mode,
     Override,
     PatternParticipant,
     Person,
@@ -34,7 +35,7 @@ from directory.core.models import (
     Shift,
     utcnow,
 )
-from directory.core.modes import mode_for, mode_states, paths_for_mode, region_mode
+from directory.core.modes import mode_for, mode_states, region_mode
 from directory.core.moments import at_argument
 from directory.core.numbers import display_phone, tel_uri
 from directory.core.pages import is_safe_next
@@ -42,7 +43,7 @@ from directory.core.patterns import next_occurrence
 from directory.core.schedules import next_for_roles, next_on_call, on_call_for_roles, timeline
 from directory.core.security import can_edit, get_or_404, may_see, rate_limit_store_ok, visible
 from directory.core.text import swedish_sort_key
-from directory.core.visibility import HiddenValue
+from directory.core.visibility import HiddenValue, paths_seen
 from directory.lookup.search import Hit, looks_like_number, lookup_number, search
 from directory.review.rules import is_overdue, review_due_at
 
@@ -87,16 +88,39 @@ def _actor_of(entry) -> Actor | None:
     return None
 
 
-def _result(hit: Hit, states, on_call, upcoming=None) -> dict:
+def way_in(actor: Actor | None, mode: Mode) -> dict | None:
+    """How to reach someone of this actor whose own number is hidden: a duty role's
+    phone for the mode, else the actor's own (switchboard), as this reader sees them."""
+    if actor is None:
+        return None
+    roles = sorted((r for r in actor.roles if r.deleted_at is None),
+                   key=lambda r: swedish_sort_key(r.short_name or r.name))
+    for role in roles:
+        phones = [p for p in paths_seen(role.contact_points, mode)[0] if p.kind.is_phone]
+        if phones:
+            return {"label": role.short_name or role.name, "point": phones[0]}
+    phones = [p for p in paths_seen(actor.contact_points, mode)[0] if p.kind.is_phone]
+    if phones:
+        return {"label": phones[0].label or actor.short_name or actor.name, "point": phones[0]}
+    return None
+
+
+def _result(hit: Hit, states, on_call, upcoming=None, ways=None) -> dict:
     """What a search result shows: the number for the mode in force first."""
     entry = hit.entry
     actor = _actor_of(entry)
     mode = mode_for(actor, states)
+    hidden, route = [], None
     if isinstance(entry, ContactPoint):
         points, others = [entry], []
     else:
         points = getattr(entry, "contact_points", None) or getattr(entry, "channels", [])
-        points, others = paths_for_mode(visible(points), mode.mode)
+        points, others = seen = paths_seen(points, mode.mode)
+        hidden = seen.hidden
+    if not points and hidden and ways is not None and actor is not None:
+        if actor.id not in ways:
+            ways[actor.id] = way_in(actor, mode.mode)
+        route = ways[actor.id]
     return {
         "kind": hit.entity_type,
         "entry": entry,
@@ -107,6 +131,8 @@ def _result(hit: Hit, states, on_call, upcoming=None) -> dict:
         "other_mode": others,
         "on_call": on_call.get(entry.id) if isinstance(entry, Role) else None,
         "next": (upcoming or {}).get(entry.id) if isinstance(entry, Role) else None,
+        "hidden": hidden,
+        "route": route,
     }
 
 
@@ -135,8 +161,9 @@ def search_page():
         now = utcnow()
         on_call = on_call_for_roles(roles, now, _tz())
         upcoming = next_for_roles(roles, now, _tz())
+        ways = {}
         results = [
-            _result(hit, states, on_call, upcoming)
+            _result(hit, states, on_call, upcoming, ways)
             for hit in hits
             if not isinstance(hit.entry, ContactPoint) or may_see(current_user, hit.entry)
         ]
@@ -198,9 +225,10 @@ def actor(slug):
         "lookup/actor.html",
         actor=actor,
         mode=mode,
-        paths=paths_for_mode(visible(actor.contact_points), mode.mode),
-        roles=[(r, paths_for_mode(visible(r.contact_points), mode.mode)) for r in roles],
-        persons=[(p, paths_for_mode(visible(p.contact_points), mode.mode)) for p in persons],
+        paths=paths_seen(actor.contact_points, mode.mode),
+        roles=[(r, paths_seen(r.contact_points, mode.mode)) for r in roles],
+        persons=[(p, paths_seen(p.contact_points, mode.mode)) for p in persons],
+        route=way_in(actor, mode.mode),
         on_call=on_call_for_roles(roles, now, tz),
         patterns=[(p, next_occurrence(p, now, tz)) for p in patterns],
         trees=trees,
@@ -242,7 +270,8 @@ def role(role_id):
         stretches=stretches,
         gaps=[s for s in stretches if s.person is None],
         mode=mode,
-        paths=paths_for_mode(visible(role.contact_points), mode.mode),
+        paths=paths_seen(role.contact_points, mode.mode),
+        route=way_in(role.actor, mode.mode),
         overdue=is_overdue(role.actor),
         may_edit=can_edit(current_user, role),
     )
