@@ -308,3 +308,96 @@ def test_the_hidden_note_speaks_swedish(client, login_as, private_only):
     client.post("/language", data={"locale": "sv", "csrf_token": token})
     page = client.get("/actors/haninge-kommun").get_data(as_text=True)
     assert "Mobilnummer skyddat – nås via TiB" in " ".join(page.split())
+
+
+# --- Item 3: reverse lookup names the caller --------------------------------------
+
+
+@pytest.fixture
+def tib_calls(app):
+    """TiB Haninge (Per Ek, on the rotation) calls from his own, confidential mobile."""
+    from datetime import time
+
+    from directory.core.models import Rotation, RotationKind, RotationMember
+
+    haninge = make_actor("Haninge kommun")
+    tib = make_role(haninge)
+    make_contact(tib, "+46701740698")
+    per = make_person(haninge, "Per Ek")
+    make_contact(per, "+46701740642", confidential=True, label="Privat mobil")
+    db.session.add(Rotation(role=tib, kind=RotationKind.WEEKLY, length_days=7,
+                            handover_time=time(8, 0), starts_on=date(2026, 1, 5),
+                            members=[RotationMember(person=per, position=0)]))
+    db.session.commit()
+    return per
+
+
+def _lookup_section(client, typed):
+    page = client.get(f"/search?q={typed}").get_data(as_text=True)
+    return page[page.index('<section class="lookup"'):page.index("</section>")]
+
+
+def test_a_viewer_with_the_number_learns_actor_and_role_not_the_number_elsewhere(
+        client, login_as, tib_calls):
+    login_as(UserRole.VIEWER)
+    section = _lookup_section(client, "070-174 06 42")
+    assert "Nobody in the directory has this number." not in section
+    assert "Haninge kommun" in section and ">TiB</a>" in section
+    assert "Per Ek" not in section  # the person only when the setting allows
+    assert "Privat mobil" not in section and 'href="tel:' not in section
+    # Not listed anywhere else: the actor page and a name search keep it hidden.
+    for url in ("/actors/haninge-kommun", "/search?q=per+ek"):
+        assert "070-174 06 42" not in client.get(url).get_data(as_text=True)
+
+
+def test_the_setting_lets_the_lookup_name_the_person(client, login_as, tib_calls):
+    from directory.core.settings import LOOKUP_NAMES_PERSON, set_setting
+
+    set_setting(LOOKUP_NAMES_PERSON, True)
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    section = _lookup_section(client, "0701740642")
+    assert "Per Ek" in section and "Haninge kommun" in section
+    assert "070-174 06 42" not in client.get("/actors/haninge-kommun").get_data(as_text=True)
+
+
+def test_an_admin_turns_on_naming_the_person(client, login_as, tib_calls):
+    from directory.core.settings import LOOKUP_NAMES_PERSON, get_setting
+
+    login_as(UserRole.ADMIN)
+    token = Auth(client).csrf_token("/admin/settings")
+    client.post("/admin/settings", data={"csrf_token": token, "lookup_names_person": "y"})
+    assert get_setting(LOOKUP_NAMES_PERSON) is True
+
+
+def test_the_api_lookup_names_the_caller_without_the_path(client, login_as, tib_calls):
+    login_as(UserRole.VIEWER)
+    body = client.get("/api/v1/lookup?number=070-174%2006%2042").get_json()
+    assert body["results"] == []
+    (caller,) = body["callers"]
+    assert caller["actor"]["name"] == "Haninge kommun"
+    assert [r["name"] for r in caller["roles"]] == ["Tjänsteman i beredskap"]
+    assert caller["person"] is None
+    assert "Privat mobil" not in json.dumps(body)
+
+
+@pytest.mark.parametrize("typed, name", [
+    ("112", "112 – emergency number (SOS Alarm)"),
+    ("114 14", "114 14 – the Police, non-emergency"),
+    ("11414", "114 14 – the Police, non-emergency"),
+    ("113 13", "113 13 – information number for serious accidents and crises"),
+    ("1177", "1177 – healthcare advice (Vårdguiden)"),
+])
+def test_national_numbers_are_recognised_by_name(client, login_as, typed, name):
+    login_as(UserRole.VIEWER)
+    section = _lookup_section(client, typed.replace(" ", "+"))
+    assert name in section and "Nobody in the directory has this number." not in section
+    body = client.get(f"/api/v1/lookup?number={typed}").get_json()
+    assert body["national"] == name
+
+
+def test_national_numbers_are_named_in_swedish(client, login_as):
+    login_as(UserRole.VIEWER)
+    token = Auth(client).csrf_token("/")
+    client.post("/language", data={"locale": "sv", "csrf_token": token})
+    assert "Polisen" in _lookup_section(client, "114+14")

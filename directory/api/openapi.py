@@ -342,8 +342,14 @@ def _schemas() -> dict:
             "query": STR,
             "number": {**STR, "description": "The number as stored: E.164 or short digits."},
             "is_short": BOOL,
+            "national": nullable({**STR, "description": "The name of a national number."}),
             "results": array(obj({"contact_point": point, "owner": ref("Ref"),
                                   "actor": nullable(ref("Ref"))})),
+            "callers": array(obj({
+                "actor": nullable(ref("Ref")), "roles": array(ref("Ref")),
+                "person": nullable(ref("Ref")), "pattern": nullable(ref("Ref")),
+            }, description="Whose hidden number it is: actor and role; the person "
+               "only when the coordinators allow it. The path itself is not given.")),
         }),
     }
     for name in ("Actor", "Person", "Role", "ContactPoint", "Shift", "Override",

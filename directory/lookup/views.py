@@ -44,6 +44,7 @@ from directory.core.schedules import next_for_roles, next_on_call, on_call_for_r
 from directory.core.security import can_edit, get_or_404, may_see, rate_limit_store_ok, visible
 from directory.core.text import swedish_sort_key
 from directory.core.visibility import HiddenValue, paths_seen
+from directory.lookup.callers import caller_of, national_name
 from directory.lookup.search import Hit, looks_like_number, lookup_number, search
 from directory.review.rules import is_overdue, review_due_at
 
@@ -153,6 +154,8 @@ def search_page():
     results, lookup = [], None
     if looks_like_number(query):
         lookup = lookup_number(query)
+        lookup.national = national_name(lookup.number)
+        lookup.callers = [caller_of(p) for p in lookup.points if not may_see(current_user, p)]
         lookup.points = visible(lookup.points)
     elif query:
         hits = search(query)
