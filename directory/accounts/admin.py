@@ -10,7 +10,12 @@ from directory.accounts.users import UserError, create_user, deactivate, new_pas
 from directory.core.extensions import db
 from directory.core.models import Actor, User, UserRole
 from directory.core.security import require_admin
-from directory.core.settings import VIEWERS_SEE_CONFIDENTIAL, get_setting, set_setting
+from directory.core.settings import (
+    LOOKUP_NAMES_PERSON,
+    VIEWERS_SEE_CONFIDENTIAL,
+    get_setting,
+    set_setting,
+)
 from directory.core.text import swedish_sort_key
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -125,8 +130,10 @@ def settings():
     form = SettingsForm()
     if request.method == "GET":
         form.viewers_see_confidential.data = get_setting(VIEWERS_SEE_CONFIDENTIAL)
+        form.lookup_names_person.data = get_setting(LOOKUP_NAMES_PERSON)
     if form.validate_on_submit():
         set_setting(VIEWERS_SEE_CONFIDENTIAL, bool(form.viewers_see_confidential.data))
+        set_setting(LOOKUP_NAMES_PERSON, bool(form.lookup_names_person.data))
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("admin.settings"))

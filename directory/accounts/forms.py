@@ -56,4 +56,7 @@ class SettingsForm(Form):
     viewers_see_confidential = BooleanField(
         _l("Viewers (duty officers) may see confidential numbers")
     )
+    lookup_names_person = BooleanField(
+        _l("Reverse lookup of a confidential number names the person (not only actor and role)")
+    )
     submit = SubmitField(_l("Save"))

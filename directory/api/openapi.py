@@ -309,7 +309,8 @@ def _schemas() -> dict:
             "escalate_after_minutes": nullable(INT),
             "alternates": array(ref("Reach")),
             "warnings": array({"type": "string",
-                               "enum": ["no_path", "nobody_on_call", "review_overdue"]}),
+                               "enum": ["no_path", "alternate_no_path", "nobody_on_call",
+                                        "review_overdue"]}),
             "children": array(ref("CallTreeNode")),
         }, description="A step of a call tree, its alternates in order, then its children."),
         "Pattern": _entry({
@@ -341,8 +342,14 @@ def _schemas() -> dict:
             "query": STR,
             "number": {**STR, "description": "The number as stored: E.164 or short digits."},
             "is_short": BOOL,
+            "national": nullable({**STR, "description": "The name of a national number."}),
             "results": array(obj({"contact_point": point, "owner": ref("Ref"),
                                   "actor": nullable(ref("Ref"))})),
+            "callers": array(obj({
+                "actor": nullable(ref("Ref")), "roles": array(ref("Ref")),
+                "person": nullable(ref("Ref")), "pattern": nullable(ref("Ref")),
+            }, description="Whose hidden number it is: actor and role; the person "
+               "only when the coordinators allow it. The path itself is not given.")),
         }),
     }
     for name in ("Actor", "Person", "Role", "ContactPoint", "Shift", "Override",

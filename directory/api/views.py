@@ -89,6 +89,7 @@ from directory.editing.forms import (
     ShiftForm,
     person_choices,
 )
+from directory.lookup.callers import caller_of, national_name
 from directory.lookup.search import MAX_RESULTS, lookup_number, search
 from directory.review.rules import review_due_at
 
@@ -786,7 +787,7 @@ def call_tree(tree_id):
     _get(CallTree, tree_id)
     tree = calltrees.load_tree(tree_id)
     at = _moment_arg("at") or utcnow()
-    resolved = calltrees.resolve_tree(tree, at, _tz(), visible=visible)
+    resolved = calltrees.resolve_tree(tree, at, _tz())  # need-to-know: all shown
     return _answer({**tree_json(tree), "at": iso(at),
                     "nodes": [_node_json(node) for node in resolved]})
 
@@ -903,13 +904,22 @@ def lookup():
     if found.error:
         raise invalid("number", found.error)
     results = []
-    for point in visible(found.points):
+    shown = visible(found.points)
+    for point in shown:
         owner = point.owner
         actor = _actor_of(owner)
         results.append({"contact_point": point_json(point), "owner": ref_json(owner),
                         "actor": ref_json(actor)})
+    # A hidden number names its caller (actor and role; the person if allowed),
+    # never the path itself (DESIGN: "Reverse lookup names the caller").
+    callers = [caller_of(p) for p in found.points if p not in shown]
     return _answer({"query": typed, "number": found.number, "is_short": found.is_short,
-                    "results": results})
+                    "national": national_name(found.number),
+                    "results": results,
+                    "callers": [{"actor": ref_json(c.actor),
+                                 "roles": [ref_json(r) for r in c.roles],
+                                 "person": ref_json(c.person),
+                                 "pattern": ref_json(c.pattern)} for c in callers]})
 
 
 # --- Writes -----------------------------------------------------------------

@@ -215,10 +215,18 @@ def _actor_of(target) -> Actor:
     return target if isinstance(target, Actor) else target.actor
 
 
-def resolve_tree(tree: CallTree, at, tz, *, visible=lambda points: points) -> list[ResolvedNode]:
-    """The tree as a list of top nodes, each target resolved for the tree's mode."""
+def resolve_tree(tree: CallTree, at, tz) -> list[ResolvedNode]:
+    """The tree as a list of top nodes, each target resolved for the tree's mode.
+
+    Call trees are need-to-know lists (DESIGN): every path of a step or an
+    alternate is shown to whoever may run or print the tree, confidential or
+    not, so nobody escalates to a name without a number. The paths are
+    disclosed for this request (`visibility.disclose`), which lets the pages'
+    gate print them.
+    """
     from directory.core.modes import paths_for_mode
     from directory.core.schedules import on_call_for_roles
+    from directory.core.visibility import disclose
     from directory.review.rules import is_overdue
 
     nodes = [n for n in tree.nodes if n.deleted_at is None]
@@ -227,7 +235,8 @@ def resolve_tree(tree: CallTree, at, tz, *, visible=lambda points: points) -> li
     on_call = on_call_for_roles(roles.values(), at, tz)
 
     def reach(target, minutes=None) -> Reach:
-        paths, _other = paths_for_mode(visible(target.contact_points), tree.mode)
+        paths, _other = paths_for_mode(target.contact_points, tree.mode)
+        disclose(paths)
         return Reach(target, target_label(target),
                      on_call.get(target.id) if isinstance(target, Role) else None,
                      paths, minutes)
@@ -240,6 +249,8 @@ def resolve_tree(tree: CallTree, at, tz, *, visible=lambda points: points) -> li
         )
         if not main.paths:
             resolved.warnings.append("no_path")
+        if any(not alternate.paths for alternate in resolved.alternates):
+            resolved.warnings.append("alternate_no_path")
         if isinstance(node.target, Role) and main.on_call and main.on_call.person is None:
             resolved.warnings.append("nobody_on_call")
         if is_overdue(_actor_of(node.target)):
@@ -248,6 +259,25 @@ def resolve_tree(tree: CallTree, at, tz, *, visible=lambda points: points) -> li
         return resolved
 
     return [build(top, 0) for top in live_children(tree, None)]
+
+
+def mode_now_for(tree: CallTree, states=None):
+    """The mode in force where this tree applies: its actor's, or the region's."""
+    from directory.core.modes import mode_for, region_mode
+
+    return (mode_for(tree.actor, states) if tree.actor is not None
+            else region_mode(states)).mode
+
+
+def tree_that_applies(tree: CallTree, trees, states=None) -> CallTree | None:
+    """Of the same owner's live trees, the one for the mode in force (same scenario first)."""
+    mode = mode_now_for(tree, states)
+    if tree.mode == mode:
+        return tree
+    candidates = [t for t in trees if t.deleted_at is None and t.actor_id == tree.actor_id
+                  and t.mode == mode]
+    candidates.sort(key=lambda t: (t.scenario_id != tree.scenario_id, t.name, t.id))
+    return candidates[0] if candidates else None
 
 
 def flatten(resolved: list[ResolvedNode]) -> list[ResolvedNode]:

@@ -44,6 +44,7 @@ from directory.core.models import (
     Scenario,
     utcnow,
 )
+from directory.core.modes import mode_states
 from directory.core.moments import at_argument
 from directory.core.pages import delete_entry
 from directory.core.security import (
@@ -52,7 +53,6 @@ from directory.core.security import (
     get_or_404,
     may_create_anything,
     require_may_place_under,
-    visible,
 )
 from directory.core.text import swedish_sort_key
 
@@ -185,7 +185,9 @@ def index():
     ).all()
     trees.sort(key=lambda t: (t.actor is not None, swedish_sort_key(t.actor.name if t.actor
                                                                      else ""), t.name))
-    return render_template("calltrees/index.html", trees=trees,
+    states = mode_states()
+    applies = {t.id for t in trees if t.mode == calltrees.mode_now_for(t, states)}
+    return render_template("calltrees/index.html", trees=trees, applies=applies,
                            may_create=may_create_anything(current_user))
 
 
@@ -196,10 +198,21 @@ def show(tree_id):
     if tree is None or tree.deleted_at is not None:
         abort(404)
     at = _at()
-    resolved = calltrees.resolve_tree(tree, at, _tz(), visible=visible)
+    resolved = calltrees.resolve_tree(tree, at, _tz())
+    states = mode_states()
+    mode_now = calltrees.mode_now_for(tree, states)
+    instead = None
+    if mode_now != tree.mode:
+        instead = calltrees.tree_that_applies(tree, db.session.scalars(
+            select(CallTree).where(
+                CallTree.deleted_at.is_(None),
+                CallTree.actor_id.is_(None) if tree.actor_id is None
+                else CallTree.actor_id == tree.actor_id)).all(), states)
     return render_template(
         "calltrees/show.html",
         tree=tree,
+        mode_now=mode_now,
+        instead=instead,
         resolved=resolved,
         at=at,
         asked_at=request.args.get("at"),
@@ -293,6 +306,22 @@ def _save_node(node: CallTreeNode, form: NodeForm) -> None:
         if alternate is not None:
             alternates.append((alternate, slot.form.minutes.data or 0))
     calltrees.set_alternates(node, alternates)
+    _say_what_placing_means(node.tree, [target, *(a for a, _m in alternates)])
+
+
+def _say_what_placing_means(tree: CallTree, targets) -> None:
+    """The builder's word when a step is placed: shown numbers, and dead ends."""
+    from directory.core.modes import paths_for_mode
+
+    for target in targets:
+        paths = paths_for_mode(target.contact_points, tree.mode)[0]
+        label = calltrees.target_label(target)
+        if not paths:
+            flash(_("%(target)s has no contact path for this tree's mode: nobody running "
+                    "the tree can reach them.", target=label), "warning")
+        elif any(p.confidential for p in paths):
+            flash(_("%(target)s's confidential numbers are shown to everyone who may run "
+                    "or print this tree.", target=label), "info")
 
 
 @bp.route("/calltrees/<int:tree_id>/nodes/new", methods=["GET", "POST"])
@@ -389,8 +418,7 @@ def drill(drill_id):
         labels={n.id: calltrees.target_label(n.target) for n in tree.nodes},
         drill=drill,
         tree=tree,
-        nodes=calltrees.flatten(calltrees.resolve_tree(tree, drill.started_at, _tz(),
-                                                       visible=visible)),
+        nodes=calltrees.flatten(calltrees.resolve_tree(tree, drill.started_at, _tz())),
         entries=entries,
         report=calltrees.drill_report(drill),
         may_edit=can_edit(current_user, tree),

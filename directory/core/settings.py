@@ -6,7 +6,9 @@ from directory.core.extensions import db
 from directory.core.models import Setting
 
 VIEWERS_SEE_CONFIDENTIAL = "viewers_see_confidential"
-DEFAULTS = {VIEWERS_SEE_CONFIDENTIAL: False}
+# Reverse lookup of a hidden number names the person, not only actor and role.
+LOOKUP_NAMES_PERSON = "lookup_names_person"
+DEFAULTS = {VIEWERS_SEE_CONFIDENTIAL: False, LOOKUP_NAMES_PERSON: False}
 
 
 def get_setting(key: str):

@@ -148,3 +148,32 @@ def mask_path_history(events, user=None, point=None) -> list[dict]:
         shown_events.append({"event": event, "before": before, "after": after})
     shown_events.reverse()
     return shown_events
+
+
+# --- Hidden is not missing ---------------------------------------------------
+
+
+class ModePaths(tuple):
+    """(applies, others) for a mode as this reader sees them, like `paths_for_mode`.
+
+    `hidden` holds the paths for the mode that exist but are hidden from the
+    reader, so a page can say "protected – reach via ..." instead of
+    claiming there is no path at all (DESIGN: hidden is not missing).
+    """
+
+    hidden: list
+
+    def __new__(cls, applies, others, hidden):
+        made = super().__new__(cls, (applies, others))
+        made.hidden = hidden
+        return made
+
+
+def paths_seen(points, mode, user=None) -> ModePaths:
+    """The paths for `mode` this reader may see, then the others, and those hidden."""
+    from directory.core.modes import paths_for_mode
+
+    applies, others = paths_for_mode(points, mode)
+    return ModePaths([p for p in applies if shown(p, user)],
+                     [p for p in others if shown(p, user)],
+                     [p for p in applies if not shown(p, user)])

@@ -27,6 +27,7 @@ from directory.core.models import (
     CallTreeNode,
     CollaborationPattern,
     ContactPoint,
+    Mode,
     Override,
     PatternParticipant,
     Person,
@@ -34,15 +35,16 @@ from directory.core.models import (
     Shift,
     utcnow,
 )
-from directory.core.modes import mode_for, mode_states, paths_for_mode, region_mode
+from directory.core.modes import mode_for, mode_states, region_mode
 from directory.core.moments import at_argument
 from directory.core.numbers import display_phone, tel_uri
 from directory.core.pages import is_safe_next
 from directory.core.patterns import next_occurrence
-from directory.core.schedules import on_call_for_roles, timeline
+from directory.core.schedules import next_for_roles, next_on_call, on_call_for_roles, timeline
 from directory.core.security import can_edit, get_or_404, may_see, rate_limit_store_ok, visible
 from directory.core.text import swedish_sort_key
-from directory.core.visibility import HiddenValue
+from directory.core.visibility import HiddenValue, paths_seen
+from directory.lookup.callers import caller_of, national_name
 from directory.lookup.search import Hit, looks_like_number, lookup_number, search
 from directory.review.rules import is_overdue, review_due_at
 
@@ -87,16 +89,39 @@ def _actor_of(entry) -> Actor | None:
     return None
 
 
-def _result(hit: Hit, states, on_call) -> dict:
+def way_in(actor: Actor | None, mode: Mode) -> dict | None:
+    """How to reach someone of this actor whose own number is hidden: a duty role's
+    phone for the mode, else the actor's own (switchboard), as this reader sees them."""
+    if actor is None:
+        return None
+    roles = sorted((r for r in actor.roles if r.deleted_at is None),
+                   key=lambda r: swedish_sort_key(r.short_name or r.name))
+    for role in roles:
+        phones = [p for p in paths_seen(role.contact_points, mode)[0] if p.kind.is_phone]
+        if phones:
+            return {"label": role.short_name or role.name, "point": phones[0]}
+    phones = [p for p in paths_seen(actor.contact_points, mode)[0] if p.kind.is_phone]
+    if phones:
+        return {"label": phones[0].label or actor.short_name or actor.name, "point": phones[0]}
+    return None
+
+
+def _result(hit: Hit, states, on_call, upcoming=None, ways=None) -> dict:
     """What a search result shows: the number for the mode in force first."""
     entry = hit.entry
     actor = _actor_of(entry)
     mode = mode_for(actor, states)
+    hidden, route = [], None
     if isinstance(entry, ContactPoint):
         points, others = [entry], []
     else:
         points = getattr(entry, "contact_points", None) or getattr(entry, "channels", [])
-        points, others = paths_for_mode(visible(points), mode.mode)
+        points, others = seen = paths_seen(points, mode.mode)
+        hidden = seen.hidden
+    if not points and hidden and ways is not None and actor is not None:
+        if actor.id not in ways:
+            ways[actor.id] = way_in(actor, mode.mode)
+        route = ways[actor.id]
     return {
         "kind": hit.entity_type,
         "entry": entry,
@@ -106,6 +131,9 @@ def _result(hit: Hit, states, on_call) -> dict:
         "alternates": points[1:],
         "other_mode": others,
         "on_call": on_call.get(entry.id) if isinstance(entry, Role) else None,
+        "next": (upcoming or {}).get(entry.id) if isinstance(entry, Role) else None,
+        "hidden": hidden,
+        "route": route,
     }
 
 
@@ -126,14 +154,19 @@ def search_page():
     results, lookup = [], None
     if looks_like_number(query):
         lookup = lookup_number(query)
+        lookup.national = national_name(lookup.number)
+        lookup.callers = [caller_of(p) for p in lookup.points if not may_see(current_user, p)]
         lookup.points = visible(lookup.points)
     elif query:
         hits = search(query)
         states = mode_states()
         roles = [h.entry for h in hits if isinstance(h.entry, Role)]
-        on_call = on_call_for_roles(roles, utcnow(), _tz())
+        now = utcnow()
+        on_call = on_call_for_roles(roles, now, _tz())
+        upcoming = next_for_roles(roles, now, _tz())
+        ways = {}
         results = [
-            _result(hit, states, on_call)
+            _result(hit, states, on_call, upcoming, ways)
             for hit in hits
             if not isinstance(hit.entry, ContactPoint) or may_see(current_user, hit.entry)
         ]
@@ -195,9 +228,10 @@ def actor(slug):
         "lookup/actor.html",
         actor=actor,
         mode=mode,
-        paths=paths_for_mode(visible(actor.contact_points), mode.mode),
-        roles=[(r, paths_for_mode(visible(r.contact_points), mode.mode)) for r in roles],
-        persons=[(p, paths_for_mode(visible(p.contact_points), mode.mode)) for p in persons],
+        paths=paths_seen(actor.contact_points, mode.mode),
+        roles=[(r, paths_seen(r.contact_points, mode.mode)) for r in roles],
+        persons=[(p, paths_seen(p.contact_points, mode.mode)) for p in persons],
+        route=way_in(actor, mode.mode),
         on_call=on_call_for_roles(roles, now, tz),
         patterns=[(p, next_occurrence(p, now, tz)) for p in patterns],
         trees=trees,
@@ -235,10 +269,12 @@ def role(role_id):
         at=at,
         asked_at=request.args.get("at"),
         now_on_call=stretches[0] if stretches else None,
+        next_on_call=next_on_call(stretches),
         stretches=stretches,
         gaps=[s for s in stretches if s.person is None],
         mode=mode,
-        paths=paths_for_mode(visible(role.contact_points), mode.mode),
+        paths=paths_seen(role.contact_points, mode.mode),
+        route=way_in(role.actor, mode.mode),
         overdue=is_overdue(role.actor),
         may_edit=can_edit(current_user, role),
     )

@@ -351,20 +351,24 @@ def shown_paths(source: CardSource, mode: Mode, user) -> list[PathRow]:
 
 
 def render_seen(source: CardSource, mode: Mode, user, version: str = "3.0",
-                *, compact: bool = False) -> str:
-    """The card of `source` as this user sees it in `mode` (REV from what they may see)."""
-    seen = visible(source.paths, user)
+                *, compact: bool = False, disclosed: bool = False) -> str:
+    """The card of `source` as this user sees it in `mode` (REV from what they may see).
+
+    `disclosed`: every path is shown, confidential or not (a call tree's cards:
+    DESIGN's need-to-know lists).
+    """
+    seen = list(source.paths) if disclosed else visible(source.paths, user)
     return render(source, paths_for_mode(seen, mode)[0], version, compact=compact, seen=seen)
 
 
 def render_for(entry, user, mode: Mode | None = None, version: str = "3.0",
-               *, compact: bool = False) -> str:
+               *, compact: bool = False, disclosed: bool = False) -> str:
     """A fresh card of a loaded entry for this user, in the mode in force for its actor."""
     source = source_of(entry)
     if mode is None:
         actor = entry if isinstance(entry, Actor) else entry.actor
         mode = mode_for(actor).mode
-    return render_seen(source, mode, user, version, compact=compact)
+    return render_seen(source, mode, user, version, compact=compact, disclosed=disclosed)
 
 
 # --- Variants: what the cache holds ------------------------------------------------
@@ -623,11 +627,13 @@ def directory_cards(user, version: str = "3.0") -> Iterator[Card]:
         yield from _fill(kind, batch, reader, version)
 
 
-def entry_cards(entries, user, version: str = "3.0", mode: Mode | None = None) -> list[Card]:
+def entry_cards(entries, user, version: str = "3.0", mode: Mode | None = None,
+                *, disclosed: bool = False) -> list[Card]:
     """Fresh cards of loaded entries (an actor's, a call tree's members).
 
     Each in the mode in force for its actor, unless `mode` says otherwise
-    (a call tree's cards follow the tree's mode).
+    (a call tree's cards follow the tree's mode, and are `disclosed`: every
+    path placed in the tree is on them).
     """
     states = mode_states()
     cards = []
@@ -635,7 +641,8 @@ def entry_cards(entries, user, version: str = "3.0", mode: Mode | None = None) -
         actor = entry if isinstance(entry, Actor) else entry.actor
         kind = _CARD_KINDS[type(entry)]
         name = entry.short_name if kind == "role" and entry.short_name else entry.name
-        text = render_for(entry, user, mode or mode_for(actor, states).mode, version)
+        text = render_for(entry, user, mode or mode_for(actor, states).mode, version,
+                          disclosed=disclosed)
         cards.append(Card(kind, entry.id, actor.slug, name, text))
     return cards
 

@@ -225,7 +225,8 @@ def actor_zip(slug):
 def calltree_vcard(tree_id):
     """The cards of everyone a call tree calls, with the paths for the tree's mode."""
     tree = _live_tree(tree_id)
-    cards = vcards.entry_cards(_tree_entries(tree), current_user, _version(), mode=tree.mode)
+    cards = vcards.entry_cards(_tree_entries(tree), current_user, _version(), mode=tree.mode,
+                               disclosed=True)
     return _vcf(cards, slugify(tree.name) or f"calltree-{tree.id}")
 
 
@@ -233,7 +234,8 @@ def calltree_vcard(tree_id):
 def calltree_zip(tree_id):
     """A call tree's cards, one file each."""
     tree = _live_tree(tree_id)
-    cards = vcards.entry_cards(_tree_entries(tree), current_user, _version(), mode=tree.mode)
+    cards = vcards.entry_cards(_tree_entries(tree), current_user, _version(), mode=tree.mode,
+                               disclosed=True)
     return _zip(cards, slugify(tree.name) or f"calltree-{tree.id}")
 
 

@@ -78,6 +78,7 @@ GROUPS = {"trees": _l("Regional call trees"), "actors": _l("Actors")}
 
 WARNINGS = {
     "no_path": _l("No contact path for this tree's mode."),
+    "alternate_no_path": _l("An alternate has no contact path for this tree's mode."),
     "nobody_on_call": _l("Nobody is on call."),
     "review_overdue": _l("The entries' review is overdue."),
 }
@@ -410,9 +411,34 @@ class Paper(FPDF):
 
     # Header and footer ------------------------------------------------------
 
+    def mode_band(self, mode: str) -> None:
+        """A large band down the left edge naming the mode: a tree for the wrong mode
+        is seen at arm's length. Activated is black with white letters, ordinary an
+        outline, so the two differ in black and white too."""
+        text = mode_name(mode).upper()
+        x, w, top, height = 2.0, 10.0, TOP, FOOTER_TOP - TOP - 3
+        self.set_line_width(0.8)
+        if mode == "activated":
+            self.set_fill_color(0)
+            self.rect(x, top, w, height, style="DF")
+            self.set_text_color(255)
+        else:
+            self.rect(x, top, w, height, style="D")
+            self.set_text_color(0)
+        self.set_line_width(0.2)
+        self.use(16, True)
+        label = f"{text}   ·   {text}"
+        with self.rotation(90, x + w / 2, top + height / 2):
+            self.set_xy(x + w / 2 - height / 2, top + height / 2 - 3.5)
+            self.cell(height, 7, label, align="C")
+        self.set_text_color(0)
+        self.set_fill_color(255)
+
     def header(self) -> None:
         head = self.head or self.meta
         self.set_text_color(0)
+        if self.meta.get("mode_band"):
+            self.mode_band(self.meta["mode_band"])
         scope = _clean(head.get("scope", ""))
         self.use(9, True)
         scope_w = min(self.width(scope) + 1, WIDTH * 0.45)

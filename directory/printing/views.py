@@ -318,14 +318,15 @@ class Builder:
     # Call trees ------------------------------------------------------------
 
     def tree(self, tree: CallTree) -> dict:
-        resolved = calltrees.resolve_tree(tree, self.at or utcnow(), self.tz,
-                                          visible=self.visible)
+        # A tree's paths are printed for whoever may print it (need-to-know).
+        resolved = calltrees.resolve_tree(tree, self.at or utcnow(), self.tz)
 
         def reach(item) -> dict:
             target = item.target
             data = {
                 "key": _key(target), "label": item.label, "minutes": item.escalate_after_minutes,
-                "paths": [point_data(p, item.label, _actor_of(target).id) for p in item.paths],
+                "paths": [dict(point_data(p, item.label, _actor_of(target).id), disclosed=True)
+                          for p in item.paths],
             }
             if isinstance(target, Role):
                 data["rotations"] = rotations_data(target, self.today)
@@ -698,6 +699,9 @@ def compare(previous: PrintRevision | None, doc: dict, entries: dict, user,
                       if before["values"].get(name) != value]
             note("changed", key, entry, fields, before)
         elif set(before["sections"]) != set(entry["sections"]):
+            if (left_out_hidden and not _may_see_private(entry, user)
+                    and set(entry["sections"]) <= set(before["sections"])):
+                continue  # shown to this reader only where a call tree discloses it
             note("changed", key, entry, [_("now also printed in other sections")])
     for key, entry in old_entries.items():
         if key not in entries and not (left_out_hidden and not _may_see_private(entry, user)):
@@ -734,7 +738,8 @@ def mask_private(value, user):
         return [mask_private(v, user) for v in value]
     if not isinstance(value, dict):
         return value
-    if value.get("confidential") and str(value.get("key", "")).startswith("contact_point:"):
+    if (value.get("confidential") and not value.get("disclosed")
+            and str(value.get("key", "")).startswith("contact_point:")):
         point = SimpleNamespace(confidential=True, owning_actor_id=value.get("actor_id"))
         if not may_see(user, point):
             hidden = _("(confidential – not shown)")
@@ -867,6 +872,7 @@ def _tree_meta(tree: dict) -> dict:
         "printed_at": utcnow().isoformat(), "printed_by": user_name(current_user),
         "marking": current_app.config["SENSITIVITY_MARKING"],
         "today": local_today().isoformat(),
+        "mode_band": tree["mode"],
     }
 
 

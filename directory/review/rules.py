@@ -7,7 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from directory.core.extensions import db
-from directory.core.models import Actor, Role, utcnow
+from directory.core.models import Actor, CallTree, Role, utcnow
+from directory.core.modes import paths_for_mode
 from directory.core.schedules import gaps, timelines
 
 GAP_HORIZON = timedelta(days=14)
@@ -47,4 +48,31 @@ def roles_with_gaps(now: datetime, tz: ZoneInfo) -> list[tuple[Role, list]]:
         if holes:
             found.append((next(r for r in roles if r.id == role_id), holes))
     found.sort(key=lambda pair: (pair[1][0].starts_at, pair[0].name))
+    return found
+
+
+def dead_ends(tree: CallTree) -> list[tuple]:
+    """(node, target) of every step or alternate with no path at all for the tree's mode.
+
+    A target with no number, address or channel for the mode cannot be
+    reached by anyone, whoever reads the tree: a real gap, not a hidden one
+    (paths placed in a tree are shown to all who run it).
+    """
+    found = []
+    for node in sorted((n for n in tree.nodes if n.deleted_at is None),
+                       key=lambda n: (n.depth, n.position, n.id)):
+        for target in (node.target, *(a.target for a in node.alternates)):
+            if target is not None and not paths_for_mode(target.contact_points, tree.mode)[0]:
+                found.append((node, target))
+    return found
+
+
+def trees_with_dead_ends() -> list[tuple[CallTree, list[tuple]]]:
+    """Live call trees with a step or alternate that reaches no path, by name."""
+    trees = db.session.scalars(
+        select(CallTree).where(CallTree.deleted_at.is_(None)).options(
+            selectinload(CallTree.actor), selectinload(CallTree.nodes))
+    ).all()
+    found = [(tree, holes) for tree in trees if (holes := dead_ends(tree))]
+    found.sort(key=lambda pair: pair[0].name)
     return found

@@ -11,7 +11,13 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, current_app, render_template
 
 from directory.core.models import utcnow
-from directory.review.rules import GAP_HORIZON, overdue_actors, review_due_at, roles_with_gaps
+from directory.review.rules import (
+    GAP_HORIZON,
+    overdue_actors,
+    review_due_at,
+    roles_with_gaps,
+    trees_with_dead_ends,
+)
 
 bp = Blueprint("review", __name__)
 
@@ -28,4 +34,5 @@ def overview():
         review_due_at=review_due_at,
         gap_roles=roles_with_gaps(now, tz),
         horizon_days=GAP_HORIZON.days,
+        dead_end_trees=trees_with_dead_ends(),
     )
