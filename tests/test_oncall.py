@@ -41,6 +41,7 @@ def region(app):
     police = make_actor("Polismyndigheten", kind=ActorKind.POLICE)
     vb = make_role(police, "Vakthavande befäl", "VB")
     make_contact(vb, "+46701740620")
+    make_contact(police, "+46701740621", kind="switchboard", label="Växel")
     frg = make_actor("FRG Haninge", kind=ActorKind.VOLUNTEER)
     make_role(frg, "Kontaktperson", "")
     db.session.commit()
@@ -151,6 +152,8 @@ def test_communications_list_is_landscape_a4_with_page_numbers_marking_and_numbe
     assert "Communications list" in text and "Revision" in text and "Ordinary mode" in text
     assert "070-174 06 05" in text and "070-174 06 06" in text  # primary and alternate
     assert "RSTH HAN-1" in text and "NOBODY ON CALL" in text
+    # No second number of its own: the alternate is the actor's switchboard.
+    assert re.search(r"070-174 06 20\s+070-174 06 21", text), text
 
 
 def test_print_view_lists_the_same_numbers(region, client, login_as):

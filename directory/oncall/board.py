@@ -44,6 +44,7 @@ class BoardRow:
     phones: list[ContactPoint] = field(default_factory=list)  # visible, for the mode
     talk_groups: list[ContactPoint] = field(default_factory=list)
     hidden: int = 0  # paths for the mode this reader may not see
+    switchboard: ContactPoint | None = None  # the actor's, for the mode (visible)
 
     @property
     def is_gap(self) -> bool:
@@ -59,7 +60,12 @@ class BoardRow:
 
     @property
     def alternate(self) -> ContactPoint | None:
-        return self.phones[1] if len(self.phones) > 1 else None
+        """The role's second number, else the actor's switchboard (ask for the role)."""
+        if len(self.phones) > 1:
+            return self.phones[1]
+        if self.switchboard is not None and self.switchboard is not self.primary:
+            return self.switchboard
+        return None
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,7 @@ def load_roles(filters: Filters) -> list[Role]:
         .where(Role.deleted_at.is_(None), Actor.deleted_at.is_(None))
         .options(
             selectinload(Role.actor).selectinload(Actor.parent),
+            selectinload(Role.actor).selectinload(Actor.contact_points),
             selectinload(Role.contact_points),
         )
     )
@@ -137,6 +144,13 @@ def _paths(role: Role, mode: ModeInForce) -> tuple[list, list, int]:
     return phones, groups, hidden
 
 
+def actor_switchboard(actor: Actor, mode: ModeInForce) -> ContactPoint | None:
+    """The actor's first switchboard path for the mode that this reader may see."""
+    applies, _others = paths_for_mode(actor.contact_points, mode.mode)
+    return next((p for p in applies
+                 if ContactKind(p.kind) is ContactKind.SWITCHBOARD and shown(p)), None)
+
+
 def board_rows(filters: Filters, at: datetime, tz: ZoneInfo) -> list[BoardRow]:
     """Every duty role passing the filters: activated actors first, gaps kept."""
     roles = load_roles(filters)
@@ -149,9 +163,11 @@ def board_rows(filters: Filters, at: datetime, tz: ZoneInfo) -> list[BoardRow]:
         person = now.person if now else None
         until = now.ends_at if now else None
         upcoming = later[0] if later else None
-        phones, groups, hidden = _paths(role, mode_for(role.actor, states))
+        mode = mode_for(role.actor, states)
+        phones, groups, hidden = _paths(role, mode)
         rows.append(BoardRow(
-            actor=role.actor, role=role, mode=mode_for(role.actor, states),
+            actor=role.actor, role=role, mode=mode,
+            switchboard=actor_switchboard(role.actor, mode),
             person=person, until=until, until_open=until is None or until >= end,
             next_person=upcoming.person if upcoming else None,
             next_known=upcoming is not None,

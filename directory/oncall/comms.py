@@ -12,6 +12,7 @@ printing feature's `pdf.Paper` (bundled DejaVu fonts, wrapping, boxes, the
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from phonenumbers import NumberParseException
 from sqlalchemy import select
@@ -34,7 +35,7 @@ TOP = 25.0
 BOTTOM = 190.0
 FOOTER_TOP = 193.0
 SIZE = 7.5  # body text, points
-PAD = 0.7  # above and below a row's text
+PAD = 0.5  # above and below a row's text
 
 
 def live_patterns(mode: Mode) -> list[CollaborationPattern]:
@@ -56,6 +57,8 @@ def revision_of(rows: list[BoardRow], patterns) -> datetime | None:
     for row in rows:
         moments += [row.actor.updated_at, row.role.updated_at]
         moments += [p.updated_at for p in row.role.contact_points]
+        if row.switchboard is not None:
+            moments.append(row.switchboard.updated_at)
     for pattern in patterns:
         moments.append(pattern.updated_at)
         moments += [c.updated_at for c in pattern.channels]
@@ -98,12 +101,15 @@ def pattern_lines(pattern) -> dict:
     }
 
 
-def on_call_text(row: BoardRow, local) -> str:
-    if row.person is None:
-        return _("NOBODY ON CALL")
+def on_call_text(row: BoardRow) -> str:
+    return row.person.name if row.person is not None else _("NOBODY ON CALL")
+
+
+def until_text(row: BoardRow) -> str:
+    """When the current stretch ends, short ("7/12 08:00"); "–" beyond the window."""
     if row.until_open or row.until is None:
-        return row.person.name
-    return _("%(name)s until %(when)s", name=row.person.name, when=local(row.until))
+        return "–"
+    return format_datetime(row.until, "d/M HH:mm")
 
 
 class LandscapePaper(pdf.Paper):
@@ -213,14 +219,14 @@ def mode_cell(mode: ModeInForce) -> str:
     return _("ACTIVATED") if mode.is_activated else _("Ordinary")
 
 
-def render_comms_pdf(rows: list[BoardRow], patterns, meta: dict, local) -> bytes:
+def render_comms_pdf(rows: list[BoardRow], patterns, meta: dict) -> bytes:
     """The communications list as PDF bytes (landscape A4, one or two pages for a region)."""
     paper = LandscapePaper(meta)
     paper.new_sheet()
     roles = Table(paper, [
-        (_("Actor"), 58), (_("Duty role"), 40), (_("On call now"), 44),
-        (_("Primary"), 36), (_("Alternate"), 36), (_("Rakel talk group"), 32),
-        (_("Mode in force"), 27),
+        (_("Actor"), 64), (_("Duty role"), 34), (_("On call now"), 40), (_("Until"), 20),
+        (_("Primary"), 30), (_("Alternate"), 30), (_("Rakel talk group"), 32),
+        (_("Mode in force"), 23),
     ])
     boxes = []
     for row in rows:
@@ -228,7 +234,8 @@ def render_comms_pdf(rows: list[BoardRow], patterns, meta: dict, local) -> bytes
         if row.primary is None and row.hidden:
             primary = _("hidden number")
         boxes.append(roles.row([
-            row.actor.name, row.role.short_name or row.role.name, on_call_text(row, local),
+            row.actor.name, row.role.short_name or row.role.name, on_call_text(row),
+            until_text(row),
             primary, number_text(row.alternate),
             ", ".join(p.value for p in row.talk_groups) or "–", mode_cell(row.mode),
         ], red=row.is_gap))

@@ -93,8 +93,8 @@ def _comms_data() -> dict:
 def print_view():
     """The communications list for paper: duty roles, numbers, talk groups, bridges."""
     data = _comms_data()
-    return render_template("oncall/print.html", local=_local,
-                           on_call_text=lambda row: comms.on_call_text(row, _local),
+    return render_template("oncall/print.html",
+                           on_call_text=comms.on_call_text, until_text=comms.until_text,
                            number_text=comms.number_text, **data)
 
 
@@ -102,7 +102,7 @@ def print_view():
 def comms_pdf():
     """The communications list as a landscape A4 PDF for the wall and the binder."""
     data = _comms_data()
-    content = comms.render_comms_pdf(data["rows"], data["raw_patterns"], data["meta"], _local)
+    content = comms.render_comms_pdf(data["rows"], data["raw_patterns"], data["meta"])
     return current_app.response_class(
         content, mimetype="application/pdf",
         headers={"Content-Disposition": 'inline; filename="kommunikationslista.pdf"'},
