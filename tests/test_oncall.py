@@ -175,3 +175,12 @@ def test_the_demo_communications_list_is_one_or_two_pages(app, client, login_as)
     text = pdf_text(client.get("/oncall.pdf").data)
     assert f"Page 1 of {len(reader.pages)}" in text
     assert "Regional samverkanskonferens" in text or "Veckovis avstämning" in text
+
+
+def test_board_and_list_speak_swedish(region, client, login_as, auth):
+    login_as(UserRole.VIEWER)
+    client.post("/language", data={"locale": "sv", "csrf_token": auth.csrf_token("/")})
+    html = client.get("/oncall").get_data(as_text=True)
+    assert "Beredskapstavla" in html and "Ingen i beredskap" in html
+    text = pdf_text(client.get("/oncall.pdf").data)
+    assert "Sambandslista" in text and "INGEN I BEREDSKAP" in text
