@@ -44,6 +44,10 @@ def test_board_reads_at_any_width_and_puts_the_activated_actor_first(page: Page)
     # In activated mode the staff's number comes first, not the 24/7 one.
     expect(first.locator("a.tel").first).to_have_attribute("href", f"tel:{staff}")
 
+    widest = page.evaluate("""() => Math.max(...[...document.querySelectorAll('#board-rows *')]
+        .map((e) => e.getBoundingClientRect().right))""")
+    assert widest <= page.viewport_size["width"], "a number runs off the card"
+
     page.get_by_label("Kind of actor").select_option("police")
     page.get_by_role("button", name="Filter").click()
     expect(page.locator("tr.board-row")).to_have_count(2)  # Polisen and its local area
