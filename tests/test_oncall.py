@@ -184,3 +184,56 @@ def test_board_and_list_speak_swedish(region, client, login_as, auth):
     assert "Beredskapstavla" in html and "Ingen i beredskap" in html
     text = pdf_text(client.get("/oncall.pdf").data)
     assert "Sambandslista" in text and "INGEN I BEREDSKAP" in text
+
+
+def add_conference(convener, name, mode, bridge, pin, talk_group=None, confidential=False):
+    from datetime import date
+
+    from directory.core.models import CollaborationPattern, ContactKind, ContactPoint
+
+    pattern = CollaborationPattern(name=name, convener_actor=convener, mode=mode,
+                                   starts_on=date(2026, 11, 1))
+    db.session.add(pattern)
+    db.session.flush()
+    db.session.add(ContactPoint(pattern=pattern, kind=ContactKind.BRIDGE, value=bridge,
+                                pin=pin, confidential=confidential))
+    if talk_group:
+        db.session.add(ContactPoint(pattern=pattern, kind=ContactKind.RAKEL_GROUP,
+                                    value=talk_group, priority=2))
+    db.session.flush()
+    return pattern
+
+
+def test_the_list_carries_the_conferences_of_the_mode_in_force(region, client, login_as):
+    from directory.core.models import PathMode
+
+    user = login_as(UserRole.ADMIN)
+    add_conference(region["haninge"], "Regional samverkanskonferens", PathMode.ACTIVATED,
+                   "+46701740674", "246810#", "RSTH SAMV-1")
+    add_conference(region["haninge"], "Veckovis avstämning", PathMode.ORDINARY,
+                   "+46701740675", "135790#")
+    db.session.commit()
+    ordinary = pdf_text(client.get("/oncall.pdf").data)
+    assert "Veckovis avstämning" in ordinary and "135790#" in ordinary
+    assert "Regional samverkanskonferens" not in ordinary
+    switch_mode(None, Mode.ACTIVATED, reason="Snöoväder", user=user)
+    db.session.commit()
+    activated = pdf_text(client.get("/oncall.pdf").data)
+    assert "Activated mode" in activated and "ACTIVATED" in activated
+    assert "Regional samverkanskonferens" in activated and "Veckovis" not in activated
+    assert "070-174 06 74" in activated and "246810#" in activated
+    assert "RSTH SAMV-1" in activated
+
+
+def test_a_confidential_bridge_and_its_pin_stay_off_a_viewers_list(region, client, login_as):
+    from directory.core.models import PathMode
+
+    add_conference(region["police"], "Polisens brygga", PathMode.BOTH, "+46701740677",
+                   "999111#", confidential=True)
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    for text in (pdf_text(client.get("/oncall.pdf").data),
+                 client.get("/oncall/print").get_data(as_text=True)):
+        assert "Polisens brygga" in text
+        assert "999111#" not in text and "06 77" not in text
+        assert "hidden number" in text

@@ -94,7 +94,9 @@ def pattern_lines(pattern) -> dict:
     hidden = sum(1 for c in pattern.channels if c.deleted_at is None and not shown(c))
     return {
         "name": pattern.name, "convener": convener,
-        "bridge": ", ".join(_display(c.value) for c in bridges) or "–",
+        # Hidden is not missing: say so, the convener can be asked for it.
+        "bridge": ", ".join(_display(c.value) for c in bridges)
+        or (_("hidden number") if hidden else "–"),
         "pin": ", ".join(c.pin for c in bridges if c.pin) or "–",
         "talk_group": ", ".join(c.value for c in groups) or "–",
         "hidden": hidden,
