@@ -13,7 +13,10 @@
     if (busy) return;
     busy = true;
     fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-      .then(function (response) { return response.ok ? response.text() : null; })
+      // Signed out meanwhile: the answer is the sign-in page; keep the rows shown.
+      .then(function (response) {
+        return response.ok && !response.redirected ? response.text() : null;
+      })
       .then(function (html) {
         if (html === null) return;
         var x = window.scrollX, y = window.scrollY;
