@@ -79,12 +79,14 @@ def register_blueprints(app: Flask) -> None:
     from directory.coordination import views as coordination_pages
     from directory.editing import views as editing_pages
     from directory.lookup import views as lookup_pages
+    from directory.oncall import views as oncall_pages
     from directory.phones import views as phone_pages
     from directory.printing import views as printing_pages
     from directory.review import views as review_pages
 
     for pages in (auth, lookup_pages, editing_pages, admin, tokens, review_pages,
-                  calltree_pages, coordination_pages, phone_pages, printing_pages, api_pages):
+                  calltree_pages, coordination_pages, phone_pages, printing_pages, api_pages,
+                  oncall_pages):
         app.register_blueprint(pages.bp)
 
 

@@ -1,0 +1,178 @@
+"""Who is on call for every duty role, now and next: the rows of the board.
+
+One load for all live roles with their actors and paths, one `timelines`
+call for who is on call from now over a window, and the mode states once:
+the number of queries does not grow with the number of actors. Numbers go
+through `visibility.shown`, the same gate the pages use, so a confidential
+number reaches only those who may see it; a hidden one is counted, not shown.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from directory.core.extensions import db
+from directory.core.models import Actor, ActorKind, ContactKind, ContactPoint, Person, Role
+from directory.core.modes import ModeInForce, mode_for, mode_states, paths_for_mode
+from directory.core.schedules import timelines
+from directory.core.text import fold, swedish_sort_key
+from directory.core.visibility import shown
+
+# How far ahead "until when" and "who next" look; a stretch reaching the end
+# of the window is shown as lasting at least that long.
+WINDOW = timedelta(days=15)
+
+# Paths printed in the primary/alternate columns: the ones one can dial.
+DIALLABLE = frozenset(k for k in ContactKind if k.is_phone)
+
+
+@dataclass
+class BoardRow:
+    """One duty role on the board (or on the communications list)."""
+
+    actor: Actor
+    role: Role
+    mode: ModeInForce
+    person: Person | None  # on call now; None is a gap
+    until: datetime | None  # when the current stretch ends
+    until_open: bool  # the stretch lasts beyond the window
+    next_person: Person | None
+    next_known: bool  # False when nothing changes within the window
+    phones: list[ContactPoint] = field(default_factory=list)  # visible, for the mode
+    talk_groups: list[ContactPoint] = field(default_factory=list)
+    hidden: int = 0  # paths for the mode this reader may not see
+    switchboard: ContactPoint | None = None  # the actor's, for the mode (visible)
+
+    @property
+    def is_gap(self) -> bool:
+        return self.person is None
+
+    @property
+    def activated(self) -> bool:
+        return self.mode.is_activated
+
+    @property
+    def primary(self) -> ContactPoint | None:
+        return self.phones[0] if self.phones else None
+
+    @property
+    def alternate(self) -> ContactPoint | None:
+        """The role's second number, else the actor's switchboard (ask for the role)."""
+        if len(self.phones) > 1:
+            return self.phones[1]
+        if self.switchboard is not None and self.switchboard is not self.primary:
+            return self.switchboard
+        return None
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The board's query arguments, read and checked."""
+
+    kind: ActorKind | None = None
+    place: str = ""
+
+    @property
+    def args(self) -> dict:
+        found = {}
+        if self.kind is not None:
+            found["kind"] = self.kind.value
+        if self.place:
+            found["place"] = self.place
+        return found
+
+
+class FilterError(ValueError):
+    """A query argument the board cannot read; the message says why."""
+
+
+def read_filters(args) -> Filters:
+    """`?kind=police&place=haninge`; an unknown kind is refused with a reason."""
+    kind = (args.get("kind") or "").strip()
+    place = " ".join((args.get("place") or "").split())[:100]
+    if kind:
+        try:
+            return Filters(ActorKind(kind), place)
+        except ValueError:
+            raise FilterError(kind) from None
+    return Filters(None, place)
+
+
+def _place_matches(actor: Actor, folded: str) -> bool:
+    """A place is named in the actor's name, short name or its parent's name.
+
+    Actors carry their place in their names ("Haninge kommun", "FRG
+    Haninge", "Lokalpolisområde Haninge/Nynäshamn"), and local actors sit
+    under the municipality or agency they belong to.
+    """
+    names = [actor.name, actor.short_name]
+    if actor.parent is not None and actor.parent.deleted_at is None:
+        names += [actor.parent.name, actor.parent.short_name]
+    return any(folded in fold(name) for name in names if name)
+
+
+def load_roles(filters: Filters) -> list[Role]:
+    """Live roles of live actors that pass the filters, with what the board reads."""
+    query = (
+        select(Role)
+        .join(Role.actor)
+        .where(Role.deleted_at.is_(None), Actor.deleted_at.is_(None))
+        .options(
+            selectinload(Role.actor).selectinload(Actor.parent),
+            selectinload(Role.actor).selectinload(Actor.contact_points),
+            selectinload(Role.contact_points),
+        )
+    )
+    if filters.kind is not None:
+        query = query.where(Actor.kind == filters.kind)
+    roles = list(db.session.scalars(query).all())
+    if filters.place:
+        folded = fold(filters.place)
+        roles = [r for r in roles if _place_matches(r.actor, folded)]
+    return roles
+
+
+def _paths(role: Role, mode: ModeInForce) -> tuple[list, list, int]:
+    applies, _others = paths_for_mode(role.contact_points, mode.mode)
+    seen = [p for p in applies if shown(p)]
+    hidden = len(applies) - len(seen)
+    phones = [p for p in seen if ContactKind(p.kind) in DIALLABLE]
+    groups = [p for p in seen if ContactKind(p.kind) is ContactKind.RAKEL_GROUP]
+    return phones, groups, hidden
+
+
+def actor_switchboard(actor: Actor, mode: ModeInForce) -> ContactPoint | None:
+    """The actor's first switchboard path for the mode that this reader may see."""
+    applies, _others = paths_for_mode(actor.contact_points, mode.mode)
+    return next((p for p in applies
+                 if ContactKind(p.kind) is ContactKind.SWITCHBOARD and shown(p)), None)
+
+
+def board_rows(filters: Filters, at: datetime, tz: ZoneInfo) -> list[BoardRow]:
+    """Every duty role passing the filters: activated actors first, gaps kept."""
+    roles = load_roles(filters)
+    states = mode_states()
+    end = at + WINDOW
+    stretches = timelines(roles, at, end, tz)
+    rows = []
+    for role in roles:
+        now, *later = stretches.get(role.id) or [None]
+        person = now.person if now else None
+        until = now.ends_at if now else None
+        upcoming = later[0] if later else None
+        mode = mode_for(role.actor, states)
+        phones, groups, hidden = _paths(role, mode)
+        rows.append(BoardRow(
+            actor=role.actor, role=role, mode=mode,
+            switchboard=actor_switchboard(role.actor, mode),
+            person=person, until=until, until_open=until is None or until >= end,
+            next_person=upcoming.person if upcoming else None,
+            next_known=upcoming is not None,
+            phones=phones, talk_groups=groups, hidden=hidden,
+        ))
+    rows.sort(key=lambda r: (not r.activated, swedish_sort_key(r.actor.name),
+                             swedish_sort_key(r.role.name)))
+    return rows

@@ -1,0 +1,109 @@
+"""The on-call board (`/oncall`) and the communications list (`/oncall.pdf`, print view)."""
+
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from directory.core.models import ActorKind, utcnow
+from directory.core.modes import region_mode
+from directory.oncall import board, comms
+
+bp = Blueprint("oncall", __name__)
+
+# Seconds between refreshes of the board's rows (fetched, not reloaded).
+REFRESH_SECONDS = 60
+
+def kind_choices() -> list[tuple[str, str]]:
+    names = {
+        "municipality": _("Municipality"),
+        "municipal_administration": _("Municipal administration"),
+        "county_board": _("County administrative board"), "police": _("Police"),
+        "armed_forces": _("Armed forces"), "rescue_service": _("Rescue service"),
+        "region": _("Region"), "agency": _("Agency"),
+        "emergency_centre": _("Emergency centre"), "company": _("Company"),
+        "volunteer": _("Volunteer organisation"), "other": _("Other"),
+    }  # fmt: skip
+    return [(kind.value, names.get(kind.value, kind.value)) for kind in ActorKind]
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _filters() -> board.Filters:
+    try:
+        return board.read_filters(request.args)
+    except board.FilterError as error:
+        abort(400, _("“%(kind)s” is not a kind of actor. Choose one from the list.",
+                     kind=str(error)[:40]))
+
+
+def _board_context() -> dict:
+    filters = _filters()
+    now = utcnow()
+    rows = board.board_rows(filters, now, _tz())
+    return {"rows": rows, "filters": filters, "now": now,
+            "gaps": sum(1 for r in rows if r.is_gap),
+            "refresh_seconds": REFRESH_SECONDS}
+
+
+@bp.get("/oncall")
+def index():
+    """Every actor's duty roles: who is on call now, the number, until when, who next."""
+    return render_template("oncall/board.html", kinds=kind_choices(), **_board_context())
+
+
+@bp.get("/oncall/rows")
+def rows():
+    """The board's table body alone, for the page's periodic refresh."""
+    return render_template("oncall/_rows.html", **_board_context())
+
+
+def _local(moment) -> str:
+    return format_datetime(moment, "yyyy-MM-dd HH:mm")
+
+
+def _comms_data() -> dict:
+    """Rows and conferences for the mode in force, and what header and footer say."""
+    filters = _filters()
+    now = utcnow()
+    state = region_mode()
+    rows = board.board_rows(filters, now, _tz())
+    patterns = comms.live_patterns(state.mode)
+    revision = comms.revision_of(rows, patterns)
+    meta = {
+        "title": _("Communications list (ICS 205A)"),
+        "scope": _("Region – all actors"),
+        "mode_text": _("Activated mode") if state.is_activated else _("Ordinary mode"),
+        "scenario": state.scenario.name if state.scenario else None,
+        "revision": _("Revision %(when)s", when=_local(revision) if revision else "–"),
+        "date": _local(now),
+        "printed_at": _local(now),
+        "printed_by": (current_user.name or current_user.email),
+        "marking": current_app.config["SENSITIVITY_MARKING"],
+    }
+    return {"rows": rows, "patterns": [comms.pattern_lines(p) for p in patterns],
+            "raw_patterns": patterns, "meta": meta, "state": state}
+
+
+@bp.get("/oncall/print")
+def print_view():
+    """The communications list for paper: duty roles, numbers, talk groups, bridges."""
+    data = _comms_data()
+    return render_template("oncall/print.html",
+                           on_call_text=comms.on_call_text, until_text=comms.until_text,
+                           number_text=comms.number_text, **data)
+
+
+@bp.get("/oncall.pdf")
+def comms_pdf():
+    """The communications list as a landscape A4 PDF for the wall and the binder."""
+    data = _comms_data()
+    content = comms.render_comms_pdf(data["rows"], data["raw_patterns"], data["meta"])
+    return current_app.response_class(
+        content, mimetype="application/pdf",
+        headers={"Content-Disposition": 'inline; filename="kommunikationslista.pdf"'},
+    )

@@ -1,0 +1,239 @@
+"""The on-call board and the communications list, read as a duty officer reads them."""
+
+import re
+from datetime import timedelta
+from io import BytesIO
+
+import pytest
+from pypdf import PdfReader
+
+from directory.core.extensions import db
+from directory.core.models import ActorKind, Mode, Shift, UserRole, utcnow
+from directory.core.modes import switch_mode
+from tests.conftest import make_actor, make_contact, make_person, make_role
+
+SECRET = "+46701740699"
+
+
+def rows_of(html: str) -> list[str]:
+    """The board's rows, in order, as their text without tags."""
+    rows = re.findall(r'<tr class="board-row[^"]*"[^>]*>(.*?)</tr>', html, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
+
+
+@pytest.fixture
+def region(app):
+    """Haninge with a TiB on shift now and someone next; Polisen with nobody on call."""
+    now = utcnow()
+    haninge = make_actor("Haninge kommun")
+    tib = make_role(haninge, "Tjänsteman i beredskap", "TiB")
+    make_contact(tib, "+46701740605", label="TiB 24/7")
+    make_contact(tib, "+46701740606", kind="switchboard", priority=2)
+    make_contact(tib, SECRET, priority=3, confidential=True)
+    make_contact(tib, "RSTH HAN-1", kind="rakel_group", priority=4)
+    asa, per = make_person(haninge, "Åsa Öberg"), make_person(haninge, "Per Åkesson")
+    db.session.add_all([
+        Shift(role=tib, person=asa, starts_at=now - timedelta(hours=1),
+              ends_at=now + timedelta(hours=5)),
+        Shift(role=tib, person=per, starts_at=now + timedelta(hours=5),
+              ends_at=now + timedelta(hours=29)),
+    ])
+    police = make_actor("Polismyndigheten", kind=ActorKind.POLICE)
+    vb = make_role(police, "Vakthavande befäl", "VB")
+    make_contact(vb, "+46701740620")
+    make_contact(police, "+46701740621", kind="switchboard", label="Växel")
+    frg = make_actor("FRG Haninge", kind=ActorKind.VOLUNTEER)
+    make_role(frg, "Kontaktperson", "")
+    db.session.commit()
+    return {"haninge": haninge, "police": police, "tib": tib, "frg": frg}
+
+
+def test_board_shows_who_is_on_call_now_the_number_until_when_and_who_next(
+        region, client, login_as):
+    login_as(UserRole.VIEWER)
+    html = client.get("/oncall").get_data(as_text=True)
+    (row,) = [r for r in rows_of(html) if r.startswith("Haninge kommun")]
+    assert "Åsa Öberg" in row and "Per Åkesson" in row
+    assert 'href="tel:+46701740605"' in html
+    assert "070-174 06 05" in row
+    assert row.index("Åsa Öberg") < row.index("Per Åkesson")  # now, then next
+
+
+def test_a_gap_is_marked_in_words_and_as_a_gap_row(region, client, login_as):
+    login_as(UserRole.VIEWER)
+    html = client.get("/oncall").get_data(as_text=True)
+    (police,) = re.findall(r'<tr class="([^"]*)"[^>]*>\s*<td[^>]*><a[^>]*>Polismyndigheten', html)
+    assert "gap-row" in police
+    (row,) = [r for r in rows_of(html) if r.startswith("Polismyndigheten")]
+    assert "Nobody on call" in row
+    haninge = re.search(r'<tr class="([^"]*)"[^>]*>\s*<td[^>]*><a[^>]*>Haninge kommun', html)
+    assert "gap-row" not in haninge.group(1)
+    assert "2 without anyone on call" in html
+
+
+def test_actors_in_activated_mode_come_first_and_are_marked(region, client, login_as):
+    user = login_as(UserRole.ADMIN)
+    switch_mode(region["police"], Mode.ACTIVATED, reason="Snöstorm", user=user)
+    db.session.commit()
+    rows = rows_of(client.get("/oncall").get_data(as_text=True))
+    assert rows[0].startswith("Polismyndigheten Activated mode")
+    assert [r.split()[0] for r in rows[1:]] == ["FRG", "Haninge"]
+    assert all("Activated mode" not in r for r in rows[1:])
+
+
+def test_filters_by_kind_of_actor_and_by_place(region, client, login_as):
+    login_as(UserRole.VIEWER)
+    police = rows_of(client.get("/oncall?kind=police").get_data(as_text=True))
+    assert [r.split()[0] for r in police] == ["Polismyndigheten"]
+    haninge = rows_of(client.get("/oncall?place=haninge").get_data(as_text=True))
+    assert [r.split()[0] for r in haninge] == ["FRG", "Haninge"]
+    both = rows_of(client.get("/oncall?place=Haninge&kind=volunteer").get_data(as_text=True))
+    assert [r.split()[0] for r in both] == ["FRG"]
+
+
+def test_an_unknown_kind_is_refused_with_a_reason(region, client, login_as):
+    login_as(UserRole.VIEWER)
+    response = client.get("/oncall?kind=pirates")
+    assert response.status_code == 400
+    assert "is not a kind of actor" in response.get_data(as_text=True)
+
+
+def test_a_viewer_never_sees_a_confidential_number_its_editor_does(region, client, login_as,
+                                                                    auth):
+    tib = region["tib"]
+    tib.contact_points[0].deleted_at = utcnow()  # the open numbers gone: the secret is first
+    tib.contact_points[1].deleted_at = utcnow()
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    for path in ("/oncall", "/oncall/rows", "/oncall/print"):
+        html = client.get(path).get_data(as_text=True)
+        assert SECRET not in html and "740699" not in html and "740 699" not in html, path
+        assert "06 99" not in html, path
+    assert "Hidden number" in client.get("/oncall").get_data(as_text=True)
+    text = pdf_text(client.get("/oncall.pdf").data)
+    assert "06 99" not in text and "hidden number" in text
+    auth.logout()
+    login_as(UserRole.EDITOR, actors=[region["haninge"]])
+    assert 'href="tel:+46701740699"' in client.get("/oncall").get_data(as_text=True)
+
+
+def test_the_refresh_endpoint_answers_the_rows_alone_with_the_filters(region, client, login_as):
+    login_as(UserRole.VIEWER)
+    page = client.get("/oncall?kind=police").get_data(as_text=True)
+    assert 'data-refresh="/oncall/rows?kind=police"' in page
+    response = client.get("/oncall/rows?kind=police")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "<html" not in html
+    assert [r.split()[0] for r in rows_of(html)] == ["Polismyndigheten"]
+    assert "Updated" in html
+
+
+def test_the_board_is_in_the_main_menu(region, client, login_as):
+    login_as(UserRole.VIEWER)
+    assert 'href="/oncall"' in client.get("/").get_data(as_text=True)
+
+
+def pdf_text(content: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(BytesIO(content)).pages)
+
+
+def test_communications_list_is_landscape_a4_with_page_numbers_marking_and_numbers(
+        region, app, client, login_as):
+    login_as(UserRole.VIEWER)
+    response = client.get("/oncall.pdf")
+    assert response.mimetype == "application/pdf"
+    reader = PdfReader(BytesIO(response.data))
+    assert len(reader.pages) == 1
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (842, 595)  # A4 landscape
+    text = pdf_text(response.data)
+    assert "Page 1 of 1" in text
+    assert app.config["SENSITIVITY_MARKING"] in text
+    assert "Communications list" in text and "Revision" in text and "Ordinary mode" in text
+    assert "070-174 06 05" in text and "070-174 06 06" in text  # primary and alternate
+    assert "RSTH HAN-1" in text and "NOBODY ON CALL" in text
+    # No second number of its own: the alternate is the actor's switchboard.
+    assert re.search(r"070-174 06 20\s+070-174 06 21", text), text
+
+
+def test_print_view_lists_the_same_numbers(region, client, login_as):
+    login_as(UserRole.VIEWER)
+    html = client.get("/oncall/print").get_data(as_text=True)
+    assert "070-174 06 05" in html and "070-174 06 06" in html and "RSTH HAN-1" in html
+    assert "Skyddas" in html
+
+
+def test_the_demo_communications_list_is_one_or_two_pages(app, client, login_as):
+    from directory.operations.demo import load_demo
+    from tests.conftest import TODAY
+
+    load_demo(TODAY)
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    reader = PdfReader(BytesIO(client.get("/oncall.pdf").data))
+    assert 1 <= len(reader.pages) <= 2
+    text = pdf_text(client.get("/oncall.pdf").data)
+    assert f"Page 1 of {len(reader.pages)}" in text
+    assert "Regional samverkanskonferens" in text or "Veckovis avstämning" in text
+
+
+def test_board_and_list_speak_swedish(region, client, login_as, auth):
+    login_as(UserRole.VIEWER)
+    client.post("/language", data={"locale": "sv", "csrf_token": auth.csrf_token("/")})
+    html = client.get("/oncall").get_data(as_text=True)
+    assert "Beredskapstavla" in html and "Ingen i beredskap" in html
+    text = pdf_text(client.get("/oncall.pdf").data)
+    assert "Sambandslista" in text and "INGEN I BEREDSKAP" in text
+
+
+def add_conference(convener, name, mode, bridge, pin, talk_group=None, confidential=False):
+    from datetime import date
+
+    from directory.core.models import CollaborationPattern, ContactKind, ContactPoint
+
+    pattern = CollaborationPattern(name=name, convener_actor=convener, mode=mode,
+                                   starts_on=date(2026, 11, 1))
+    db.session.add(pattern)
+    db.session.flush()
+    db.session.add(ContactPoint(pattern=pattern, kind=ContactKind.BRIDGE, value=bridge,
+                                pin=pin, confidential=confidential))
+    if talk_group:
+        db.session.add(ContactPoint(pattern=pattern, kind=ContactKind.RAKEL_GROUP,
+                                    value=talk_group, priority=2))
+    db.session.flush()
+    return pattern
+
+
+def test_the_list_carries_the_conferences_of_the_mode_in_force(region, client, login_as):
+    from directory.core.models import PathMode
+
+    user = login_as(UserRole.ADMIN)
+    add_conference(region["haninge"], "Regional samverkanskonferens", PathMode.ACTIVATED,
+                   "+46701740674", "246810#", "RSTH SAMV-1")
+    add_conference(region["haninge"], "Veckovis avstämning", PathMode.ORDINARY,
+                   "+46701740675", "135790#")
+    db.session.commit()
+    ordinary = pdf_text(client.get("/oncall.pdf").data)
+    assert "Veckovis avstämning" in ordinary and "135790#" in ordinary
+    assert "Regional samverkanskonferens" not in ordinary
+    switch_mode(None, Mode.ACTIVATED, reason="Snöoväder", user=user)
+    db.session.commit()
+    activated = pdf_text(client.get("/oncall.pdf").data)
+    assert "Activated mode" in activated and "ACTIVATED" in activated
+    assert "Regional samverkanskonferens" in activated and "Veckovis" not in activated
+    assert "070-174 06 74" in activated and "246810#" in activated
+    assert "RSTH SAMV-1" in activated
+
+
+def test_a_confidential_bridge_and_its_pin_stay_off_a_viewers_list(region, client, login_as):
+    from directory.core.models import PathMode
+
+    add_conference(region["police"], "Polisens brygga", PathMode.BOTH, "+46701740677",
+                   "999111#", confidential=True)
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    for text in (pdf_text(client.get("/oncall.pdf").data),
+                 client.get("/oncall/print").get_data(as_text=True)):
+        assert "Polisens brygga" in text
+        assert "999111#" not in text and "06 77" not in text
+        assert "hidden number" in text
