@@ -334,6 +334,8 @@ def _slots(tokens: list[str], groups) -> list[Slot]:
                         best, best_groups = n, []
                     best_groups.append(group)
         slot = Slot(tuple(tokens[i : i + best]))
+        if best > 1:
+            slot.synonyms.add(max(slot.typed, key=len))
         for group in best_groups:
             for term in group:
                 if term != slot.typed:
@@ -417,7 +419,9 @@ def _slot_query(term, index: int, slot: Slot, corrections: dict[str, str]):
         select(
             term.entity_type,
             term.entity_id,
-            func.max(term.weight * how_well).label("score"),
+            # the best match, and one more for each further word matched:
+            # "jour" finds TiB (tib, tjansteman, beredskap) before RCB (beredskap)
+            (func.max(term.weight * how_well) + func.count() - 1).label("score"),
             literal(index).label("slot"),
         )
         .where(or_(*(condition for condition, _ in kinds)))
@@ -462,7 +466,7 @@ def search(query: str, limit: int = MAX_RESULTS) -> Results:
     hits.sort(
         key=lambda h: (-h.score, TYPE_ORDER[h.entity_type], swedish_sort_key(_name(h.entry)))
     )
-    hits = _actor_first(hits)
+    hits = _actor_first(hits, tokens)
     # A path whose owner is found too is shown inside its owner's result.
     found = {(h.entity_type, h.entry.id) for h in hits}
     results.extend(
@@ -474,18 +478,30 @@ def search(query: str, limit: int = MAX_RESULTS) -> Results:
     return results
 
 
-def _actor_first(hits: list[Hit]) -> list[Hit]:
+def _actor_first(hits: list[Hit], query_words: list[str]) -> list[Hit]:
     """An actor named by the query comes first, its roles right after it.
 
     The actors named are those found as well as the best hit (their own
-    name matches as well as anything does); companies after public actors,
-    since "haninge" asks for the municipality before a contractor there.
+    name matches as well as anything does). Among them, public actors before
+    companies, then the one the query names whole ("haninge" is Haninge
+    kommun's short name) and the one with the shortest name: "haninge" asks
+    for the municipality before FRG Haninge or a contractor there.
     """
     if not hits:
         return hits
     best = hits[0].score
     named = [h for h in hits if h.entity_type == "actor" and h.score == best]
-    named.sort(key=lambda h: h.entry.kind == ActorKind.COMPANY)
+    words = set(query_words)
+
+    def fit(hit: Hit):
+        names = [set(fold(n).split()) for n in (hit.entry.name, hit.entry.short_name) if n]
+        return (
+            hit.entry.kind == ActorKind.COMPANY,
+            not any(n and n <= words for n in names),
+            min(len(n) for n in names),
+        )
+
+    named.sort(key=fit)
     if not named:
         return hits
     front: list[Hit] = []
