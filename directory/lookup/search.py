@@ -41,7 +41,6 @@ from sqlalchemy import (
     insert,
     inspect,
     literal,
-    or_,
     select,
     union_all,
 )
@@ -394,12 +393,16 @@ def _corrections(token: str) -> list[str]:
 
 
 def _slot_query(term, index: int, slot: Slot, corrections: dict[str, str]):
-    """Entries matching a slot, with the best score of how they match it."""
+    """Entries matching a slot, with the best score of how they match it.
+
+    Each way of matching is its own index scan (a prefix range or a list of
+    whole words), put together with UNION ALL: an OR of them would make
+    SQLite read the whole index.
+    """
     kinds = []  # (condition, how well)
     if len(slot.typed) == 1:
         token = slot.typed[0]
-        kinds.append((term.term == token, EXACT))
-        kinds.append((_prefix(term.term, token), PREFIX))
+        kinds.append((_prefix(term.term, token), case((term.term == token, EXACT), else_=PREFIX)))
     if slot.synonyms:
         kinds.append((term.term.in_(sorted(slot.synonyms)), SYNONYM))
     if len(slot.typed) == 1:
@@ -414,18 +417,27 @@ def _slot_query(term, index: int, slot: Slot, corrections: dict[str, str]):
                 kinds.append((term.term.in_(corrected), CORRECTED))
     if not kinds:
         kinds.append((false(), EXACT))
-    how_well = case(*kinds, else_=0)
+    rows = union_all(
+        *(
+            select(
+                term.entity_type,
+                term.entity_id,
+                term.term,
+                (term.weight * how_well).label("score"),
+            ).where(condition)
+            for condition, how_well in kinds
+        )
+    ).subquery()
     return (
         select(
-            term.entity_type,
-            term.entity_id,
+            rows.c.entity_type,
+            rows.c.entity_id,
             # the best match, and one more for each further word matched:
             # "jour" finds TiB (tib, tjansteman, beredskap) before RCB (beredskap)
-            (func.max(term.weight * how_well) + func.count() - 1).label("score"),
+            (func.max(rows.c.score) + func.count(rows.c.term.distinct()) - 1).label("score"),
             literal(index).label("slot"),
         )
-        .where(or_(*(condition for condition, _ in kinds)))
-        .group_by(term.entity_type, term.entity_id)
+        .group_by(rows.c.entity_type, rows.c.entity_id)
     )
 
 
