@@ -174,6 +174,11 @@ def test_when_no_entry_has_every_word_those_with_most_are_shown(app, client, log
     login_as()
     page = client.get("/search?q=tib+haninge+flygplats").get_data(as_text=True)
     assert "Nothing matches all words; closest:" in page
+    client.post("/language", data={"locale": "sv", "csrf_token": _csrf(page)})
+    page = client.get("/search?q=tib+haninge+flygplats").get_data(as_text=True)
+    assert "Inget matchar alla ord; närmast:" in page
+    page = client.get("/search?q=hanninge").get_data(as_text=True)
+    assert "Menade du:" in page
 
 
 # --- 6. Ranking -------------------------------------------------------------
