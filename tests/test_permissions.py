@@ -162,6 +162,8 @@ RULES = {
                                    scenario_fields, False),
     "admin.settings": (lambda w: "/admin/settings",
                        lambda w: {"viewers_see_confidential": "y"}, False),
+    "lookup.synonyms": (lambda w: "/search/synonyms",
+                        lambda w: {"groups": "TRV, Trafikverket"}, False),
 }
 
 # Each capability keeps its own rules beside its tests, in tests/rules_*.py

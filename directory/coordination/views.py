@@ -272,6 +272,11 @@ class PatternForm(Form):
     meeting_place = StringField(_l("Meeting place"), validators=[Length(max=300)])
     purpose = TextAreaField(_l("Purpose"), validators=[Length(max=5000)])
     mandate = TextAreaField(_l("Mandate"), validators=[Length(max=5000)])
+    keywords = StringField(
+        _l("Search words"),
+        description=_l("Words search finds this by, separated by commas; not printed."),
+        validators=[Length(max=1000)],
+    )
     participants = SelectMultipleField(_l("Participants"), coerce=int)
     submit = SubmitField(_l("Save"))
 
@@ -337,6 +342,7 @@ def _save_pattern(pattern: CollaborationPattern, form: PatternForm) -> None:
             "meeting_place": form.meeting_place.data or "",
             "purpose": form.purpose.data or "",
             "mandate": form.mandate.data or "",
+            "keywords": form.keywords.data or "",
         },
     )
     services.set_participants(pattern, form.participants.data or [])

@@ -89,6 +89,11 @@ class ActorForm(EntryForm):
         _l("Review interval (days)"), validators=[InputRequired(), NumberRange(1, 3650)]
     )
     notes = TextAreaField(_l("Notes"), validators=[Length(max=5000)])
+    keywords = StringField(
+        _l("Search words"),
+        description=_l("Words search finds this by, separated by commas; not printed."),
+        validators=[Length(max=1000)],
+    )
 
     def values(self) -> dict:
         data = super().values()
@@ -107,6 +112,11 @@ class RoleForm(EntryForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     short_name = StringField(_l("Short name"), validators=[Length(max=40)])
     description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
+    keywords = StringField(
+        _l("Search words"),
+        description=_l("Words search finds this by, separated by commas; not printed."),
+        validators=[Length(max=1000)],
+    )
 
 
 class ContactPointForm(EntryForm):

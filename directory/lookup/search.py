@@ -1,10 +1,23 @@
 """Search and reverse lookup: what a duty officer types, and what it finds.
 
 Every searchable entry has its words in the `search_term` index, kept
-current by a flush hook. A query's words must each be the start of one of an
-entry's words ("hani ti" finds the TiB role of Haninge kommun); case and
-diacritics do not matter. Entries rank by how much of the query names them
-rather than what they belong to, so the role or actor named comes first.
+current by a flush hook; every word indexed is also kept once in
+`search_word`. Case and diacritics do not matter. Each word of the query is
+found, best first, as:
+
+- the start of an entry's word ("hani ti" finds the TiB role of Haninge);
+- a synonym the coordinators keep ("lst" finds Länsstyrelsen, "jour" TiB);
+- a part inside a compound ("röjning" finds "Snöröjning"), sought in the
+  word list, not the index;
+- one edit away (two for words of 8 letters or more), only when the word is
+  found no other way, so an exact match always ranks above a corrected one;
+  the correction is offered as "did you mean".
+
+Editors' keywords count as an entry's own words. Entries matching every word
+come first; when none does, those matching most words are shown, marked as
+partial. Entries rank by how much of the query names them rather than what
+they belong to; an actor named brings its roles right after it, before
+persons and other actors' entries.
 
 A query that looks like a phone number is looked up as one instead: any
 common way of writing it finds the contact paths with that number.
@@ -17,19 +30,37 @@ from dataclasses import dataclass, field
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import case, delete, event, func, insert, inspect, literal, select, union_all
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+from sqlalchemy import (
+    case,
+    delete,
+    event,
+    false,
+    func,
+    insert,
+    inspect,
+    literal,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from directory.core.database import live_id_chunks
 from directory.core.extensions import db
 from directory.core.models import (
     Actor,
+    ActorKind,
     CollaborationPattern,
     ContactPoint,
     Person,
     Role,
     Searchable,
+    SearchSynonym,
     SearchTerm,
+    SearchWord,
     related,
 )
 from directory.core.numbers import PhoneNumberError, normalise_phone
@@ -38,7 +69,12 @@ from directory.core.text import fold, swedish_sort_key
 MAX_TOKENS = 6
 MIN_PREFIX = 2  # shorter words must match a whole word
 MAX_RESULTS = 50
-OWN_WEIGHT, CONTEXT_WEIGHT, EXACT_BONUS = 2, 1, 1
+OWN_WEIGHT, CONTEXT_WEIGHT = 2, 1
+# How well a word of the query matched a word of the entry; times the weight.
+EXACT, PREFIX, SYNONYM, COMPOUND, CORRECTED = 5, 4, 4, 2, 1
+MIN_INSIDE = 3  # shorter words are not sought inside compounds
+MIN_TYPO = 4  # shorter words are not corrected: one edit makes another word
+MAX_ALTERNATIVES = 200  # compound words or corrections per query word
 # Among equally good matches: roles and actors first, as people ask for them.
 TYPE_ORDER = {"role": 0, "actor": 1, "person": 2, "collaboration_pattern": 3, "contact_point": 4}
 SEARCHED = {
@@ -55,15 +91,32 @@ _PHONE_LIKE = re.compile(r"^[\d\s()+\-./]{3,}$")
 
 
 def terms_of(entry: Searchable) -> dict[str, int]:
-    """The words an entry is found by, with their weights."""
+    """The words an entry is found by, with their weights.
+
+    Editors' keywords weigh as the entry's own words.
+    """
     terms: dict[str, int] = {}
     for text in entry.context_text():
         for word in fold(text).split():
             terms[word[:60]] = CONTEXT_WEIGHT
-    for text in entry.search_text():
-        for word in fold(text).split():
+    for text in (*entry.search_text(), getattr(entry, "keywords", "")):
+        for word in fold(text or "").split():
             terms[word[:60]] = OWN_WEIGHT
     return terms
+
+
+def _remember_words(connection, words) -> None:
+    """Add words to the word list; those already there are left alone."""
+    words = sorted(set(words))
+    if not words:
+        return
+    table = SearchWord.__table__
+    insert_ = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    for start in range(0, len(words), 5000):
+        connection.execute(
+            insert_(table).on_conflict_do_nothing(),
+            [{"word": w} for w in words[start : start + 5000]],
+        )
 
 
 def _name_changed(obj, *attributes) -> bool:
@@ -132,6 +185,7 @@ def _reindex(session: Session, flush_context) -> None:
         ]
     if rows:
         connection.execute(insert(table), rows)
+        _remember_words(connection, (row["term"] for row in rows))
 
 
 # What reindexing needs to know of each kind: only the words' owners.
@@ -172,6 +226,7 @@ def reindex_all() -> int:
             ]
             if rows:
                 db.session.execute(insert(table), rows)
+                _remember_words(db.session.connection(), (row["term"] for row in rows))
             count += len(rows)
             db.session.expunge_all()
     return count
@@ -203,6 +258,20 @@ class Hit:
     entity_type: str
     entry: object
     score: int
+    matched: int = 0  # how many of the query's words it matched
+
+
+class Results(list):
+    """Hits best first, with what the search made of the query."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.corrections: dict[str, str] = {}  # typed -> meant
+        self.partial = False  # no entry matches every word; these match most
+
+    def did_you_mean(self, query: str) -> str:
+        """The query with each corrected word replaced by the word meant."""
+        return " ".join(self.corrections.get(w, w) for w in fold(query).split())
 
 
 @dataclass
@@ -220,65 +289,242 @@ def looks_like_number(query: str) -> bool:
     return bool(_PHONE_LIKE.match(query.strip())) and sum(c.isdigit() for c in query) >= 3
 
 
-def _token_query(term, index: int, token: str):
-    """Entries with a word starting with `token` (one letter: the word itself).
+# --- Synonyms ------------------------------------------------------------
 
-    A single letter would match most of the index at national scale, and
-    nobody means "everything starting with s"; it still finds "i" or "ö".
+
+def parse_terms(text: str) -> list[str]:
+    """The terms of one synonym group as written, separated by commas."""
+    return [t.strip() for t in (text or "").split(",") if fold(t).strip()]
+
+
+def synonym_groups() -> list[list[tuple[str, ...]]]:
+    """The coordinators' groups, each a list of folded terms (word tuples)."""
+    groups = []
+    for terms in db.session.scalars(select(SearchSynonym.terms).order_by(SearchSynonym.id)):
+        group = [tuple(fold(t).split()) for t in parse_terms(terms)]
+        if len(group) > 1:
+            groups.append(group)
+    return groups
+
+
+@dataclass
+class Slot:
+    """One thing the query asks for: a word, or a phrase a synonym group names."""
+
+    typed: tuple[str, ...]
+    synonyms: set[str] = field(default_factory=set)  # whole words found equal
+
+
+def _slots(tokens: list[str], groups) -> list[Slot]:
+    """Group the query's words into slots, longest synonym phrase first.
+
+    A term of several words stands for its longest word ("tjänsteman i
+    beredskap" is sought as "tjansteman"); the index holds single words.
     """
-    condition = (
-        term.term == token
-        if len(token) < MIN_PREFIX
-        else (term.term >= token) & (term.term < token + "{")
+    slots: list[Slot] = []
+    i = 0
+    while i < len(tokens):
+        best, best_groups = 1, []
+        for group in groups:
+            for term in group:
+                n = len(term)
+                if n >= best and tuple(tokens[i : i + n]) == term:
+                    if n > best:
+                        best, best_groups = n, []
+                    best_groups.append(group)
+        slot = Slot(tuple(tokens[i : i + best]))
+        if best > 1:
+            slot.synonyms.add(max(slot.typed, key=len))
+        for group in best_groups:
+            for term in group:
+                if term != slot.typed:
+                    slot.synonyms.add(max(term, key=len))
+        slots.append(slot)
+        i += best
+    return slots
+
+
+# --- Searching -----------------------------------------------------------
+
+
+def _prefix(column, token: str):
+    if len(token) < MIN_PREFIX:
+        return column == token
+    return (column >= token) & (column < token + "{")
+
+
+def _inside_words(token: str) -> list[str]:
+    """Words of the list with `token` inside them, not at the start."""
+    if len(token) < MIN_INSIDE:
+        return []
+    word = SearchWord.__table__.c.word
+    return list(
+        db.session.scalars(
+            select(word)
+            .where(word.like(f"%{token}%"), ~_prefix(word, token))
+            .order_by(func.length(word), word)
+            .limit(MAX_ALTERNATIVES)
+        )
     )
+
+
+def _is_known(token: str) -> bool:
+    word = SearchWord.__table__.c.word
+    return db.session.scalar(select(word).where(_prefix(word, token)).limit(1)) is not None
+
+
+def _corrections(token: str) -> list[str]:
+    """Words of the list one edit from `token` (two for 8 letters or more).
+
+    Only words of a near length are read; rapidfuzz measures them.
+    """
+    if len(token) < MIN_TYPO:
+        return []
+    edits = 2 if len(token) >= 8 else 1
+    word = SearchWord.__table__.c.word
+    candidates = db.session.scalars(
+        select(word).where(func.length(word).between(len(token) - edits, len(token) + edits))
+    ).all()
+    found = process.extract(
+        token, candidates, scorer=Levenshtein.distance, score_cutoff=edits,
+        limit=MAX_ALTERNATIVES,
+    )
+    return [w for w, _distance, _index in sorted(found, key=lambda f: (f[1], f[0]))]
+
+
+def _slot_query(term, index: int, slot: Slot, corrections: dict[str, str]):
+    """Entries matching a slot, with the best score of how they match it.
+
+    Each way of matching is its own index scan (a prefix range or a list of
+    whole words), put together with UNION ALL: an OR of them would make
+    SQLite read the whole index.
+    """
+    kinds = []  # (condition, how well)
+    if len(slot.typed) == 1:
+        token = slot.typed[0]
+        kinds.append((_prefix(term.term, token), case((term.term == token, EXACT), else_=PREFIX)))
+    if slot.synonyms:
+        kinds.append((term.term.in_(sorted(slot.synonyms)), SYNONYM))
+    if len(slot.typed) == 1:
+        token = slot.typed[0]
+        inside = _inside_words(token)
+        if inside:
+            kinds.append((term.term.in_(inside), COMPOUND))
+        elif not slot.synonyms and not _is_known(token):
+            corrected = _corrections(token)
+            if corrected:
+                corrections[token] = corrected[0]
+                kinds.append((term.term.in_(corrected), CORRECTED))
+    if not kinds:
+        kinds.append((false(), EXACT))
+    rows = union_all(
+        *(
+            select(
+                term.entity_type,
+                term.entity_id,
+                term.term,
+                (term.weight * how_well).label("score"),
+            ).where(condition)
+            for condition, how_well in kinds
+        )
+    ).subquery()
     return (
         select(
-            term.entity_type,
-            term.entity_id,
-            func.max(term.weight + case((term.term == token, EXACT_BONUS), else_=0)).label(
-                "score"
-            ),
-            literal(index).label("token"),
+            rows.c.entity_type,
+            rows.c.entity_id,
+            # the best match, and one more for each further word matched:
+            # "jour" finds TiB (tib, tjansteman, beredskap) before RCB (beredskap)
+            (func.max(rows.c.score) + func.count(rows.c.term.distinct()) - 1).label("score"),
+            literal(index).label("slot"),
         )
-        .where(condition)
-        .group_by(term.entity_type, term.entity_id)
+        .group_by(rows.c.entity_type, rows.c.entity_id)
     )
 
 
-def search(query: str, limit: int = MAX_RESULTS) -> list[Hit]:
-    """Entries matching every word of the query, best first."""
+def search(query: str, limit: int = MAX_RESULTS) -> Results:
+    """Entries matching the query's words, best first (see the module's doc)."""
+    results = Results()
     tokens = list(dict.fromkeys(fold(query).split()))[:MAX_TOKENS]
     if not tokens:
-        return []
+        return results
+    slots = _slots(tokens, synonym_groups())
     term = SearchTerm.__table__.c
-    per_token = [
-        _token_query(term, i, token) for i, token in enumerate(tokens)
+    per_slot = [
+        _slot_query(term, i, slot, results.corrections) for i, slot in enumerate(slots)
     ]
-    matches = union_all(*per_token).subquery()
+    matches = union_all(*per_slot).subquery()
+    matched = func.count().label("matched")
+    score = func.sum(matches.c.score).label("score")
+    type_order = case(
+        *((matches.c.entity_type == kind, rank) for kind, rank in TYPE_ORDER.items()),
+        else_=len(TYPE_ORDER),
+    )
     ranked = db.session.execute(
-        select(matches.c.entity_type, matches.c.entity_id, func.sum(matches.c.score))
+        select(matches.c.entity_type, matches.c.entity_id, score, matched)
         .group_by(matches.c.entity_type, matches.c.entity_id)
-        .having(func.count() == len(tokens))
-        .order_by(func.sum(matches.c.score).desc())
+        .order_by(matched.desc(), score.desc(), type_order)
         .limit(limit * 4)
     ).all()
+    if ranked:
+        most = ranked[0].matched
+        results.partial = most < len(slots)
+        ranked = [row for row in ranked if row.matched == most]
     entries = _load(ranked)
     hits = [
-        Hit(entity_type, entries[entity_type][entity_id], score)
-        for entity_type, entity_id, score in ranked
+        Hit(entity_type, entries[entity_type][entity_id], score, count)
+        for entity_type, entity_id, score, count in ranked
         if entity_id in entries.get(entity_type, {})
     ]
     hits.sort(
         key=lambda h: (-h.score, TYPE_ORDER[h.entity_type], swedish_sort_key(_name(h.entry)))
     )
+    hits = _actor_first(hits, tokens)
     # A path whose owner is found too is shown inside its owner's result.
     found = {(h.entity_type, h.entry.id) for h in hits}
-    hits = [
+    results.extend(
         h for h in hits
         if h.entity_type != "contact_point"
         or (h.entry.owner.__tablename__, h.entry.owner.id) not in found
-    ]
-    return hits[:limit]
+    )
+    del results[limit:]
+    return results
+
+
+def _actor_first(hits: list[Hit], query_words: list[str]) -> list[Hit]:
+    """An actor named by the query comes first, its roles right after it.
+
+    The actors named are those found as well as the best hit (their own
+    name matches as well as anything does). Among them, public actors before
+    companies, then the one the query names whole ("haninge" is Haninge
+    kommun's short name) and the one with the shortest name: "haninge" asks
+    for the municipality before FRG Haninge or a contractor there.
+    """
+    if not hits:
+        return hits
+    best = hits[0].score
+    named = [h for h in hits if h.entity_type == "actor" and h.score == best]
+    words = set(query_words)
+
+    def fit(hit: Hit):
+        names = [set(fold(n).split()) for n in (hit.entry.name, hit.entry.short_name) if n]
+        return (
+            hit.entry.kind == ActorKind.COMPANY,
+            not any(n and n <= words for n in names),
+            min(len(n) for n in names),
+        )
+
+    named.sort(key=fit)
+    if not named:
+        return hits
+    front: list[Hit] = []
+    for actor_hit in named:
+        front.append(actor_hit)
+        front += [
+            h for h in hits
+            if h.entity_type == "role" and h.entry.actor_id == actor_hit.entry.id
+        ]
+    taken = {id(h) for h in front}
+    return front + [h for h in hits if id(h) not in taken]
 
 
 def _name(entry) -> str:
@@ -305,7 +551,7 @@ _LOADERS = {
 def _load(ranked) -> dict[str, dict[int, object]]:
     """Load the ranked entries, one query per kind, with what the result shows."""
     wanted = defaultdict(set)
-    for entity_type, entity_id, _score in ranked:
+    for entity_type, entity_id, *_rest in ranked:
         wanted[entity_type].add(entity_id)
     loaded: dict[str, dict[int, object]] = {}
     for entity_type, ids in wanted.items():

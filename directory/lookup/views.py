@@ -7,6 +7,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -14,6 +15,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,6 +34,7 @@ from directory.core.models import (
     PatternParticipant,
     Person,
     Role,
+    SearchSynonym,
     Shift,
     utcnow,
 )
@@ -41,10 +44,18 @@ from directory.core.numbers import display_phone, tel_uri
 from directory.core.pages import is_safe_next
 from directory.core.patterns import next_occurrence
 from directory.core.schedules import next_for_roles, next_on_call, on_call_for_roles, timeline
-from directory.core.security import can_edit, get_or_404, may_see, rate_limit_store_ok, visible
+from directory.core.security import (
+    can_edit,
+    get_or_404,
+    may_see,
+    rate_limit_store_ok,
+    require_admin,
+    visible,
+)
 from directory.core.text import swedish_sort_key
 from directory.core.visibility import HiddenValue, paths_seen
 from directory.lookup.callers import caller_of, national_name
+from directory.lookup.forms import SynonymsForm
 from directory.lookup.search import Hit, looks_like_number, lookup_number, search
 from directory.review.rules import is_overdue, review_due_at
 
@@ -151,27 +162,72 @@ def home():
 def search_page():
     """Search by name, role or label, or look up who has a phone number."""
     query = (request.args.get("q") or "").strip()[:200]
-    results, lookup = [], None
+    results, lookup, found = [], None, None
     if looks_like_number(query):
         lookup = lookup_number(query)
         lookup.national = national_name(lookup.number)
         lookup.callers = [caller_of(p) for p in lookup.points if not may_see(current_user, p)]
         lookup.points = visible(lookup.points)
     elif query:
-        hits = search(query)
+        found = search(query)
         states = mode_states()
-        roles = [h.entry for h in hits if isinstance(h.entry, Role)]
+        roles = [h.entry for h in found if isinstance(h.entry, Role)]
         now = utcnow()
         on_call = on_call_for_roles(roles, now, _tz())
         upcoming = next_for_roles(roles, now, _tz())
         ways = {}
-        results = [
+        results = _in_use_first([
             _result(hit, states, on_call, upcoming, ways)
-            for hit in hits
+            for hit in found
             if not isinstance(hit.entry, ContactPoint) or may_see(current_user, hit.entry)
-        ]
+        ])
     template = "lookup/_results.html" if request.args.get("fragment") else "lookup/home.html"
-    return render_template(template, query=query, results=results, lookup=lookup, actors=None)
+    return render_template(
+        template, query=query, results=results, lookup=lookup, actors=None,
+        meant=found.did_you_mean(query) if found and found.corrections else None,
+        partial=bool(found and found.partial),
+    )
+
+
+def _in_use_first(results: list[dict]) -> list[dict]:
+    """Among roles of one actor, those reachable in the mode in force first.
+
+    A role whose every path is for the other mode (say a staff number only
+    used when activated) is not the one to call now; it moves after its
+    actor's roles that are, keeping the ranking otherwise.
+    """
+    def not_in_use(r):
+        return r["kind"] == "role" and r["primary"] is None and bool(r["other_mode"])
+
+    out: list[dict] = []
+    for r in results:
+        if r["kind"] == "role" and not not_in_use(r):
+            # move ahead of the run of not-in-use roles of the same actor just before it
+            i = len(out)
+            while i > 0 and not_in_use(out[i - 1]) and out[i - 1]["actor"] == r["actor"]:
+                i -= 1
+            out.insert(i, r)
+        else:
+            out.append(r)
+    return out
+
+
+@bp.route("/search/synonyms", methods=["GET", "POST"])
+def synonyms():
+    """Words the region uses for one thing; coordinators keep them, search uses them."""
+    require_admin()
+    form = SynonymsForm()
+    rows = db.session.scalars(select(SearchSynonym).order_by(SearchSynonym.id)).all()
+    if request.method == "GET":
+        form.groups.data = "\n".join(row.terms for row in rows)
+    if form.validate_on_submit():
+        for row in rows:
+            db.session.delete(row)
+        db.session.add_all(SearchSynonym(terms=terms) for terms in form.terms())
+        db.session.commit()
+        flash(_("Synonyms saved."), "success")
+        return redirect(url_for("lookup.synonyms"))
+    return render_template("lookup/synonyms.html", form=form)
 
 
 @bp.get("/actors/<slug>")

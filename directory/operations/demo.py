@@ -52,6 +52,7 @@ from directory.core.models import (
     RotationMember,
     Scenario,
     ScenarioMeasure,
+    SearchSynonym,
     Shift,
     UserRole,
     utcnow,
@@ -136,6 +137,43 @@ LOCAL_ACTORS = (
     (LOCAL_POLICE, "LPO Haninge/Nynäshamn", ActorKind.POLICE, "Polismyndigheten",
      "Vakthavande befäl", "VB"),
 )  # fmt: skip
+
+# Search words editors keep: what a duty officer types for these actors.
+ACTOR_KEYWORDS = {
+    PLOUGH_CONTRACTORS[0]: "plog, plogning, plogbil, snöröjning, halka, halkbekämpning, "
+    "sandning, vinterväghållning",
+    PLOUGH_CONTRACTORS[1]: "plog, plogning, plogbil, snöröjning, halka, halkbekämpning, "
+    "sandning, vinterväghållning, grävmaskin",
+    BUS_COMPANY: "buss, kollektivtrafik, evakuering",
+    FRG_HANINGE: "frivilliga, frivilliga resursgruppen, volontärer",
+}
+# ...and for their duty-officer roles, by actor name.
+ROLE_KEYWORDS = {
+    "Trafikverket": "TiB, tjänsteman i beredskap, jour, väg, vägtrafik, trafikstörning",
+    HANINGE: "ledningsplats, krisledning, kommunal beredskap",
+    "Storstockholms brandförsvar": "räddningstjänst, räddningschef",
+    "Södertörns brandförsvarsförbund": "räddningstjänst, räddningschef",
+}
+# Words the region uses for one thing; coordinators keep them in the app.
+SYNONYMS = (
+    "TiB, tjänsteman i beredskap, jour, jourhavande, beredskap",
+    "VB, vakthavande befäl, vakthavande",
+    "RTiB, regional tjänsteman i beredskap",
+    "RCB, räddningschef i beredskap",
+    "LST, Länsstyrelsen",
+    "TRV, Trafikverket",
+    "SOS, SOS Alarm, larmcentral",
+    "SSBF, Storstockholms brandförsvar",
+    "SBFF, Södertörns brandförsvarsförbund",
+    "FM, Försvarsmakten",
+    "KBV, Kustbevakningen",
+    "Polisen, Polismyndigheten, polis",
+    "Regionen, Region Stockholm, sjukvård",
+    "FRG, frivilliga resursgruppen",
+    "Växel, switchboard, vx",
+    "Snöröjning, plogning, plog",
+    "Halka, halkbekämpning, sandning, saltning",
+)
 
 # Left unreviewed, so the demo shows what a stale entry looks like.
 NEVER_REVIEWED = frozenset(PLOUGH_CONTRACTORS)
@@ -522,6 +560,7 @@ def _get_or_create_actor(report, spec: DemoActor, actors: dict[str, Actor], now)
         level=spec.level,
         parent_id=parent.id if parent else None,
         notes=ACTOR_NOTES,
+        keywords=ACTOR_KEYWORDS.get(spec.name, ""),
         is_demo=True,
         last_reviewed_at=reviewed,
     )
@@ -690,6 +729,7 @@ def _load_actors(report, numbers, now) -> tuple[dict[str, Actor], dict[str, Role
             report, Role, {"actor_id": actor.id, "name": spec.role_name},
             short_name=spec.role_short_name,
             description=f"{DEMO_NOTE}. Nås dygnet runt.",
+            keywords=ROLE_KEYWORDS.get(spec.name, ""),
         )
         _get_or_create_contact(
             report, role, ContactKind.MOBILE, numbers[f"role:{spec.name}"],
@@ -839,7 +879,16 @@ def load_demo(today: date | None = None) -> DemoReport:
         actor_id=None, mode=Mode.ORDINARY, since=now, reason="Demo: ordinarie läge",
     )
     _get_or_create_users(report, actors)
+    _load_synonyms(report)
     return report
+
+
+def _load_synonyms(report) -> None:
+    """The region's synonyms, unless coordinators already keep some."""
+    if db.session.scalar(select(SearchSynonym.id).limit(1)) is not None:
+        return
+    db.session.add_all(SearchSynonym(terms=terms) for terms in SYNONYMS)
+    report.created["SearchSynonym"] += len(SYNONYMS)
 
 
 # --- The command -----------------------------------------------------------------

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -149,3 +150,31 @@ class SearchTerm(db.Model):
     entity_type: Mapped[str] = mapped_column(String(30), primary_key=True)
     entity_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     weight: Mapped[int] = mapped_column(Integer, default=2)
+
+
+class SearchWord(db.Model):
+    """Every folded word the index has held: what compounds and typos are sought in.
+
+    Far smaller than `search_term` (each word once), so looking for a word
+    inside a compound or one edit away scans a few thousand rows, not the
+    whole index. A word whose entries are gone stays; it only finds nothing.
+    """
+
+    __tablename__ = "search_word"
+
+    word: Mapped[str] = mapped_column(
+        String(60).with_variant(String(60, collation="C"), "postgresql"), primary_key=True
+    )
+
+
+class SearchSynonym(db.Model):
+    """Words the region uses for one thing ("TiB, tjänsteman i beredskap, jour").
+
+    Kept by coordinators; search finds each term by any other of the group.
+    `terms` holds the terms as written, separated by commas.
+    """
+
+    __tablename__ = "search_synonym"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terms: Mapped[str] = mapped_column(Text)

@@ -260,6 +260,8 @@ class CollaborationPattern(Entry, Searchable, db.Model):
     duration_minutes: Mapped[int] = mapped_column(Integer, default=30)
     meeting_place: Mapped[str] = mapped_column(String(300), default="")
     purpose: Mapped[str] = mapped_column(Text, default="")
+    # Words search finds it by, kept by editors, never printed.
+    keywords: Mapped[str] = mapped_column(Text, default="")
     mandate: Mapped[str] = mapped_column(Text, default="")
 
     convener_actor: Mapped[Actor] = relationship()

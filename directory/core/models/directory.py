@@ -56,6 +56,8 @@ class Actor(Entry, Searchable, db.Model):
         ForeignKey("actor.id", ondelete="SET NULL"), index=True
     )
     notes: Mapped[str] = mapped_column(Text, default="")
+    # Words search finds it by, kept by editors, never printed ("plog, halka").
+    keywords: Mapped[str] = mapped_column(Text, default="")
     review_interval_days: Mapped[int] = mapped_column(Integer, default=180)
     last_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_reviewed_by_id: Mapped[int | None] = mapped_column(
@@ -132,6 +134,8 @@ class Role(Entry, Searchable, db.Model):
     name: Mapped[str] = mapped_column(String(200))
     short_name: Mapped[str] = mapped_column(String(40), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    # Words search finds it by, kept by editors, never printed ("jour, tib").
+    keywords: Mapped[str] = mapped_column(Text, default="")
 
     actor: Mapped[Actor] = relationship(back_populates="roles")
     contact_points: Mapped[list["ContactPoint"]] = relationship(
