@@ -15,6 +15,7 @@ from tests.test_journeys import (  # noqa: F401 (fixtures)
     check_accessibility,
     live,
     no_horizontal_scroll,
+    open_menu,
     page,
     sign_in,
     visit,
@@ -31,6 +32,7 @@ def activate(slug: str) -> None:
 def test_board_reads_at_any_width_and_puts_the_activated_actor_first(page: Page):  # noqa: F811
     activate("trafikverket")
     sign_in(page, "viewer@demo.example")
+    open_menu(page)  # on a phone the menu is behind its button
     page.get_by_role("navigation", name="Main").get_by_role("link", name="On call").click()
     expect(page.get_by_role("heading", name="On-call board")).to_be_visible()
     no_horizontal_scroll(page)

@@ -58,7 +58,8 @@ def _http_error(error: HTTPException):
         return problem(error.code or 500, error.name, error.description or "")
     title, description = _page_text(error.code) or (error.name, error.description)
     # A view may say more than the standard text (already translated): keep it.
-    if error.description and error.description != type(error).description:
+    # Not a limit's own description ("5 per 15 minute"): that says nothing to a person.
+    if error.code != 429 and error.description and error.description != type(error).description:
         description = error.description
     return (
         render_template("errors/error.html", error=error, title=title, description=description),
