@@ -383,3 +383,25 @@ def test_an_owner_made_viewer_serves_no_feed(region, app, client, login_as):
         status, body = feed_status(app, url)
         assert status == 404, url
         assert "918273" not in body and "Åsa" not in body
+
+
+def test_the_feed_list_says_a_feed_is_paused_while_its_maker_may_not_see_it(
+        region, app, client, login_as):
+    editor = login_as(UserRole.EDITOR, actors=[region["haninge"]])
+    create_feed(client, f"role-{region['tib'].id}")
+    other = make_actor("Nynäshamns kommun")
+    user = fresh_user(editor)
+    user.actors = [other]
+    db.session.commit()
+    from tests.conftest import Auth, make_user
+
+    admin = make_user(email="admin-feeds@example.org", role=UserRole.ADMIN)
+    db.session.commit()
+    admin_client = app.test_client()
+    Auth(admin_client).login(admin.email)
+    page = admin_client.get("/calendars").get_data(as_text=True)
+    assert "paused: its maker may no longer see this" in page
+    user = fresh_user(editor)
+    user.actors = [db.session.get(type(other), region["haninge"].id)]
+    db.session.commit()
+    assert "paused: its maker" not in admin_client.get("/calendars").get_data(as_text=True)

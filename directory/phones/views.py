@@ -626,9 +626,12 @@ def _calendars_page(form=None, new_feed=None, status=200):
     form.subject.choices = _feed_choices(asked)
     feeds = [(t, calendars.subject_of(t)) for t in calendars.feeds_for(current_user)] \
         if current_user.role != UserRole.VIEWER else []
+    # A feed whose maker may no longer make it answers 404: say so, not "active".
+    paused = {t.id for t, _subject in feeds
+              if t.revoked_at is None and not calendars.owner_may_serve(t)}
     return render_template(
         "phones/calendars.html", form=form, feeds=feeds, new_feed=new_feed,
-        subject_label=_subject_label,
+        subject_label=_subject_label, paused=paused,
     ), status  # fmt: skip
 
 
