@@ -147,8 +147,8 @@ def test_vdirsyncer_syncs_every_book_then_only_what_changed_then_is_refused(
         assert "+46701740606" not in text and "070-174 06 06" not in text
     # A call tree's cards are its vCard export's: a need-to-know list (DESIGN),
     # with every number of the people placed in it.
-    tree_export = {lines(c.text) for c in vcards.entry_cards([person, tib], viewer, mode=Mode.ORDINARY,
-                                                      disclosed=True)}  # fmt: skip
+    tree_cards = vcards.entry_cards([person, tib], viewer, mode=Mode.ORDINARY, disclosed=True)
+    tree_export = {lines(c.text) for c in tree_cards}
     assert {lines(t) for t in phone.book(f"calltree-{tree.id}").values()} == tree_export
     assert lines(phone.book("directory")[uid(tib)]) == next(
         lines(c.text) for c in vcards.directory_cards(viewer) if c.entity_type == "role")

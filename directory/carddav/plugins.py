@@ -84,8 +84,8 @@ class Collection(storage.BaseCollection):
     @property
     def etag(self) -> str:  # the CTag: changes exactly when the sync token does
         if self._book is None:
-            return '"%s"' % books.token_of({})
-        return '"%s"' % books.token_of(self._listing())
+            return f'"{books.token_of({})}"'
+        return f'"{books.token_of(self._listing())}"'
 
     def get_meta(self, key: str | None = None):
         meta = {}
