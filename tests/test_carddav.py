@@ -414,3 +414,20 @@ def test_setting_lets_viewers_see_confidential_changes_their_cards(client, regio
     db.session.commit()
     _newer, found = synced(sync(client, headers, BOOK, token))
     assert found == {f"role-{region['tib'].id}.vcf": 200}
+
+
+def test_one_card_of_another_actor_or_a_deleted_entry_is_not_in_the_book(client, region):
+    from directory.core.models import utcnow
+
+    editor = make_user("editor@example.org", role=UserRole.EDITOR, actors=[region["haninge"]])
+    db.session.commit()
+    headers = device_for(editor)
+    mine = "/dav/editor@example.org/mine/"
+    assert client.get(f"{mine}role-{region['tib'].id}.vcf", headers=headers).status_code == 200
+    outside = client.get(f"{mine}person-{region['person'].id}.vcf", headers=headers)
+    assert outside.status_code == 404
+    region["person"].deleted_at = utcnow()
+    db.session.commit()
+    gone = client.get(f"/dav/editor@example.org/directory/person-{region['person'].id}.vcf",
+                      headers=headers)  # fmt: skip
+    assert gone.status_code == 404

@@ -21,8 +21,9 @@ names exactly the cards added, changed or removed since, on any app server.
 
 import hashlib
 import json
+import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -32,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from directory.calltrees.rules import live_children, load_tree
 from directory.core.extensions import db
-from directory.core.models import CallTree, CardDAVSnapshot, User, UserRole, utcnow
+from directory.core.models import Actor, CallTree, CardDAVSnapshot, User, UserRole, utcnow
 from directory.core.security import editable_actor_ids, reader_of
 from directory.phones import vcards
 
@@ -136,14 +137,52 @@ def cards_of(user: User, book: Book) -> Iterator[Card]:
         return
     slugs = None
     if book.name == MINE:
-        from directory.core.models import Actor
-
         slugs = set(db.session.scalars(
             select(Actor.slug).where(Actor.id.in_(sorted(reader.editable)))
         ))  # fmt: skip
     for card in vcards.directory_cards(reader):
         if slugs is None or card.actor_slug in slugs:
             yield Card(f"{card.entity_type}-{card.id}.vcf", card.text)
+
+
+_CARD_NAME = re.compile(r"^(actor|role|person)-([0-9]{1,10})\.vcf$")
+
+
+def cards_named(user: User, book: Book, hrefs: Iterable[str]) -> dict[str, Card]:
+    """Only the asked cards of a directory book (a multiget), as `cards_of` gives them.
+
+    Rendered afresh with `vcards.render_seen`, which is what the export does
+    for a card missing from the cache (and the cache is byte-identical to
+    it), so a multiget costs the cards it asks for, not the whole book.
+    """
+    if book.tree_id is not None:
+        wanted = set(hrefs)
+        return {c.href: c for c in cards_of(user, book) if c.href in wanted}
+    reading = vcards.Reading(reader_of(user))
+    asked: dict[str, dict[int, str]] = {}
+    for href in hrefs:
+        match = _CARD_NAME.match(href)
+        if match:
+            asked.setdefault(match[1], {})[int(match[2])] = href
+    connection = db.session.connection()
+    sources = {kind: vcards.load_sources(connection, kind, ids)
+               for kind, ids in asked.items()}  # fmt: skip
+    actor_ids = {s.actor_id for found in sources.values() for s in found.values()}
+    actors = {row.id: row for row in db.session.execute(
+        select(Actor.id, Actor.parent_id, Actor.deleted_at).where(
+            Actor.id.in_(sorted(actor_ids))))}  # fmt: skip
+    found: dict[str, Card] = {}
+    for kind, by_id in sources.items():
+        for entity_id, source in by_id.items():
+            actor = actors.get(source.actor_id)
+            if source.deleted or actor is None or actor.deleted_at is not None:
+                continue
+            if book.name == MINE and source.actor_id not in reading.user.editable:
+                continue
+            mode = reading.mode(actor.id, actor.parent_id)
+            href = asked[kind][entity_id]
+            found[href] = Card(href, vcards.render_seen(source, mode, reading.user))
+    return found
 
 
 # --- Sync tokens --------------------------------------------------------------------

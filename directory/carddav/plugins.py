@@ -63,7 +63,12 @@ class Collection(storage.BaseCollection):
             yield self._item(card)
 
     def get_multi(self, hrefs: Iterable[str]):
-        cards = self._all()
+        hrefs = list(hrefs)
+        if self._cards is None and self._book is not None:
+            # A multiget or one card: only those, not the whole book.
+            cards = books.cards_named(self._user, self._book, hrefs)
+        else:
+            cards = self._all()
         for href in hrefs:
             card = cards.get(href)
             yield href, (self._item(card) if card is not None else None)
