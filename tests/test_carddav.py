@@ -364,6 +364,8 @@ def test_a_token_from_another_app_server_works(client, region, app):
     }))  # fmt: skip
     second.test_client_class = FreshContextClient
     _newer, found = synced(sync(second.test_client(), headers, BOOK, token))
+    with second.app_context():
+        db.engine.dispose()
     assert found == {f"person-{region['person'].id}.vcf": 200}
 
 
@@ -431,3 +433,11 @@ def test_one_card_of_another_actor_or_a_deleted_entry_is_not_in_the_book(client,
     gone = client.get(f"/dav/editor@example.org/directory/person-{region['person'].id}.vcf",
                       headers=headers)  # fmt: skip
     assert gone.status_code == 404
+
+
+def test_a_request_body_beyond_the_limit_is_refused_unread(client, region, app):
+    headers = {**device_for(region["viewer"]), "Depth": "1",
+               "Content-Type": "application/xml"}  # fmt: skip
+    big = b"<x>" + b" " * (app.config["MAX_CONTENT_LENGTH"] or 1 << 20) + b"</x>"
+    response = client.open(BOOK, method="REPORT", headers=headers, data=big)
+    assert response.status_code == 413

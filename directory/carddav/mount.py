@@ -94,6 +94,14 @@ class CardDAV:
         address = environ.get("REMOTE_ADDR", "")
         login = _basic_login(environ)
         method = environ.get("REQUEST_METHOD", "GET").upper()
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        limit = self.app.config.get("MAX_CONTENT_LENGTH") or 1 << 20
+        if length < 0 or length > limit:  # Radicale would read it whole into memory
+            return _plain(start_response, "413 Request Entity Too Large",
+                          _("The request is too large."))
         if login and throttled(address, login):
             return _plain(start_response, "429 Too Many Requests",
                           _("Too many failed sign-ins. Wait a few minutes and try again."),
