@@ -11,6 +11,10 @@ Each signed-in device sees the books of its user:
   the numbers placed in it disclosed); the order is in the cards' names
   (`01-role-7.vcf`, `02-person-12.vcf`...).
 
+Book names are in Swedish, the region's language, like the words in the
+cards: a book is shared by every device of a user, whatever language each
+of their browsers speaks.
+
 A card's ETag is the SHA-256 of its text, so it changes exactly when what
 this reader sees changes (a number, a mode switch, a confidential path they
 may now see) and never when only a hidden path changed. A book's sync token
