@@ -1,9 +1,9 @@
 """Kontaktvägar: who to call, on which number, right now, and who next.
 
 The app is one package per thing a user does (lookup, editing, review,
-calltrees, coordination, phones, printing, api, accounts, operations) over a
-shared `core`. Each feature package opens with a docstring saying what it
-owns; `create_app` below is the only place that knows them all.
+calltrees, coordination, phones, printing, api, accounts, operations,
+carddav) over a shared `core`. Each feature package opens with a docstring
+saying what it owns; `create_app` below is the only place that knows them all.
 """
 
 from pathlib import Path
@@ -37,6 +37,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_carddav(app)
     return app
 
 
@@ -73,9 +74,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from directory.accounts import admin, auth, tokens
+    from directory.accounts import admin, auth, device_pages, tokens
     from directory.api import views as api_pages
     from directory.calltrees import views as calltree_pages
+    from directory.carddav import views as carddav_pages
     from directory.coordination import views as coordination_pages
     from directory.editing import views as editing_pages
     from directory.lookup import views as lookup_pages
@@ -86,7 +88,7 @@ def register_blueprints(app: Flask) -> None:
 
     for pages in (auth, lookup_pages, editing_pages, admin, tokens, review_pages,
                   calltree_pages, coordination_pages, phone_pages, printing_pages, api_pages,
-                  oncall_pages):
+                  oncall_pages, device_pages, carddav_pages):
         app.register_blueprint(pages.bp)
 
 
@@ -97,10 +99,18 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from directory.accounts import tokens, users
+    from directory.accounts import devices, tokens, users
     from directory.operations import backup, demo
 
     backup.init_app(app)
     demo.init_app(app)
     users.init_app(app)
     app.cli.add_command(tokens.tokens_cli)
+    app.cli.add_command(devices.devices_cli)
+
+
+def register_carddav(app: Flask) -> None:
+    """Phones' address books (CardDAV) under /dav/, beside the app."""
+    from directory.carddav import mount
+
+    mount.init_app(app)

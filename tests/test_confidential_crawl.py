@@ -49,7 +49,7 @@ from directory.core.numbers import display_phone
 from directory.operations.demo import load_demo
 from directory.phones import calendars
 from directory.printing import views as printing
-from tests.conftest import TODAY, make_actor
+from tests.conftest import TODAY, make_actor, make_user
 
 SEARCHES = ["tib", "haninge", "brygga", "konferens", "rakel", "växel", "stab", "mobil",
             "e-post", "adress", "samverkan", "rsk"]
@@ -320,3 +320,44 @@ def test_the_crawl_finds_a_leak(app, client, login_as, region):
     # A number split over lines in a PDF, or written as a tel: link, is still caught.
     assert leaks("070-174\n06 05 tel:+46701740605", [Secret(1, set(), "701740605")], set())
     assert not leaks("nothing here", region.secrets, set())
+
+
+@pytest.mark.parametrize("persona", ["viewer", "editor_of_other_actor"])
+def test_no_confidential_number_in_any_address_book(app, client, region, persona):
+    """CardDAV: every book a device of this persona sees, whole, read as a phone would."""
+    import base64
+
+    from directory.accounts.devices import create_device_password
+    from directory.carddav.books import books_of
+
+    if persona == "viewer":
+        user = make_user("crawl-viewer@example.org")
+    else:
+        user = make_user("crawl-editor@example.org", role=UserRole.EDITOR,
+                         actors=[make_actor("Kontrollbolaget AB")])  # fmt: skip
+    _device, secret = create_device_password(user, "crawl")
+    db.session.commit()
+    raw = base64.b64encode(f"{user.email}:{secret}".encode()).decode()
+    headers = {"Authorization": f"Basic {raw}"}
+    books = books_of(user)
+    assert any(b.tree_id for b in books)
+    problems = []
+    for book in books:
+        url = f"/dav/{user.email}/{book.name}/"
+        body = (
+            '<?xml version="1.0"?><d:sync-collection xmlns:d="DAV:" '
+            'xmlns:card="urn:ietf:params:xml:ns:carddav"><d:sync-token/>'
+            "<d:sync-level>1</d:sync-level><d:prop><d:getetag/><card:address-data/>"
+            "</d:prop></d:sync-collection>"
+        )
+        for response in (client.get(url, headers=headers),
+                         client.open(url, method="REPORT", data=body,
+                                     headers={**headers, "Depth": "1"})):  # fmt: skip
+            assert response.status_code in (200, 207), url
+            text = response.get_data(as_text=True)
+            assert "BEGIN:VCARD" in text
+            allowed = region.tree_points.get(book.tree_id, set()) if book.tree_id else set()
+            found = leaks(text, region.secrets, allowed)
+            if found:
+                problems.append(f"{url}: {sorted(set(found))[:4]}")
+    assert not problems, "\n".join(problems)

@@ -39,6 +39,8 @@ OPEN_ROUTES = {
     "lookup.set_language": "anyone may choose the language, even before signing in",
     "tokens.create": "anyone signed in makes their own API tokens",
     "tokens.revoke_own": "anyone signed in revokes their own API tokens (others' are 404)",
+    "devices.create": "anyone signed in makes device passwords for their own phones",
+    "devices.revoke_own": "anyone signed in revokes their own device passwords (others' are 404)",
 }
 
 

@@ -137,9 +137,13 @@ def revoke_api_tokens(user: User) -> None:
 
 
 def deactivate(user: User) -> None:
-    """The user can no longer sign in, and every session of theirs ends now."""
+    """The user can no longer sign in, every session of theirs ends now, and so
+    do their device passwords (a phone's address book stops syncing)."""
+    from directory.accounts.devices import revoke_all_devices
+
     user.active = False
     end_sessions(user)
+    revoke_all_devices(user)
 
 
 def find_user(email: str) -> User | None:

@@ -15,6 +15,7 @@ has a cycle, a shift ends after it starts, slugs and e-mails are unique.
 
 from directory.core.models.accounts import (
     AccessToken,
+    DevicePassword,
     LoginSession,
     SearchSynonym,
     SearchTerm,
@@ -63,6 +64,7 @@ from directory.core.models.directory import (
 )
 from directory.core.models.records import (
     AuditEvent,
+    CardDAVSnapshot,
     Drill,
     DrillEntry,
     PendingImport,
@@ -114,6 +116,7 @@ __all__ = [
     "Scenario",
     "ScenarioMeasure",
     "AccessToken",
+    "DevicePassword",
     "LoginSession",
     "SearchSynonym",
     "SearchTerm",
@@ -122,6 +125,7 @@ __all__ = [
     "User",
     "UserActor",
     "AuditEvent",
+    "CardDAVSnapshot",
     "Drill",
     "DrillEntry",
     "PendingImport",

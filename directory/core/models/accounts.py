@@ -108,6 +108,29 @@ class AccessToken(db.Model):
     user: Mapped[User] = relationship()
 
 
+class DevicePassword(db.Model):
+    """A password for one device's address-book app (CardDAV), never the user's own.
+
+    Made by its user, shown once, stored as a salted hash like a user's
+    password; named ("iPhone jobb") so the user knows which to revoke. It
+    works only while it is not revoked and its user is active.
+    """
+
+    __tablename__ = "device_password"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
 class LoginSession(db.Model):
     """One signed-in browser. Its random id is in the (signed) session cookie;
     every request checks the row, so ending it signs that browser out even

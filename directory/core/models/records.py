@@ -144,6 +144,24 @@ class VCardCache(db.Model):
     card: Mapped[str] = mapped_column(Text)
 
 
+class CardDAVSnapshot(db.Model):
+    """What one address book held when a CardDAV sync token was given out.
+
+    The token is the SHA-256 of the listing (each card's name and ETag), so
+    every reader who sees the same book shares one row, and a book that did
+    not change gives the same token again. A client that syncs with an old
+    token is told exactly which cards changed since, by comparing listings.
+    In the database, so any app server answers any token. Swept after
+    `carddav.SNAPSHOT_DAYS`; an older token asks the client to sync anew.
+    """
+
+    __tablename__ = "carddav_snapshot"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    listing: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class PendingImport(db.Model):
     """An uploaded file waiting between its import preview and its commit.
 

@@ -1,0 +1,139 @@
+"""Radicale mounted beside the Flask app: /dav/ and /.well-known/carddav.
+
+`CardDAV` is a WSGI middleware around the app's own `wsgi_app`:
+
+- `/.well-known/carddav` (any method) answers 301 to `/dav/`, where clients
+  find the current user's principal and address-book home (RFC 6764);
+- `/dav/...` goes to Radicale, configured with this package's plugins, inside
+  an app context (the plugins use the app's database session); failed
+  sign-ins are throttled with the sign-in form's limits, and a write answers
+  403 with a sentence saying that editing happens in the app;
+- everything else goes to Flask.
+
+Radicale builds each answer whole before returning it, so the app context
+can close as soon as Radicale returns.
+"""
+
+import base64
+import binascii
+
+from flask import Flask
+from flask_babel import gettext as _
+from radicale import Application
+from radicale import config as radicale_config
+
+from directory.accounts.devices import count_failure, throttled
+
+PREFIX = "/dav"
+WELL_KNOWN = "/.well-known/carddav"
+WRITE_METHODS = frozenset({"PUT", "DELETE", "MKCOL", "MKCALENDAR", "PROPPATCH", "MOVE",
+                           "COPY", "POST", "LOCK", "UNLOCK"})  # fmt: skip
+
+
+def radicale_app(app: Flask) -> Application:
+    limit = app.config.get("MAX_CONTENT_LENGTH") or 1 << 20
+    configuration = radicale_config.load()
+    configuration.update({
+        "auth": {"type": "directory.carddav.plugins", "delay": "0",
+                 "realm": "Kontaktvägar"},
+        "rights": {"type": "directory.carddav.plugins",
+                   "permit_delete_collection": "False",
+                   "permit_overwrite_collection": "False"},
+        "storage": {"type": "directory.carddav.plugins"},
+        "web": {"type": "none"},
+        "hook": {"type": "none"},
+        "server": {"max_content_length": str(limit), "max_resource_size": str(limit * 8 // 10)},
+        "logging": {"level": "warning", "mask_passwords": "True"},
+    }, "kontaktvagar", privileged=True)  # fmt: skip
+    return Application(configuration)
+
+
+def _basic_login(environ) -> str:
+    """The user name of a Basic Authorization header (not checked), or ''."""
+    scheme, _sep, value = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return ""
+    return decoded.partition(":")[0]
+
+
+def _plain(start_response, status: str, text: str, headers=()) -> list[bytes]:
+    body = (text + "\n").encode("utf-8")
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
+                            ("Content-Length", str(len(body))), *headers])  # fmt: skip
+    return [body]
+
+
+class CardDAV:
+    """Dispatch /dav/ to Radicale and the rest to Flask (see the module's docstring)."""
+
+    def __init__(self, app: Flask, flask_wsgi):
+        self.app = app
+        self.flask_wsgi = flask_wsgi
+        self.radicale = radicale_app(app)
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.rstrip("/") == WELL_KNOWN:
+            root = environ.get("SCRIPT_NAME", "").rstrip("/")
+            start_response("301 Moved Permanently",
+                           [("Location", f"{root}{PREFIX}/"), ("Content-Length", "0")])
+            return [b""]
+        if path != PREFIX and not path.startswith(PREFIX + "/"):
+            return self.flask_wsgi(environ, start_response)
+        environ = dict(environ)
+        environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "").rstrip("/") + PREFIX
+        environ["PATH_INFO"] = path[len(PREFIX):] or "/"
+        with self.app.app_context():
+            return self._dav(environ, start_response)
+
+    def _dav(self, environ, start_response):
+        address = environ.get("REMOTE_ADDR", "")
+        login = _basic_login(environ)
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        limit = self.app.config.get("MAX_CONTENT_LENGTH") or 1 << 20
+        if length < 0 or length > limit:  # Radicale would read it whole into memory
+            return _plain(start_response, "413 Request Entity Too Large",
+                          _("The request is too large."))
+        if login and throttled(address, login):
+            return _plain(start_response, "429 Too Many Requests",
+                          _("Too many failed sign-ins. Wait a few minutes and try again."),
+                          [("Retry-After", "900")])
+        seen = {}
+
+        def capture(status, headers, exc_info=None):
+            seen["status"], seen["headers"] = status, headers
+            return lambda data: None  # Radicale returns its body; it never writes
+
+        body = self.radicale(environ, capture)
+        code = int(seen["status"].split()[0])
+        if code == 401 and login:
+            count_failure(address, login)
+        if code == 403 and method in WRITE_METHODS:
+            return _plain(start_response, "403 Forbidden",
+                          _("This address book is read-only: numbers are changed in "
+                            "Kontaktvägar itself, and phones get the change at their "
+                            "next sync."))
+        start_response(seen["status"], seen["headers"])
+        return body
+
+
+def init_app(app: Flask) -> None:
+    """Serve CardDAV beside the app, on the same address.
+
+    Inside ProxyFix when the app sits behind proxies, so throttling sees the
+    client's address, not the proxy's.
+    """
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    if isinstance(app.wsgi_app, ProxyFix):
+        app.wsgi_app.app = CardDAV(app, app.wsgi_app.app)
+    else:
+        app.wsgi_app = CardDAV(app, app.wsgi_app)

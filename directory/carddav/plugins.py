@@ -1,0 +1,186 @@
+"""Radicale's storage, auth and rights plugins, backed by this app.
+
+Radicale speaks the protocol (WebDAV, CardDAV, RFC 6578 sync-collection,
+discovery, ETags, multiget, addressbook-query filters); these classes give it
+our data and rules:
+
+- `Storage`/`Collection`: read-only address books from `books` (the card
+  cache through `vcards`), sync tokens from `books.remember`/`changes_since`;
+  anything that would write raises, though `Rights` never lets Radicale try;
+- `Auth`: only device passwords (`accounts.devices`), never a user's own;
+- `Rights`: a device reads its own user's principal and books, nothing else,
+  and writes nothing.
+
+Radicale calls these inside the app context that `mount.CardDAV` opens for
+each request, so they use the app's database session.
+"""
+
+import contextlib
+import email.utils
+from collections.abc import Iterable, Iterator
+
+from radicale import auth, pathutils, rights, storage
+from radicale import item as radicale_item
+
+from directory.accounts.devices import authenticate_device
+from directory.carddav import books
+
+
+class Collection(storage.BaseCollection):
+    """The root, a principal (one user) or one address book."""
+
+    def __init__(self, path: str, user=None, book: books.Book | None = None):
+        self._path = path
+        self._user = user
+        self._book = book
+        self._cards: dict[str, books.Card] | None = None
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    # --- An address book's cards, read once per request ---
+
+    def _all(self) -> dict[str, books.Card]:
+        if self._cards is None:
+            self._cards = (
+                {card.href: card for card in books.cards_of(self._user, self._book)}
+                if self._book is not None else {}
+            )  # fmt: skip
+        return self._cards
+
+    def _item(self, card: books.Card) -> radicale_item.Item:
+        return radicale_item.Item(
+            collection=self, href=card.href, text=card.text, etag=card.etag,
+            component_name="", last_modified=self.last_modified,
+        )  # fmt: skip
+
+    def _listing(self) -> dict[str, str]:
+        return {href: card.etag for href, card in self._all().items()}
+
+    def get_all(self) -> Iterator[radicale_item.Item]:
+        for card in self._all().values():
+            yield self._item(card)
+
+    def get_multi(self, hrefs: Iterable[str]):
+        hrefs = list(hrefs)
+        if self._cards is None and self._book is not None:
+            # A multiget or one card: only those, not the whole book.
+            cards = books.cards_named(self._user, self._book, hrefs)
+        else:
+            cards = self._all()
+        for href in hrefs:
+            card = cards.get(href)
+            yield href, (self._item(card) if card is not None else None)
+
+    def has_uid(self, uid: str) -> bool:
+        return any(item.uid == uid for item in self.get_all())
+
+    def sync(self, old_token: str = ""):
+        listing = self._listing()
+        token = books.remember(listing)
+        if not old_token:
+            return token, sorted(listing)
+        try:
+            return token, books.changes_since(old_token, listing)
+        except books.InvalidToken as error:
+            raise ValueError(f"unknown sync token {old_token!r}") from error
+
+    @property
+    def etag(self) -> str:  # the CTag: changes exactly when the sync token does
+        if self._book is None:
+            return f'"{books.token_of({})}"'
+        return f'"{books.token_of(self._listing())}"'
+
+    def get_meta(self, key: str | None = None):
+        meta = {}
+        if self._book is not None:
+            meta = {"tag": "VADDRESSBOOK", "D:displayname": self._book.title,
+                    "CR:addressbook-description": self._book.description}  # fmt: skip
+        return meta if key is None else meta.get(key)
+
+    @property
+    def last_modified(self) -> str:
+        return email.utils.formatdate(usegmt=True)
+
+    # --- Writes: never (Rights forbids them first; this is the second lock) ---
+
+    def upload(self, href, item):
+        raise PermissionError("read-only")
+
+    def delete(self, href=None):
+        raise PermissionError("read-only")
+
+    def set_meta(self, props):
+        raise PermissionError("read-only")
+
+
+class Storage(storage.BaseStorage):
+    """Paths: `/`, `/<e-mail>/` (a principal and its books' home), `/<e-mail>/<book>/<card>`."""
+
+    def discover(self, path: str, depth: str = "0", child_context_manager=None,
+                 user_groups=frozenset()):  # fmt: skip
+        parts = pathutils.strip_path(path).split("/") if pathutils.strip_path(path) else []
+        if not parts:
+            yield Collection("")
+            return
+        if len(parts) > 3:
+            return
+        user = books.owner(parts[0])
+        if user is None:
+            return
+        if len(parts) == 1:
+            yield Collection(parts[0], user)
+            if depth != "0":
+                for book in books.books_of(user):
+                    yield Collection(f"{parts[0]}/{book.name}", user, book)
+            return
+        book = books.book_named(user, parts[1])
+        if book is None:
+            return
+        collection = Collection(f"{parts[0]}/{book.name}", user, book)
+        if len(parts) == 2:
+            yield collection
+            if depth != "0":
+                yield from collection.get_all()
+            return
+        item = dict(collection.get_multi([parts[2]])).get(parts[2])
+        if item is not None:
+            yield item
+
+    @contextlib.contextmanager
+    def acquire_lock(self, mode: str, user: str = "", *args, **kwargs):
+        # Nothing to lock: the database keeps its own consistency, and
+        # Radicale never writes through this storage.
+        yield
+
+    def move(self, item, to_collection, to_href):
+        raise PermissionError("read-only")
+
+    def create_collection(self, href, items=None, props=None):
+        raise PermissionError("read-only")
+
+    def verify(self) -> bool:
+        return True
+
+
+class Auth(auth.BaseAuth):
+    """A device password of an active user; the login is the user's e-mail."""
+
+    def _login(self, login: str, password: str) -> str:
+        device = authenticate_device(login, password)
+        return device.user.email if device is not None else ""
+
+
+class Rights(rights.BaseRights):
+    """Read the root and one's own principal and books; write nothing, ever."""
+
+    def authorization(self, user: str, user_groups: set, path: str) -> str:
+        if not user:
+            return ""
+        parts = [p for p in pathutils.strip_path(path).split("/") if p]
+        if not parts:
+            return "R"
+        if parts[0] != user:
+            return ""
+        return "R" if len(parts) == 1 else "r"
