@@ -184,11 +184,18 @@ def test_a_role_card_is_functional_with_org_and_title(region, client, login_as):
     assert card.org.value == ["Haninge kommun"]
     assert card.title.value == "Tjänsteman i beredskap"
     # Ordinary mode: the 24/7 mobile first, then the ordinary switchboard, the
-    # confidential one (admins see it); the activated-only staff line is left out.
+    # confidential one (admins see it); the activated-only staff line comes last.
     assert tels(card) == [("+46701740608", ["CELL", "VOICE", "PREF"]),
                           ("+46701740609", ["WORK", "VOICE"]),
-                          ("+46701740612", ["CELL", "VOICE"])]
+                          ("+46701740612", ["CELL", "VOICE"]),
+                          ("+46701740611", ["CELL", "VOICE"])]
     assert "Rakel talgrupp: Haninge TiB 1" in card.note.value
+
+
+def labels(card) -> dict[str, str]:
+    """Each number's X-ABLabel (the label a phone shows beside it), by number."""
+    by_group = {line.group: line.value for line in card.contents.get("x-ablabel", [])}
+    return {tel.value: by_group.get(tel.group, "") for tel in card.contents.get("tel", [])}
 
 
 def test_paths_follow_the_mode_in_force(region, client, login_as):
@@ -197,7 +204,48 @@ def test_paths_follow_the_mode_in_force(region, client, login_as):
     db.session.commit()
     card = card_of(client.get(f"/export/roles/{region['tib'].id}.vcf"))
     assert [value for value, _types in tels(card)] == [
-        "+46701740611", "+46701740608", "+46701740612"]
+        "+46701740611", "+46701740608", "+46701740612", "+46701740609"]
+
+
+@pytest.mark.parametrize("version", ["3.0", "4.0"])
+def test_a_card_carries_both_modes_numbers_labelled_the_mode_in_force_first(
+        region, client, login_as, version):
+    """A TiB card saved in ordinary times still has the activated-mode number
+    (the moment the phone is the fallback), and says which number is which."""
+    user = login_as(UserRole.ADMIN)
+    url = f"/export/roles/{region['tib'].id}.vcf?version={version}"
+    number = (lambda v: f"tel:{v}") if version == "4.0" else (lambda v: v)
+    card = card_of(client.get(url))
+    assert labels(card) == {
+        number("+46701740608"): "Jourtelefon",
+        number("+46701740609"): "Ordinarie läge – Växel",
+        number("+46701740612"): "Privat",
+        number("+46701740611"): "Aktiverat läge – Stabsledning",
+    }
+    first = card.contents["tel"][0]
+    assert first.value == number("+46701740608")
+    switch_mode(region["haninge"], Mode.ACTIVATED, reason="Snöstorm", user=user)
+    db.session.commit()
+    card = card_of(client.get(url))
+    assert list(labels(card).items()) == [
+        (number("+46701740611"), "Aktiverat läge – Stabsledning"),
+        (number("+46701740608"), "Jourtelefon"),
+        (number("+46701740612"), "Privat"),
+        (number("+46701740609"), "Ordinarie läge – Växel"),
+    ]
+
+
+def test_the_other_modes_number_without_a_label_is_named_by_its_mode(region, client, login_as):
+    login_as(UserRole.VIEWER)
+    make_contact(region["asa"], "+46701740623", priority=1, mode=PathMode.ACTIVATED)
+    db.session.commit()
+    card = card_of(client.get(f"/export/persons/{region['asa'].id}.vcf"))
+    assert labels(card)["+46701740623"] == "Aktiverat läge"
+    assert [value for value, _types in tels(card)] == ["+46701740621", "+46701740623"]
+    # The directory export (from the cache) carries it too, identical to a fresh render.
+    assert "+46701740623" in client.get("/export/directory.vcf").get_data(as_text=True)
+    assert_directory_equals_fresh(client)
+    assert_cache_equals_fresh_render()
 
 
 def test_short_numbers_are_kept_as_dialled(region, client, login_as):
@@ -373,7 +421,7 @@ def assert_cache_equals_fresh_render():
                               if (r.entity_type, r.entity_id) == (kind, entry.id)
                               and r.variants & bit]
                     shown = [p for p in source.paths if confidential or not p.confidential]
-                    fresh = vcards.render(source, paths_for_mode(shown, mode)[0], seen=shown)
+                    fresh = vcards.render(source, vcards.card_paths(shown, mode), seen=shown)
                     assert cached == [fresh], (kind, entry.id, mode, confidential)
             covered.add((kind, entry.id))
     assert {(r.entity_type, r.entity_id) for r in rows} == covered

@@ -1,9 +1,12 @@
 """vCards for phones: one entry's card, many cards, and the cache that makes many fast.
 
 A card is rendered with vobject from a `CardSource` (a person, role or actor,
-its actor and all its contact paths) and the paths one reader may see in the
-mode in force: `security.visible()` and `modes.paths_for_mode()` decide, as
-on every page. vCard 3.0 (RFC 2426) by default, which iOS, Android and
+its actor and all its contact paths) and the paths one reader may see:
+`security.visible()` and `modes.paths_for_mode()` decide, as on every page.
+The paths of the mode in force come first, in PACE order; the other mode's
+numbers follow, labelled "Aktiverat läge – ..." or "Ordinarie läge – ...", so
+a card saved on a phone in ordinary times still holds the number to call
+once the actor is activated (`card_paths`). vCard 3.0 (RFC 2426) by default, which iOS, Android and
 Outlook import; 4.0 (RFC 6350) on request. vobject escapes every text value,
 so no value can add a property, end the card or break a line; control and
 line-separator characters are turned into spaces before it sees them.
@@ -72,6 +75,12 @@ TEL_TYPES = {
     ContactKind.LANDLINE: (["WORK", "VOICE"], ["work", "voice"]),
     ContactKind.SWITCHBOARD: (["WORK", "VOICE"], ["work", "voice"]),
     ContactKind.BRIDGE: (["WORK", "VOICE"], ["work", "voice"]),
+}
+# A number made for one mode is labelled with it, so a person reading the card
+# on their phone sees which is which (the card carries both modes' numbers).
+MODE_WORDS = {
+    PathMode.ORDINARY: "Ordinarie läge",
+    PathMode.ACTIVATED: "Aktiverat läge",
 }
 # Paths a phone has no field for go into NOTE, named in Swedish.
 NOTE_WORDS = {
@@ -312,6 +321,8 @@ def render(source: CardSource, paths: list[PathRow], version: str = "3.0",
             label = clean(path.label)
             if path.kind is ContactKind.BRIDGE and path.pin:
                 label = f"{label or NOTE_WORDS[path.kind]} (PIN {clean(path.pin)})"
+            if path.mode in MODE_WORDS:
+                label = " – ".join(part for part in (MODE_WORDS[path.mode], label) if part)
             if label and not compact:
                 item += 1
                 tel.group = f"item{item}"
@@ -345,9 +356,18 @@ def render(source: CardSource, paths: list[PathRow], version: str = "3.0",
     return card.serialize()
 
 
+def card_paths(seen: Iterable[PathRow], mode: Mode) -> list[PathRow]:
+    """What a card shows of the paths a reader may see: those of `mode` in PACE
+    order, then the other mode's phone numbers (labelled with their mode by
+    `render`), so a card saved in ordinary mode still has the activated-mode
+    number when the phone is the fallback, and the other way round."""
+    applies, others = paths_for_mode(list(seen), mode)
+    return applies + [p for p in others if p.kind.is_phone]
+
+
 def shown_paths(source: CardSource, mode: Mode, user) -> list[PathRow]:
-    """The paths this user may see that apply in `mode`, in PACE order."""
-    return paths_for_mode(visible(source.paths, user), mode)[0]
+    """The paths this user's card shows in `mode` (`card_paths` of what they may see)."""
+    return card_paths(visible(source.paths, user), mode)
 
 
 def render_seen(source: CardSource, mode: Mode, user, version: str = "3.0",
@@ -358,7 +378,7 @@ def render_seen(source: CardSource, mode: Mode, user, version: str = "3.0",
     DESIGN's need-to-know lists).
     """
     seen = list(source.paths) if disclosed else visible(source.paths, user)
-    return render(source, paths_for_mode(seen, mode)[0], version, compact=compact, seen=seen)
+    return render(source, card_paths(seen, mode), version, compact=compact, seen=seen)
 
 
 def render_for(entry, user, mode: Mode | None = None, version: str = "3.0",
@@ -393,7 +413,7 @@ def render_variants(source: CardSource) -> list[tuple[int, str]]:
     for mode in MODES:
         for confidential in (False, True):
             seen = seen_in_variant(source, confidential)
-            paths = paths_for_mode(seen, mode)[0]
+            paths = card_paths(seen, mode)
             key = (tuple(p.id for p in paths), source.rev(seen))
             group = groups.setdefault(key, [0, paths, seen])
             group[0] |= variant_bit(mode, confidential)
