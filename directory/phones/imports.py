@@ -3,8 +3,13 @@
 An uploaded file is read into one `Incoming` contact per CSV line or vCard,
 and each is matched against the actor's persons: a person who already has
 one of its numbers or e-mail addresses is the same person, changed rather
-than doubled. The preview shows what would be created, changed and rejected,
-with the line or card number and the reason; nothing is written.
+than doubled, but only when the names agree. A number that matches a person
+of another name is a conflict (a shared duty phone, a number handed to a
+successor): the user chooses in the preview to keep the person as is, to
+replace their name and details, or to add the contact as a new person;
+nothing is renamed unasked. The preview shows what would be created,
+changed, in conflict and rejected, with the line or card number and the
+reason; nothing is written.
 
 The file waits in the database (`PendingImport`, so any app server can take
 the commit) under a random id kept in the session, bound to its uploader and
@@ -455,9 +460,18 @@ def read_vcards(text: str, region: str) -> list[Incoming]:
 # --- Planning: what the import would do -----------------------------------------------
 
 
+# How a conflict (a number matching a person of another name) is resolved.
+KEEP, REPLACE, ADD_NEW = "keep", "replace", "new"
+RESOLUTIONS = (KEEP, REPLACE, ADD_NEW)
+
+
 @dataclass
 class Planned:
-    """What importing one contact would do: create, update, same or reject."""
+    """What importing one contact would do: create, update, same, conflict or reject.
+
+    A "conflict" row has the matching `person` and the `changes` replacing
+    would make; `ImportPlan.resolve` turns it into "same", "update" or "create".
+    """
 
     incoming: Incoming
     action: str
@@ -496,8 +510,33 @@ class ImportPlan:
         return self._with("reject")
 
     @property
+    def conflicts(self) -> list[Planned]:
+        return self._with("conflict")
+
+    @property
     def can_commit(self) -> bool:
-        return not self.rejected and bool(self.created or self.changed)
+        return not self.rejected and bool(self.created or self.changed or self.conflicts)
+
+    def resolve(self, choices: dict[int, str]) -> list[int]:
+        """Apply the user's choice for each conflict (by line or card number).
+
+        Keep: the person stays as is and the contact is left out. Replace: the
+        person takes the contact's name and details. New: the contact becomes
+        a person of its own (sharing the number). Returns the numbers of the
+        conflicts without a valid choice; those rows stay conflicts.
+        """
+        missing = []
+        for row in self.conflicts:
+            choice = choices.get(row.incoming.number)
+            if choice == KEEP:
+                row.action, row.changes = "same", []
+            elif choice == REPLACE:
+                row.action = "update"
+            elif choice == ADD_NEW:
+                row.action, row.person, row.changes = "create", None, []
+            else:
+                missing.append(row.incoming.number)
+        return missing
 
     def fingerprint(self) -> str:
         """Changes when the plan would write anything different (or on other versions)."""
@@ -579,8 +618,16 @@ def plan_import(actor: Actor, data: bytes, region: str) -> ImportPlan:
             continue
         row.person = matches.pop()
         row.changes = _changes(row.person, contact, region)
-        row.action = "update" if row.changes else "same"
+        if contact.name and not same_name(contact.name, row.person.name):
+            row.action = "conflict"
+        else:
+            row.action = "update" if row.changes else "same"
     return plan
+
+
+def same_name(one: str, other: str) -> bool:
+    """The same name but for case and spacing ("åsa  öberg" is "Åsa Öberg")."""
+    return " ".join(one.casefold().split()) == " ".join(other.casefold().split())
 
 
 def _changes(person: Person, contact: Incoming, region: str) -> list[str]:
@@ -631,6 +678,8 @@ def apply_plan(plan: ImportPlan, actor: Actor, *, confidential_mobiles: bool) ->
     """
     if plan.rejected:
         raise ImportProblem(_("Nothing is imported while any contact is rejected."))
+    if plan.conflicts:
+        raise ImportProblem(_("Nothing is imported until every conflict is resolved."))
     created = changed = 0
     for count, row in enumerate(plan.rows, start=1):
         contact = row.incoming

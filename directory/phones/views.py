@@ -49,7 +49,7 @@ from wtforms.validators import Length
 
 from directory.calltrees.rules import live_children, load_tree
 from directory.core.extensions import db, limiter
-from directory.core.forms import Form
+from directory.core.forms import KIND_LABELS, Form
 from directory.core.models import (
     AccessToken,
     Actor,
@@ -496,9 +496,18 @@ def _import_page(actor, form, problems=(), status=200):
     ), status  # fmt: skip
 
 
-def _preview_page(actor, plan, filename, notice=None, status=200):
+def _preview_page(actor, plan, filename, notice=None, status=200, choices=None):
     return render_template("phones/preview.html", actor=actor, plan=plan, filename=filename,
-                           notice=notice), status  # fmt: skip
+                           notice=notice, choices=choices or {}, kind_labels=KIND_LABELS,
+                           resolutions=imports.RESOLUTIONS), status  # fmt: skip
+
+
+def _conflict_choices(plan) -> dict[int, str]:
+    """The preview form's choice for each conflict row (`conflict-<number>`)."""
+    return {
+        row.incoming.number: request.form.get(f"conflict-{row.incoming.number}", "")
+        for row in plan.conflicts
+    }
 
 
 @bp.route("/actors/<slug>/import", methods=["GET", "POST"])
@@ -560,6 +569,12 @@ def import_commit(slug):
         notice = _("The directory changed since the preview, or the preview had problems. "
                    "Nothing was imported; this is what importing would do now.")
         return _preview_page(actor, plan, filename, notice, 409)
+    choices = _conflict_choices(plan)
+    unresolved = plan.resolve(choices)
+    if unresolved:
+        notice = _("Choose what to do with each conflict (%(numbers)s). Nothing was imported.",
+                   numbers=", ".join(str(n) for n in unresolved))
+        return _preview_page(actor, plan, filename, notice, 422, choices)
     try:
         counts = imports.apply_plan(plan, actor,
                                     confidential_mobiles=meta.get("confidential_mobiles", True))
