@@ -38,7 +38,7 @@ from directory.core.models import (
     VCardCache,
     utcnow,
 )
-from directory.core.modes import paths_for_mode, switch_mode
+from directory.core.modes import switch_mode
 from directory.core.settings import VIEWERS_SEE_CONFIDENTIAL, set_setting
 from directory.phones import vcards
 from directory.phones.views import csv_cell
