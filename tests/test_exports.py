@@ -711,3 +711,108 @@ def test_the_cards_can_be_rebuilt_from_the_command_line(region, runner):
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Rendered ")
     assert_cache_equals_fresh_render()
+
+
+# --- URIs, folding, file names (#15 items 8, 9, 10) ---------------------------------
+
+MAP_LINK = "https://karta.example.org/?q=59.1917,18.1350;z=15&l=sv"
+
+
+@pytest.mark.parametrize("version", ["3.0", "4.0"])
+def test_url_values_are_written_as_uris_not_escaped_text(region, client, login_as, version):
+    make_contact(region["asa"], MAP_LINK, kind=ContactKind.WEB, priority=9)
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    text = client.get(f"/export/persons/{region['asa'].id}.vcf?version={version}").get_data(
+        as_text=True)
+    assert f"\r\nURL:{MAP_LINK}\r\n" in text  # no "\\," or "\\;" inside the link
+
+
+def test_a_feeds_url_is_written_as_a_uri(app):
+    from directory.phones.calendars import Calendar
+
+    with app.test_request_context():
+        calendar = Calendar("Karta", utcnow())
+        calendar.event("u@x", utcnow(), utcnow() + timedelta(hours=1), "Möte", url=MAP_LINK)
+        assert f"\r\nURL:{MAP_LINK}\r\n" in calendar.serialize()
+
+
+def physical_lines(data: bytes) -> list[bytes]:
+    assert data.endswith(b"\r\n") and b"\n" not in data.replace(b"\r\n", b"")
+    return data[:-2].split(b"\r\n")
+
+
+def assert_folded_by_octets(data: bytes) -> None:
+    """Every line at most 75 octets, and each a whole UTF-8 text on its own."""
+    for line in physical_lines(data):
+        assert len(line) <= 75, line
+        line.decode("utf-8")  # a character split between two lines would fail here
+
+
+LONG_NAME = "Åsa-Märta Öberg-Ångström " + "🚒🚑" * 12
+LONG_TITLE = "Beredskapssamordnare för räddningstjänst, krisstöd och ledning i Södertörn " * 2
+
+
+@pytest.mark.parametrize("version", ["3.0", "4.0"])
+def test_card_lines_fold_by_octets_never_inside_a_character(region, client, login_as, version):
+    person = make_person(region["haninge"], LONG_NAME, title=LONG_TITLE)
+    make_contact(person, "+46701740631", label="Tjänstemobil – räddningsledare 🚒 " * 3)
+    db.session.commit()
+    login_as(UserRole.ADMIN)
+    data = client.get(f"/export/persons/{person.id}.vcf?version={version}").get_data()
+    assert_folded_by_octets(data)
+    assert max(len(line) for line in physical_lines(data)) > 70  # long lines were folded
+    card = vobject.readOne(data.decode("utf-8"))
+    assert card.fn.value == " ".join(LONG_NAME.split())
+    assert card.title.value == " ".join(LONG_TITLE.split())
+    assert_folded_by_octets(client.get("/export/directory.vcf").get_data())
+    assert_cache_equals_fresh_render()
+
+
+def test_feed_lines_fold_by_octets_never_inside_a_character(app):
+    from directory.phones.calendars import Calendar
+
+    with app.test_request_context():
+        calendar = Calendar(LONG_NAME, utcnow())
+        calendar.event("u@x", utcnow(), utcnow() + timedelta(hours=1), LONG_TITLE,
+                       description=LONG_TITLE + "\n" + LONG_NAME, location=LONG_NAME)
+        data = calendar.serialize().encode("utf-8")
+    assert_folded_by_octets(data)
+    event = vobject.readOne(data.decode("utf-8")).vevent
+    assert event.location.value == " ".join(LONG_NAME.split())
+
+
+def test_zip_member_names_are_unique_for_a_role_and_person_of_one_name_and_id(
+        region, client, login_as):
+    actor = make_actor("Tyresö kommun")
+    role = Role(id=900, actor=actor, name="Krisledare", short_name="")
+    person = Person(id=900, actor=actor, name="Krisledare")
+    db.session.add_all([role, person])
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/export/actors/tyreso-kommun.zip").data))
+    names = archive.namelist()
+    assert len(names) == len(set(names)) == 3
+    assert {"tyreso-kommun/krisledare-role-900.vcf",
+            "tyreso-kommun/krisledare-person-900.vcf"} <= set(names)
+    whole = zipfile.ZipFile(io.BytesIO(client.get("/export/directory.zip").data)).namelist()
+    assert len(whole) == len(set(whole)) == len(all_entries())
+
+
+def test_a_name_without_latin_letters_gets_a_real_file_name(region, client, login_as):
+    person = make_person(region["haninge"], "Дмитрий Орлов")
+    role = make_role(region["haninge"], "危机经理", short_name="")
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    disposition = client.get(f"/export/persons/{person.id}.vcf").headers["Content-Disposition"]
+    assert disposition == (f'attachment; filename="person-{person.id}.vcf"; '
+                           "filename*=UTF-8''%D0%94%D0%BC%D0%B8%D1%82%D1%80%D0%B8%D0%B9%20"
+                           "%D0%9E%D1%80%D0%BB%D0%BE%D0%B2.vcf")
+    disposition = client.get(f"/export/roles/{role.id}.vcf").headers["Content-Disposition"]
+    assert "filename*=UTF-8''%E5%8D%B1%E6%9C%BA%E7%BB%8F%E7%90%86%20%E2%80%93%20Haninge" \
+        in disposition
+    # A Latin name keeps its plain ASCII file name, as before.
+    disposition = client.get(f"/export/persons/{region['asa'].id}.vcf").headers[
+        "Content-Disposition"]
+    assert disposition == 'attachment; filename="asa-oberg.vcf"; ' \
+        "filename*=UTF-8''%C3%85sa%20%C3%96berg.vcf"

@@ -62,7 +62,7 @@ from directory.core.modes import mode_for, mode_states
 from directory.core.numbers import display_phone
 from directory.core.schedules import OnCall, local_moment, timelines
 from directory.core.security import can_edit, editable_actor_ids, visible
-from directory.phones.vcards import clean
+from directory.phones.vcards import clean, fold_octets, uri
 
 log = logging.getLogger(__name__)
 
@@ -269,11 +269,11 @@ class Calendar:
         if location:
             event.add("location").value = clean(location)
         if url:
-            event.add("url").value = url
+            uri(event, "url", clean(url))
         event.add("transp").value = "TRANSPARENT"
 
     def serialize(self) -> str:
-        return self.component.serialize()
+        return fold_octets(self.component.serialize())
 
 
 def _stamp(moment: datetime) -> str:

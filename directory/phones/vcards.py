@@ -95,6 +95,40 @@ NOTE_WORDS = {
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
+def fold_octets(text: str, limit: int = 75) -> str:
+    """Content lines folded at `limit` octets, never inside a UTF-8 character.
+
+    vObject folds at 75 characters, which with å, ä, ö or an emoji is up to
+    185 octets, longer than RFC 6350 and RFC 5545 allow. Its output is
+    unfolded and folded again by octets (a continuation line's leading space
+    counts). Used for every vCard and feed.
+    """
+    out = []
+    for line in text.replace("\r\n ", "").split("\r\n"):
+        if len(line.encode("utf-8")) <= limit:
+            out.append(line)
+            continue
+        piece, size, room = [], 0, limit
+        for char in line:
+            width = len(char.encode("utf-8"))
+            if size + width > room:
+                out.append(("" if room == limit else " ") + "".join(piece))
+                piece, size, room = [], 0, limit - 1
+            piece.append(char)
+            size += width
+        out.append(("" if room == limit else " ") + "".join(piece))
+    return "\r\n".join(out)
+
+
+def uri(component, name: str, value: str):
+    """A URI property (URL): written as it is, not escaped as text (`\\,` `\\;`)
+    which would break map links with coordinates. `value` is `clean`: one line."""
+    line = component.add(name)
+    line.value = value
+    line.encoded = True  # vObject escapes only what is not encoded yet
+    return line
+
+
 def clean(text: str | None, *, multiline: bool = False) -> str:
     """Text safe to hand to vobject: no controls; one line unless `multiline`."""
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
@@ -340,7 +374,7 @@ def render(source: CardSource, paths: list[PathRow], version: str = "3.0",
                 email.type_param = ["INTERNET", "WORK"] + (["PREF"] if first_email else [])
             first_email = False
         elif path.kind is ContactKind.WEB:
-            card.add("url").value = value
+            uri(card, "url", value)
         elif path.kind is ContactKind.ADDRESS:
             address = card.add("adr")
             address.value = vobject.vcard.Address(street=value)
@@ -353,7 +387,7 @@ def render(source: CardSource, paths: list[PathRow], version: str = "3.0",
             card.add("note").value = clean("\n".join(notes), multiline=True)
         card.add("categories").value = [CATEGORY]
         card.add("rev").value = source.rev(paths if seen is None else seen)
-    return card.serialize()
+    return fold_octets(card.serialize())
 
 
 def card_paths(seen: Iterable[PathRow], mode: Mode) -> list[PathRow]:
@@ -572,7 +606,10 @@ class Card:
 
     @property
     def filename(self) -> str:
-        return f"{self.actor_slug}/{slugify(self.name) or self.entity_type}-{self.id}.vcf"
+        """`haninge-kommun/asa-oberg-person-12.vcf`: the kind and id make it unique
+        (a role and a person of one actor may share a name and an id)."""
+        stem = "-".join(part for part in (slugify(self.name), self.entity_type) if part)
+        return f"{self.actor_slug}/{stem}-{self.id}.vcf"
 
 
 def _directory_query(kind: str, use_cache: bool):
