@@ -210,7 +210,7 @@ def rejected_page(client, data: bytes, filename="x.csv", status=422) -> str:
     (b"", "The file is empty."),
     (b"  \r\n\r\n", "The file is empty."),
     (b"name,mobile\r\nA\x00B,070\r\n", "This is not a text file"),
-    (b"name,mobile\r\n\x81\x8d\x8f\x90\x9d,070\r\n", "neither UTF-8 nor Windows-1252"),
+    (b"name,mobile\r\n\x81\x8d\x8f\x90\x9d,070\r\n", "neither UTF-8, UTF-16 nor Windows-1252"),
     (b"foo,bar\r\n1,2\r\n", "The first line must name the columns"),
     (b"name\r\n", "The file holds no contacts."),
     (b"name,mobile\r\n\"" + b"x" * 200_000 + b"\",070\r\n", "Line 2 cannot be read"),
@@ -277,7 +277,8 @@ def test_hostile_vcards_are_rejected_card_by_card(haninge, editor, client):
     page = preview(client, text.encode(), "x.vcf").get_data(as_text=True)
     assert "Rejected: 4" in page and "New: 1" in page
     assert "The card beginning on line 14 has no END:VCARD." in page
-    assert "The card cannot be read: Failed to parse line: this is not a property" in page
+    assert ("The card cannot be read: the line “this is not a property” is not a vCard "
+            "property (NAME:value).") in page
     assert "There is no name." in page
     assert commit(client).status_code == 409
     assert counts() == before
