@@ -38,7 +38,7 @@ from directory.core.models import (
     VCardCache,
     utcnow,
 )
-from directory.core.modes import paths_for_mode, switch_mode
+from directory.core.modes import switch_mode
 from directory.core.settings import VIEWERS_SEE_CONFIDENTIAL, set_setting
 from directory.phones import vcards
 from directory.phones.views import csv_cell
@@ -184,11 +184,18 @@ def test_a_role_card_is_functional_with_org_and_title(region, client, login_as):
     assert card.org.value == ["Haninge kommun"]
     assert card.title.value == "Tjänsteman i beredskap"
     # Ordinary mode: the 24/7 mobile first, then the ordinary switchboard, the
-    # confidential one (admins see it); the activated-only staff line is left out.
+    # confidential one (admins see it); the activated-only staff line comes last.
     assert tels(card) == [("+46701740608", ["CELL", "VOICE", "PREF"]),
                           ("+46701740609", ["WORK", "VOICE"]),
-                          ("+46701740612", ["CELL", "VOICE"])]
+                          ("+46701740612", ["CELL", "VOICE"]),
+                          ("+46701740611", ["CELL", "VOICE"])]
     assert "Rakel talgrupp: Haninge TiB 1" in card.note.value
+
+
+def labels(card) -> dict[str, str]:
+    """Each number's X-ABLabel (the label a phone shows beside it), by number."""
+    by_group = {line.group: line.value for line in card.contents.get("x-ablabel", [])}
+    return {tel.value: by_group.get(tel.group, "") for tel in card.contents.get("tel", [])}
 
 
 def test_paths_follow_the_mode_in_force(region, client, login_as):
@@ -197,7 +204,48 @@ def test_paths_follow_the_mode_in_force(region, client, login_as):
     db.session.commit()
     card = card_of(client.get(f"/export/roles/{region['tib'].id}.vcf"))
     assert [value for value, _types in tels(card)] == [
-        "+46701740611", "+46701740608", "+46701740612"]
+        "+46701740611", "+46701740608", "+46701740612", "+46701740609"]
+
+
+@pytest.mark.parametrize("version", ["3.0", "4.0"])
+def test_a_card_carries_both_modes_numbers_labelled_the_mode_in_force_first(
+        region, client, login_as, version):
+    """A TiB card saved in ordinary times still has the activated-mode number
+    (the moment the phone is the fallback), and says which number is which."""
+    user = login_as(UserRole.ADMIN)
+    url = f"/export/roles/{region['tib'].id}.vcf?version={version}"
+    number = (lambda v: f"tel:{v}") if version == "4.0" else (lambda v: v)
+    card = card_of(client.get(url))
+    assert labels(card) == {
+        number("+46701740608"): "Jourtelefon",
+        number("+46701740609"): "Ordinarie läge – Växel",
+        number("+46701740612"): "Privat",
+        number("+46701740611"): "Aktiverat läge – Stabsledning",
+    }
+    first = card.contents["tel"][0]
+    assert first.value == number("+46701740608")
+    switch_mode(region["haninge"], Mode.ACTIVATED, reason="Snöstorm", user=user)
+    db.session.commit()
+    card = card_of(client.get(url))
+    assert list(labels(card).items()) == [
+        (number("+46701740611"), "Aktiverat läge – Stabsledning"),
+        (number("+46701740608"), "Jourtelefon"),
+        (number("+46701740612"), "Privat"),
+        (number("+46701740609"), "Ordinarie läge – Växel"),
+    ]
+
+
+def test_the_other_modes_number_without_a_label_is_named_by_its_mode(region, client, login_as):
+    login_as(UserRole.VIEWER)
+    make_contact(region["asa"], "+46701740623", priority=1, mode=PathMode.ACTIVATED)
+    db.session.commit()
+    card = card_of(client.get(f"/export/persons/{region['asa'].id}.vcf"))
+    assert labels(card)["+46701740623"] == "Aktiverat läge"
+    assert [value for value, _types in tels(card)] == ["+46701740621", "+46701740623"]
+    # The directory export (from the cache) carries it too, identical to a fresh render.
+    assert "+46701740623" in client.get("/export/directory.vcf").get_data(as_text=True)
+    assert_directory_equals_fresh(client)
+    assert_cache_equals_fresh_render()
 
 
 def test_short_numbers_are_kept_as_dialled(region, client, login_as):
@@ -373,7 +421,7 @@ def assert_cache_equals_fresh_render():
                               if (r.entity_type, r.entity_id) == (kind, entry.id)
                               and r.variants & bit]
                     shown = [p for p in source.paths if confidential or not p.confidential]
-                    fresh = vcards.render(source, paths_for_mode(shown, mode)[0], seen=shown)
+                    fresh = vcards.render(source, vcards.card_paths(shown, mode), seen=shown)
                     assert cached == [fresh], (kind, entry.id, mode, confidential)
             covered.add((kind, entry.id))
     assert {(r.entity_type, r.entity_id) for r in rows} == covered
@@ -663,3 +711,108 @@ def test_the_cards_can_be_rebuilt_from_the_command_line(region, runner):
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Rendered ")
     assert_cache_equals_fresh_render()
+
+
+# --- URIs, folding, file names (#15 items 8, 9, 10) ---------------------------------
+
+MAP_LINK = "https://karta.example.org/?q=59.1917,18.1350;z=15&l=sv"
+
+
+@pytest.mark.parametrize("version", ["3.0", "4.0"])
+def test_url_values_are_written_as_uris_not_escaped_text(region, client, login_as, version):
+    make_contact(region["asa"], MAP_LINK, kind=ContactKind.WEB, priority=9)
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    text = client.get(f"/export/persons/{region['asa'].id}.vcf?version={version}").get_data(
+        as_text=True)
+    assert f"\r\nURL:{MAP_LINK}\r\n" in text  # no "\\," or "\\;" inside the link
+
+
+def test_a_feeds_url_is_written_as_a_uri(app):
+    from directory.phones.calendars import Calendar
+
+    with app.test_request_context():
+        calendar = Calendar("Karta", utcnow())
+        calendar.event("u@x", utcnow(), utcnow() + timedelta(hours=1), "Möte", url=MAP_LINK)
+        assert f"\r\nURL:{MAP_LINK}\r\n" in calendar.serialize()
+
+
+def physical_lines(data: bytes) -> list[bytes]:
+    assert data.endswith(b"\r\n") and b"\n" not in data.replace(b"\r\n", b"")
+    return data[:-2].split(b"\r\n")
+
+
+def assert_folded_by_octets(data: bytes) -> None:
+    """Every line at most 75 octets, and each a whole UTF-8 text on its own."""
+    for line in physical_lines(data):
+        assert len(line) <= 75, line
+        line.decode("utf-8")  # a character split between two lines would fail here
+
+
+LONG_NAME = "Åsa-Märta Öberg-Ångström " + "🚒🚑" * 12
+LONG_TITLE = "Beredskapssamordnare för räddningstjänst, krisstöd och ledning i Södertörn " * 2
+
+
+@pytest.mark.parametrize("version", ["3.0", "4.0"])
+def test_card_lines_fold_by_octets_never_inside_a_character(region, client, login_as, version):
+    person = make_person(region["haninge"], LONG_NAME, title=LONG_TITLE)
+    make_contact(person, "+46701740631", label="Tjänstemobil – räddningsledare 🚒 " * 3)
+    db.session.commit()
+    login_as(UserRole.ADMIN)
+    data = client.get(f"/export/persons/{person.id}.vcf?version={version}").get_data()
+    assert_folded_by_octets(data)
+    assert max(len(line) for line in physical_lines(data)) > 70  # long lines were folded
+    card = vobject.readOne(data.decode("utf-8"))
+    assert card.fn.value == " ".join(LONG_NAME.split())
+    assert card.title.value == " ".join(LONG_TITLE.split())
+    assert_folded_by_octets(client.get("/export/directory.vcf").get_data())
+    assert_cache_equals_fresh_render()
+
+
+def test_feed_lines_fold_by_octets_never_inside_a_character(app):
+    from directory.phones.calendars import Calendar
+
+    with app.test_request_context():
+        calendar = Calendar(LONG_NAME, utcnow())
+        calendar.event("u@x", utcnow(), utcnow() + timedelta(hours=1), LONG_TITLE,
+                       description=LONG_TITLE + "\n" + LONG_NAME, location=LONG_NAME)
+        data = calendar.serialize().encode("utf-8")
+    assert_folded_by_octets(data)
+    event = vobject.readOne(data.decode("utf-8")).vevent
+    assert event.location.value == " ".join(LONG_NAME.split())
+
+
+def test_zip_member_names_are_unique_for_a_role_and_person_of_one_name_and_id(
+        region, client, login_as):
+    actor = make_actor("Tyresö kommun")
+    role = Role(id=900, actor=actor, name="Krisledare", short_name="")
+    person = Person(id=900, actor=actor, name="Krisledare")
+    db.session.add_all([role, person])
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    archive = zipfile.ZipFile(io.BytesIO(client.get("/export/actors/tyreso-kommun.zip").data))
+    names = archive.namelist()
+    assert len(names) == len(set(names)) == 3
+    assert {"tyreso-kommun/krisledare-role-900.vcf",
+            "tyreso-kommun/krisledare-person-900.vcf"} <= set(names)
+    whole = zipfile.ZipFile(io.BytesIO(client.get("/export/directory.zip").data)).namelist()
+    assert len(whole) == len(set(whole)) == len(all_entries())
+
+
+def test_a_name_without_latin_letters_gets_a_real_file_name(region, client, login_as):
+    person = make_person(region["haninge"], "Дмитрий Орлов")
+    role = make_role(region["haninge"], "危机经理", short_name="")
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    disposition = client.get(f"/export/persons/{person.id}.vcf").headers["Content-Disposition"]
+    assert disposition == (f'attachment; filename="person-{person.id}.vcf"; '
+                           "filename*=UTF-8''%D0%94%D0%BC%D0%B8%D1%82%D1%80%D0%B8%D0%B9%20"
+                           "%D0%9E%D1%80%D0%BB%D0%BE%D0%B2.vcf")
+    disposition = client.get(f"/export/roles/{role.id}.vcf").headers["Content-Disposition"]
+    assert "filename*=UTF-8''%E5%8D%B1%E6%9C%BA%E7%BB%8F%E7%90%86%20%E2%80%93%20Haninge" \
+        in disposition
+    # A Latin name keeps its plain ASCII file name, as before.
+    disposition = client.get(f"/export/persons/{region['asa'].id}.vcf").headers[
+        "Content-Disposition"]
+    assert disposition == 'attachment; filename="asa-oberg.vcf"; ' \
+        "filename*=UTF-8''%C3%85sa%20%C3%96berg.vcf"

@@ -210,7 +210,7 @@ def rejected_page(client, data: bytes, filename="x.csv", status=422) -> str:
     (b"", "The file is empty."),
     (b"  \r\n\r\n", "The file is empty."),
     (b"name,mobile\r\nA\x00B,070\r\n", "This is not a text file"),
-    (b"name,mobile\r\n\x81\x8d\x8f\x90\x9d,070\r\n", "neither UTF-8 nor Windows-1252"),
+    (b"name,mobile\r\n\x81\x8d\x8f\x90\x9d,070\r\n", "neither UTF-8, UTF-16 nor Windows-1252"),
     (b"foo,bar\r\n1,2\r\n", "The first line must name the columns"),
     (b"name\r\n", "The file holds no contacts."),
     (b"name,mobile\r\n\"" + b"x" * 200_000 + b"\",070\r\n", "Line 2 cannot be read"),
@@ -277,7 +277,8 @@ def test_hostile_vcards_are_rejected_card_by_card(haninge, editor, client):
     page = preview(client, text.encode(), "x.vcf").get_data(as_text=True)
     assert "Rejected: 4" in page and "New: 1" in page
     assert "The card beginning on line 14 has no END:VCARD." in page
-    assert "The card cannot be read: Failed to parse line: this is not a property" in page
+    assert ("The card cannot be read: the line “this is not a property” is not a vCard "
+            "property (NAME:value).") in page
     assert "There is no name." in page
     assert commit(client).status_code == 409
     assert counts() == before
@@ -305,7 +306,7 @@ def test_an_upload_cannot_be_committed_into_another_actor(haninge, client, login
 
 def test_the_commit_plans_again_and_refuses_a_changed_directory(haninge, editor, client):
     preview(client, CSV.encode())
-    asa = make_person(haninge, "Åsa Ö.")  # someone adds Åsa meanwhile
+    asa = make_person(haninge, "Åsa Öberg")  # someone adds Åsa meanwhile
     make_contact(asa, "+46701740605")
     db.session.commit()
     before = counts()
@@ -508,3 +509,81 @@ def test_names_titles_and_notes_are_read_whole_not_cut_at_a_comma():
     assert contacts[0].title == "Chef, enhet 0"
     assert contacts[0].notes == "Jour udda veckor, helger, storhelger"
     assert not any(c.problems for c in contacts)
+
+
+# --- A number of someone with another name: a conflict, never a silent rename ----
+
+
+def commit_with(client, choices: dict[int, str], slug="haninge-kommun"):
+    data = {"csrf_token": token(client)}
+    data.update({f"conflict-{number}": choice for number, choice in choices.items()})
+    return client.post(f"/actors/{slug}/import/commit", data=data)
+
+
+@pytest.fixture
+def asa(haninge):
+    person = make_person(haninge, "Åsa Öberg", title="Beredskapssamordnare")
+    make_contact(person, "+46701740605")
+    db.session.commit()
+    return person
+
+
+SUCCESSOR = "namn,titel,mobil\r\nGöran Ådahl,Säkerhetschef,070-174 06 05\r\n"
+
+
+def test_a_number_of_someone_with_another_name_is_a_conflict_not_a_change(
+        haninge, asa, editor, client):
+    page = preview(client, SUCCESSOR.encode()).get_data(as_text=True)
+    assert "Conflicts: 1" in page and "Changed: 0" in page
+    assert "already in the directory as Åsa Öberg" in page
+    for choice in imports.RESOLUTIONS:
+        assert f'name="conflict-2" value="{choice}"' in page
+    before = counts()
+    # Committing without a choice writes nothing and asks again.
+    response = commit(client)
+    assert response.status_code == 422
+    assert "Choose what to do with each conflict (2)" in response.get_data(as_text=True)
+    response = commit_with(client, {2: "rename"})  # not one of the choices
+    assert response.status_code == 422
+    assert counts() == before
+    assert set(persons(haninge)) == {"Åsa Öberg"}
+
+
+def test_keep_leaves_the_person_as_is(haninge, asa, editor, client):
+    preview(client, SUCCESSOR.encode())
+    before = counts()
+    assert commit_with(client, {2: "keep"}).status_code == 302
+    assert counts() == before
+    found = persons(haninge)
+    assert set(found) == {"Åsa Öberg"} and found["Åsa Öberg"].title == "Beredskapssamordnare"
+
+
+def test_replace_renames_the_person_who_keeps_the_number(haninge, asa, editor, client):
+    preview(client, SUCCESSOR.encode())
+    assert commit_with(client, {2: "replace"}).status_code == 302
+    found = persons(haninge)
+    assert set(found) == {"Göran Ådahl"}
+    goran = found["Göran Ådahl"]
+    assert goran.id == asa.id and goran.title == "Säkerhetschef"
+    assert [p.value for p in goran.contact_points] == ["+46701740605"]
+
+
+def test_add_as_new_makes_a_second_person_sharing_the_number(haninge, asa, editor, client):
+    preview(client, SUCCESSOR.encode())
+    assert commit_with(client, {2: "new"}).status_code == 302
+    found = persons(haninge)
+    assert set(found) == {"Åsa Öberg", "Göran Ådahl"}
+    assert [p.value for p in found["Göran Ådahl"].contact_points] == ["+46701740605"]
+    assert [p.value for p in found["Åsa Öberg"].contact_points] == ["+46701740605"]
+
+
+def test_the_same_name_but_for_case_and_spacing_is_no_conflict(haninge, asa, editor, client):
+    page = preview(client, b"namn,mobil,telefon\r\n\xc5SA  \xd6BERG,070-174 06 05,08-123 456 78\r\n"
+                   ).get_data(as_text=True)
+    assert "Conflicts: 0" in page and "Changed: 1" in page
+
+
+def test_the_preview_shows_each_numbers_kind(haninge, editor, client):
+    page = preview(client, CSV.encode()).get_data(as_text=True)
+    assert "070-174 06 05</span> <span class=\"muted\">(Mobile)" in page
+    assert "(Landline)" in page

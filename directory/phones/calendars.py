@@ -8,10 +8,17 @@ made; its owner can revoke it, or renew it (revoke and make a new one).
 On-call feeds cover 30 days back and 12 months ahead, resolved as every page
 resolves them (override > shift > rotation, `schedules.timelines`). Meeting
 feeds hold the collaboration patterns that apply in their convener's mode in
-force. Every event is `TRANSP:TRANSPARENT` (on-call time is not busy time),
-has a UID that stays the same from poll to poll, and is written in the
-region's time zone with its VTIMEZONE included. A feed is read by whoever has
-its URL, so it never holds a confidential path.
+force. Every event is `TRANSP:TRANSPARENT` (on-call time is not busy time)
+and has a UID that stays the same from poll to poll.
+
+Times are written as UTC moments (`DTSTART:20261025T003000Z`), which no
+client can misread: local wall-clock times are ambiguous in the hour that
+repeats when daylight saving ends, and clients disagreed on them (a
+one-hour stretch became zero-length). X-WR-TIMEZONE names the region's zone
+for display. A stretch that began before the feed's window is written with
+its true start, found by looking further back (`_true_starts`), so its
+DTSTART and its UID (made from that start) do not change from poll to poll.
+A feed is read by whoever has its URL, so it never holds a confidential path.
 
 A feed speaks with its owner's rights as they are at each request, not as
 they were when it was made: once the owner is deactivated, or may no longer
@@ -22,7 +29,7 @@ works again if the rights come back. Revoking is what ends a URL for good.
 import hashlib
 import logging
 import secrets
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import vobject
@@ -31,7 +38,7 @@ from dateutil.rrule import rrulestr
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin
-from sqlalchemy import or_, select, union
+from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import selectinload
 
 from directory.core.extensions import db
@@ -53,9 +60,9 @@ from directory.core.models import (
 )
 from directory.core.modes import mode_for, mode_states
 from directory.core.numbers import display_phone
-from directory.core.schedules import timelines
+from directory.core.schedules import OnCall, local_moment, timelines
 from directory.core.security import can_edit, editable_actor_ids, visible
-from directory.phones.vcards import clean
+from directory.phones.vcards import clean, fold_octets, uri
 
 log = logging.getLogger(__name__)
 
@@ -226,40 +233,12 @@ def feeds_for(user) -> list[AccessToken]:
 # --- iCalendar ------------------------------------------------------------------
 
 
-class FeedZone(tzinfo):
-    """The region's zone as vobject needs it to write a correct VTIMEZONE.
-
-    vobject names a zone by its `zone` attribute, and finds the moments of
-    daylight-saving changes assuming an ambiguous wall-clock time belongs to
-    the later regime; zoneinfo's default is the earlier (fold=0), which would
-    put each change an hour off. Only wall-clock times are written with it.
-    """
-
-    def __init__(self, key: str):
-        super().__init__()
-        self.zone = key
-        self._zone = ZoneInfo(key)
-
-    def utcoffset(self, dt):
-        return None if dt is None else self._zone.utcoffset(dt.replace(fold=1, tzinfo=None))
-
-    def dst(self, dt):
-        return None if dt is None else self._zone.dst(dt.replace(fold=1, tzinfo=None))
-
-    def tzname(self, dt):
-        return None if dt is None else self._zone.tzname(dt.replace(fold=1, tzinfo=None))
-
-    def __repr__(self) -> str:
-        return f"FeedZone({self.zone!r})"
-
-
 class Calendar:
     """One feed being written: a VCALENDAR with PUBLISH and the region's zone."""
 
     def __init__(self, name: str, now: datetime):
         key = current_app.config["TIMEZONE"]
         self.zone = ZoneInfo(key)
-        self.feed_zone = FeedZone(key)
         self.stamp = now.astimezone(dateutil_tz.UTC)
         self.component = vobject.iCalendar()
         add = self.component.add
@@ -272,28 +251,29 @@ class Calendar:
         interval.params["VALUE"] = ["DURATION"]
         add("x-published-ttl").value = "PT1H"
 
-    def local(self, moment: datetime) -> datetime:
-        """A moment as wall-clock time in the region's zone (written with its TZID)."""
-        return moment.astimezone(self.zone).replace(tzinfo=self.feed_zone)
+    @staticmethod
+    def utc(moment: datetime) -> datetime:
+        """A moment in UTC, which vobject writes with a Z: no zone to misread."""
+        return moment.astimezone(dateutil_tz.UTC)
 
     def event(self, uid: str, start: datetime, end: datetime, summary: str, *,
               description: str = "", location: str = "", url: str = "") -> None:
         event = self.component.add("vevent")
         event.add("uid").value = uid
         event.add("dtstamp").value = self.stamp
-        event.add("dtstart").value = self.local(start)
-        event.add("dtend").value = self.local(end)
+        event.add("dtstart").value = self.utc(start)
+        event.add("dtend").value = self.utc(end)
         event.add("summary").value = clean(summary)
         if description:
             event.add("description").value = clean(description, multiline=True)
         if location:
             event.add("location").value = clean(location)
         if url:
-            event.add("url").value = url
+            uri(event, "url", clean(url))
         event.add("transp").value = "TRANSPARENT"
 
     def serialize(self) -> str:
-        return self.component.serialize()
+        return fold_octets(self.component.serialize())
 
 
 def _stamp(moment: datetime) -> str:
@@ -329,11 +309,52 @@ def _window(now: datetime) -> tuple[datetime, datetime]:
     return now - PAST, now + AHEAD
 
 
+def _schedule_start(role: Role, tz: ZoneInfo) -> datetime | None:
+    """The earliest moment anyone can be on call for a role (before it, nobody is)."""
+    firsts = [
+        db.session.scalar(select(func.min(model.starts_at))
+                          .where(model.role_id == role.id, model.deleted_at.is_(None)))
+        for model in (Shift, Override)
+    ]  # fmt: skip
+    firsts += [local_moment(r.starts_on, r, tz) for r in role.rotations if r.deleted_at is None]
+    firsts = [f if f.tzinfo else f.replace(tzinfo=UTC) for f in firsts if f is not None]
+    return min(firsts, default=None)
+
+
+def _true_starts(roles, lines: dict[int, list[OnCall]], since: datetime,
+                 tz: ZoneInfo) -> None:
+    """Give the stretch under way at `since` (where resolving began) its true start.
+
+    Resolving from `since` cuts a stretch that began earlier at `since`,
+    which moves with every poll. Look back further, twice as far each time,
+    until the stretch is seen to begin, or back to the role's first schedule.
+    """
+    for role in roles:
+        line = lines.get(role.id)
+        if not line or line[0].person is None or line[0].starts_at > since:
+            continue
+        first = line[0]
+        floor = _schedule_start(role, tz)
+        back = LOOKBACK
+        while floor is not None and floor < since:
+            earlier = max(since - back, floor)
+            found = timelines([role], earlier, first.ends_at, tz)[role.id]
+            last = found[-1] if found else None
+            if last is None or last.person != first.person or last.source != first.source:
+                break
+            if last.starts_at > earlier or earlier <= floor:
+                line[0] = OnCall(first.person, first.source, last.starts_at, first.ends_at)
+                break
+            back *= 2
+
+
 def role_calendar(role: Role, now: datetime) -> str:
     """Who is on call for a role, stretch by stretch (gaps are left out)."""
     start, end = _window(now)
     calendar = Calendar(_("On call: %(role)s", role=_role_label(role)), now)
-    stretches = timelines([role], start - LOOKBACK, end, calendar.zone)[role.id]
+    lines = timelines([role], start - LOOKBACK, end, calendar.zone)
+    _true_starts([role], lines, start - LOOKBACK, calendar.zone)
+    stretches = lines[role.id]
     for stretch in stretches:
         if stretch.person is not None and stretch.ends_at > start:
             _on_call_event(calendar, role, stretch, f"{role.short_name or role.name}: "
@@ -366,6 +387,7 @@ def person_calendar(person: Person, now: datetime) -> str:
     calendar = Calendar(_("On call: %(person)s", person=person.name), now)
     roles = _roles_staffed_by(person, start - LOOKBACK, end)
     lines = timelines(roles, start - LOOKBACK, end, calendar.zone)
+    _true_starts(roles, lines, start - LOOKBACK, calendar.zone)
     for role in roles:
         for stretch in lines[role.id]:
             if (stretch.person is not None and stretch.person.id == person.id

@@ -3,8 +3,13 @@
 An uploaded file is read into one `Incoming` contact per CSV line or vCard,
 and each is matched against the actor's persons: a person who already has
 one of its numbers or e-mail addresses is the same person, changed rather
-than doubled. The preview shows what would be created, changed and rejected,
-with the line or card number and the reason; nothing is written.
+than doubled, but only when the names agree. A number that matches a person
+of another name is a conflict (a shared duty phone, a number handed to a
+successor): the user chooses in the preview to keep the person as is, to
+replace their name and details, or to add the contact as a new person;
+nothing is renamed unasked. The preview shows what would be created,
+changed, in conflict and rejected, with the line or card number and the
+reason; nothing is written.
 
 The file waits in the database (`PendingImport`, so any app server can take
 the commit) under a random id kept in the session, bound to its uploader and
@@ -17,15 +22,23 @@ files get a report naming the problem, never an error page.
 CSV: the first line names the columns, in English or Swedish, in any order
 and case (see `COLUMNS`); a name (or first and last name) is required. Cells
 are separated by `,`, `;` or tab, whichever the first line uses, and the file
-is UTF-8 (with or without BOM) or Windows-1252, as Excel in Swedish saves it.
-vCard: 3.0 and 4.0; FN (or N), TITLE, TEL (CELL is a mobile, anything else a
-landline), EMAIL and NOTE are read; the rest is left out.
+is UTF-8 (with or without BOM), UTF-16 (Outlook's "Unicode") or
+Windows-1252, as Excel in Swedish saves it. Google Contacts' export is read
+too: its numbered `Phone 1 - Type` / `Phone 1 - Value` pairs (several
+numbers in one cell are separated by ` ::: `).
+vCard: 2.1 (Outlook desktop, Android: quoted-printable with soft line
+breaks, CHARSET, bare TYPE words), 3.0 (iPhone's `itemN.` groups) and 4.0;
+FN (or N), TITLE, TEL (CELL is a mobile, anything else a landline), EMAIL
+and NOTE are read; the rest is left out. Fax, pager and modem numbers are
+never made callable: they are left out, and the preview says so. An
+extension (`;ext=12`, "ankn. 12", "x12") is kept as the number's label.
 """
 
 import csv
 import hashlib
 import io
 import json
+import quopri
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -36,6 +49,7 @@ import vobject
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
@@ -63,14 +77,32 @@ COLUMNS = {
     "name": ("name", "namn", "fullname", "fullstandigtnamn", "displayname", "fn"),
     "given": ("firstname", "givenname", "fornamn"),
     "family": ("lastname", "familyname", "surname", "efternamn"),
-    "title": ("title", "titel", "befattning", "jobtitle", "position"),
+    "title": ("title", "titel", "befattning", "jobtitle", "position",
+              "organizationtitle", "organization1title"),
     "mobile": ("mobile", "mobil", "mobiltelefon", "mobilnummer", "cell", "mobilephone"),
     "phone": ("phone", "telefon", "telefonnummer", "arbete", "work", "workphone",
-              "businessphone", "direkt", "landline"),
+              "businessphone", "direkt", "landline", "arbetstelefon", "telefonarbete"),
+    "fax": ("fax", "telefax", "arbetsfax", "businessfax", "faxarbete", "pager",
+            "personsokare"),
     "email": ("email", "epost", "emailaddress", "epostadress", "mail", "mejl"),
     "notes": ("notes", "note", "anteckningar", "anteckning"),
 }  # fmt: skip
 _COLUMN_OF = {alias: column for column, aliases in COLUMNS.items() for alias in aliases}
+# Google Contacts: "Phone 1 - Type" and "Phone 1 - Value" (old), "- Label" (new), and
+# "E-mail 1 - Value"; a cell may hold several values separated by " ::: ".
+_NUMBERED = re.compile(r"^(?P<what>phone|email)(?P<n>\d+)(?P<part>type|label|value)$")
+GOOGLE_SEPARATOR = " ::: "
+
+
+def _column_of(name: str) -> str | None:
+    key = fold(name).replace(" ", "")
+    if key in _COLUMN_OF:
+        return _COLUMN_OF[key]
+    match = _NUMBERED.match(key)
+    if match:
+        part = "type" if match["part"] in ("type", "label") else "value"
+        return f"{match['what']}{match['n']}-{part}"
+    return None
 
 # Control characters other than tab and line breaks: no contact has them.
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
@@ -96,28 +128,56 @@ class Incoming:
     phones: list[tuple[ContactKind, str]] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    extensions: dict[str, str] = field(default_factory=dict)  # number -> extension
+    skipped: list[str] = field(default_factory=list)  # what was left out, and why
 
     def keys(self) -> list[str]:
         """What identifies the contact: its numbers and folded e-mail addresses."""
         return [value for _kind, value in self.phones] + [e.casefold() for e in self.emails]
 
 
+def _utf16(data: bytes) -> str | None:
+    """The text of a UTF-16 file (Outlook's and Excel's "Unicode"), else None."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        codec = "utf-16"
+    elif len(data) >= 4 and data[1:4:2] == b"\x00\x00" and data[0:4:2] != b"\x00\x00":
+        codec = "utf-16-le"  # no BOM: ASCII letters with a NUL after each
+    elif len(data) >= 4 and data[0:4:2] == b"\x00\x00" and data[1:4:2] != b"\x00\x00":
+        codec = "utf-16-be"
+    else:
+        return None
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        return None
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """The text of an upload and its encoding; ImportProblem when it is not text."""
+    """The text of an upload and its encoding; ImportProblem when it is not text.
+
+    Line ends are made plain: CR CR LF (a CRLF file passed through a tool
+    that added a CR again) counts as one line end.
+    """
     if not data.strip():
         raise ImportProblem(_("The file is empty."))
+    text = _utf16(data)
+    if text is not None:
+        return _LINE_ENDS.sub("\r\n", text.lstrip("\ufeff")), "UTF-16"
     if b"\x00" in data:
         raise ImportProblem(_("This is not a text file: it contains binary data."))
     try:
-        return data.decode("utf-8-sig"), "UTF-8"
+        return _LINE_ENDS.sub("\r\n", data.decode("utf-8-sig")), "UTF-8"
     except UnicodeDecodeError:
         pass
     try:
-        return data.decode("cp1252"), "Windows-1252"
+        return _LINE_ENDS.sub("\r\n", data.decode("cp1252")), "Windows-1252"
     except UnicodeDecodeError:
         raise ImportProblem(
-            _("The file is neither UTF-8 nor Windows-1252 text (as Excel saves it).")
+            _("The file is neither UTF-8, UTF-16 nor Windows-1252 text (as Excel saves it).")
         ) from None
+
+
+_LINE_ENDS = re.compile(r"\r+\n")
 
 
 def _text(contact: Incoming, value, what: str, limit: int, *, multiline=False) -> str:
@@ -144,12 +204,33 @@ def _shorten(value: str, length: int = 40) -> str:
     return value if len(value) <= length else value[: length - 1] + "…"
 
 
+# Kinds of number no one can call: left out, never stored as a phone.
+NEVER_CALLABLE = {"fax": _l("Fax"), "pager": _l("Pager"), "modem": _l("Modem")}
+# An extension after the number: ";ext=12" (tel: URI), "ankn. 12", "ext. 12", "x12".
+_EXTENSION = re.compile(
+    r"(?:;\s*ext\s*=\s*|[\s,]*(?:\b(?:ankn|anknytning|ext|extension)\b\.?|\bx)\s*)"
+    r"(?P<ext>\d{1,8})\s*$", re.IGNORECASE)
+
+
+def _skip(contact: Incoming, raw, what: str) -> None:
+    """Note a number left out because it cannot be called (fax, pager, modem)."""
+    raw = " ".join(str(raw or "").split())
+    if raw:
+        contact.skipped.append(_("%(what)s %(number)s left out: it cannot be called.",
+                                 what=what, number=_shorten(raw)))
+
+
 def _add_phone(contact: Incoming, raw, kind: ContactKind, what: str, region: str,
                *, guess: bool = False) -> None:
     """Add a number of this kind; `guess` takes a mobile number for a mobile."""
     raw = _text(contact, raw, what, 300)
     if raw.lower().startswith("tel:"):
-        raw = raw[4:].split(";", 1)[0]
+        raw = raw[4:]
+    extension = ""
+    match = _EXTENSION.search(raw)
+    if match:
+        extension, raw = match["ext"], raw[:match.start()]
+    raw = raw.split(";", 1)[0].strip()
     if not raw:
         return
     try:
@@ -161,6 +242,8 @@ def _add_phone(contact: Incoming, raw, kind: ContactKind, what: str, region: str
         kind = ContactKind.MOBILE
     if value not in [v for _k, v in contact.phones]:
         contact.phones.append((kind, value))
+        if extension:
+            contact.extensions[value] = extension
 
 
 def _is_mobile(value: str) -> bool:
@@ -199,7 +282,7 @@ def read_csv(text: str, region: str) -> tuple[list[Incoming], list[str]]:
     contacts: list[Incoming] = []
     try:
         header = next(reader, [])
-        columns = [_COLUMN_OF.get(fold(name).replace(" ", "")) for name in header]
+        columns = [_column_of(name) for name in header]
         if "name" not in columns and not {"given", "family"} & set(columns):
             raise ImportProblem(_(
                 "The first line must name the columns, one of them the name "
@@ -247,12 +330,26 @@ def _fill_from_columns(contact: Incoming, values: dict[str, str], region: str) -
                           multiline=True)
     _add_phone(contact, values.get("mobile"), ContactKind.MOBILE, _("Mobile"), region)
     _add_phone(contact, values.get("phone"), ContactKind.LANDLINE, _("Phone"), region)
+    _skip(contact, values.get("fax"), _("Fax or pager"))
     _add_email(contact, values.get("email"), _("E-mail"))
+    numbered = sorted({int(re.sub(r"\D", "", c.split("-")[0])) for c in values
+                       if c.startswith(("phone", "email")) and "-" in c})  # fmt: skip
+    for n in numbered:
+        for raw in values.get(f"phone{n}-value", "").split(GOOGLE_SEPARATOR):
+            kind_word = fold(values.get(f"phone{n}-type", ""))
+            if any(word in kind_word for word in NEVER_CALLABLE):
+                _skip(contact, raw, values.get(f"phone{n}-type", "").strip(" *"))
+            elif "mobile" in kind_word or "mobil" in kind_word or "cell" in kind_word:
+                _add_phone(contact, raw, ContactKind.MOBILE, _("Mobile"), region)
+            else:
+                _add_phone(contact, raw, ContactKind.LANDLINE, _("Phone"), region,
+                           guess=not kind_word)
+        for raw in values.get(f"email{n}-value", "").split(GOOGLE_SEPARATOR):
+            _add_email(contact, raw, _("E-mail"))
     return name
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_VOBJECT_LINE = re.compile(r"^At line \d+: ")
 
 
 # What parsing a vCard may cost. vobject takes some 20 µs a property line and
@@ -261,7 +358,7 @@ _VOBJECT_LINE = re.compile(r"^At line \d+: ")
 # read (PHOTO, ADR, X-...) are dropped before vobject sees them; what is left
 # is bounded per card and per file, each with a message saying which bound.
 READ_PROPERTIES = frozenset({"BEGIN", "END", "VERSION", "FN", "N", "TITLE", "TEL", "EMAIL",
-                             "NOTE"})  # fmt: skip
+                             "NOTE", "X-ABLABEL"})  # fmt: skip
 MAX_CARD_VALUES = 20  # phone numbers and e-mail addresses in one card
 MAX_FILE_VALUES = 20_000  # ... in one file (4 for each of MAX_CONTACTS)
 MAX_CARD_PROPERTIES = 50  # properties read in one card (folded lines are cheap)
@@ -309,6 +406,23 @@ class _CardLines:
         return ""
 
 
+_QP_LINE = re.compile(r"^[^:]*QUOTED-PRINTABLE[^:]*:", re.IGNORECASE)
+
+
+def _soft_joined(lines: list[str]):
+    """(line number, line) with vCard 2.1's quoted-printable soft line breaks
+    (a value line ending in `=`, continued on the next line) joined up."""
+    lines = iter(enumerate(lines, start=1))
+    for number, line in lines:
+        if _QP_LINE.match(line):
+            while line.endswith("="):
+                following = next(lines, None)
+                if following is None:
+                    break
+                line = line[:-1] + following[1]
+        yield number, line
+
+
 def split_cards(text: str) -> list[tuple[int, str | None, str]]:
     """(card number, card text or None, problem) for each BEGIN:VCARD ... END:VCARD.
 
@@ -320,7 +434,9 @@ def split_cards(text: str) -> list[tuple[int, str | None, str]]:
     current: _CardLines | None = None
     values = properties = 0
 
-    for number, line in enumerate(_LINE_BREAK.split(text), start=1):
+    for number, line in _soft_joined(_LINE_BREAK.split(text)):
+        if current is not None and not line.strip():
+            continue  # a blank line inside a card (CR CR LF, hand-made files)
         marker = line.strip().upper() if not line[:1].isspace() else ""
         if current is None:
             if not line.strip():
@@ -416,11 +532,51 @@ def _personal_name(fn: str | None, card) -> str | None:
 
 
 def _types(line) -> set[str]:
-    return {t.strip().lower() for value in line.params.get("TYPE", []) for t in value.split(",")}
+    """TYPE=work,fax and vCard 2.1's bare words (TEL;WORK;FAX:), lower-cased."""
+    words = [*line.params.get("TYPE", []), *getattr(line, "singletonparams", [])]
+    return {t.strip().lower() for value in words for t in value.split(",")}
 
 
-def read_vcards(text: str, region: str) -> list[Incoming]:
-    """The contacts of a vCard file (3.0 or 4.0), one per card."""
+_LINE_PARTS = re.compile(
+    r'(?P<head>(?:[A-Za-z0-9-]+\.)?(?P<name>[A-Za-z0-9-]+))'
+    r'(?P<params>(?:;(?:[^:;"]|"[^"]*")*)*):(?P<value>.*)', re.DOTALL)
+_CODECS = {"UTF-8": "utf-8", "Windows-1252": "cp1252", "UTF-16": "utf-8"}
+
+
+def _plain_line(line: str, file_encoding: str) -> str:
+    """A vCard 2.1 line as 3.0 writes it: quoted-printable decoded in its
+    CHARSET (UTF-8 when none is named; Windows-1252 when that fails), the
+    ENCODING and CHARSET parameters gone."""
+    match = _LINE_PARTS.fullmatch(line)
+    if not match:
+        return line
+    params = [p for p in match["params"].split(";") if p]
+    upper = [p.upper() for p in params]
+    if not any(p.startswith(("CHARSET=", "ENCODING=")) or p == "QUOTED-PRINTABLE"
+               for p in upper):  # fmt: skip
+        return line
+    charset = next((p.split("=", 1)[1].strip('"') for p in params
+                    if p.upper().startswith("CHARSET=")), None)  # fmt: skip
+    kept = [p for p, u in zip(params, upper, strict=True)
+            if not u.startswith(("CHARSET=", "ENCODING=")) and u != "QUOTED-PRINTABLE"]
+    value = match["value"]
+    if "QUOTED-PRINTABLE" in upper or "ENCODING=QUOTED-PRINTABLE" in upper:
+        raw = quopri.decodestring(value.encode(_CODECS[file_encoding], errors="replace"))
+        try:
+            value = raw.decode(charset or "utf-8")
+        except (UnicodeDecodeError, LookupError):
+            value = raw.decode("cp1252", errors="replace")
+        value = value.replace("\\", "\\\\").replace("\r\n", "\n").replace("\n", "\\n")
+    return match["head"] + "".join(f";{p}" for p in kept) + ":" + value
+
+
+def _plain_card(card_text: str, file_encoding: str) -> str:
+    unfolded = re.sub(r"\r?\n[ \t]", "", card_text)
+    return "".join(_plain_line(line, file_encoding) + "\r\n" for line in unfolded.splitlines())
+
+
+def read_vcards(text: str, region: str, encoding: str = "UTF-8") -> list[Incoming]:
+    """The contacts of a vCard file (2.1, 3.0 or 4.0), one per card."""
     contacts = []
     for number, card_text, problem in split_cards(text):
         contact = Incoming(number)
@@ -429,6 +585,7 @@ def read_vcards(text: str, region: str) -> list[Incoming]:
             contact.problems.append(problem)
             continue
         try:
+            card_text = _plain_card(card_text, encoding)
             card = vobject.readOne(card_text)
             name = _personal_name(_whole_text(card_text, card, "fn"), card)
             contact.name = _text(contact, name, _("Name"), MAX_LENGTHS["name"])
@@ -436,28 +593,53 @@ def read_vcards(text: str, region: str) -> list[Incoming]:
                                   MAX_LENGTHS["title"])
             contact.notes = _text(contact, _whole_text(card_text, card, "note"), _("Notes"),
                                   MAX_LENGTHS["notes"], multiline=True)
+            labels = {line.group.lower(): str(line.value).lower()
+                      for line in _values(card, "x-ablabel") if line.group}  # fmt: skip
             for tel in _values(card, "tel"):
-                types = _types(tel)
-                kind = ContactKind.MOBILE if "cell" in types else ContactKind.LANDLINE
+                types = _types(tel) - {"pref", "voice", "internet"}
+                label = labels.get((tel.group or "").lower(), "")
+                never = next((w for w in NEVER_CALLABLE if w in types or w in label), None)
+                if never:
+                    _skip(contact, tel.value, str(NEVER_CALLABLE[never]))
+                    continue
+                mobile = {"cell", "iphone"} & types or "mobil" in label
+                kind = ContactKind.MOBILE if mobile else ContactKind.LANDLINE
                 _add_phone(contact, tel.value, kind, _("Phone"), region, guess=not types)
             for email in _values(card, "email"):
                 _add_email(contact, email.value, _("E-mail"))
-        except Exception as error:  # vobject raises many kinds: a report, never a 500
-            reason = _VOBJECT_LINE.sub("", str(error))  # its line numbers count within the card
-            contact.problems.append(
-                _("The card cannot be read: %(reason)s", reason=_shorten(reason, 120))
-            )
+        except Exception:  # vobject raises many kinds: a report, never a 500
+            contact.problems.append(_unreadable(card_text))
             continue
         _finish(contact, name)
     return contacts
 
 
+def _unreadable(card_text: str) -> str:
+    """What a person can do about a card vobject cannot parse, in words, with
+    the line it stopped at (not the parser's own message)."""
+    odd = next((line for line in card_text.splitlines()
+                if line.strip() and not _LINE_PARTS.fullmatch(line)), None)  # fmt: skip
+    if odd is not None:
+        return _("The card cannot be read: the line “%(line)s” is not a vCard property "
+                 "(NAME:value).", line=_shorten(odd, 60))
+    return _("The card cannot be read: it is not a well-formed vCard (3.0, 4.0 or 2.1).")
+
+
 # --- Planning: what the import would do -----------------------------------------------
+
+
+# How a conflict (a number matching a person of another name) is resolved.
+KEEP, REPLACE, ADD_NEW = "keep", "replace", "new"
+RESOLUTIONS = (KEEP, REPLACE, ADD_NEW)
 
 
 @dataclass
 class Planned:
-    """What importing one contact would do: create, update, same or reject."""
+    """What importing one contact would do: create, update, same, conflict or reject.
+
+    A "conflict" row has the matching `person` and the `changes` replacing
+    would make; `ImportPlan.resolve` turns it into "same", "update" or "create".
+    """
 
     incoming: Incoming
     action: str
@@ -496,15 +678,41 @@ class ImportPlan:
         return self._with("reject")
 
     @property
+    def conflicts(self) -> list[Planned]:
+        return self._with("conflict")
+
+    @property
     def can_commit(self) -> bool:
-        return not self.rejected and bool(self.created or self.changed)
+        return not self.rejected and bool(self.created or self.changed or self.conflicts)
+
+    def resolve(self, choices: dict[int, str]) -> list[int]:
+        """Apply the user's choice for each conflict (by line or card number).
+
+        Keep: the person stays as is and the contact is left out. Replace: the
+        person takes the contact's name and details. New: the contact becomes
+        a person of its own (sharing the number). Returns the numbers of the
+        conflicts without a valid choice; those rows stay conflicts.
+        """
+        missing = []
+        for row in self.conflicts:
+            choice = choices.get(row.incoming.number)
+            if choice == KEEP:
+                row.action, row.changes = "same", []
+            elif choice == REPLACE:
+                row.action = "update"
+            elif choice == ADD_NEW:
+                row.action, row.person, row.changes = "create", None, []
+            else:
+                missing.append(row.incoming.number)
+        return missing
 
     def fingerprint(self) -> str:
         """Changes when the plan would write anything different (or on other versions)."""
         summary = [
             [row.incoming.number, row.action, row.person.id if row.person else None,
              row.person.version if row.person else None, row.changes,
-             row.incoming.name, row.incoming.title, row.incoming.phones, row.incoming.emails]
+             row.incoming.name, row.incoming.title, row.incoming.phones, row.incoming.emails,
+             row.incoming.extensions]
             for row in self.rows
         ]  # fmt: skip
         return hashlib.sha256(json.dumps(summary, default=str).encode()).hexdigest()
@@ -515,7 +723,7 @@ def read_file(data: bytes, region: str) -> ImportPlan:
     text, encoding = decode(data)
     if text.lstrip().upper().startswith("BEGIN:VCARD"):
         plan = ImportPlan("vcard", encoding)
-        incoming = read_vcards(text, region)
+        incoming = read_vcards(text, region, encoding)
     else:
         plan = ImportPlan("csv", encoding)
         incoming, plan.ignored_columns = read_csv(text, region)
@@ -579,8 +787,16 @@ def plan_import(actor: Actor, data: bytes, region: str) -> ImportPlan:
             continue
         row.person = matches.pop()
         row.changes = _changes(row.person, contact, region)
-        row.action = "update" if row.changes else "same"
+        if contact.name and not same_name(contact.name, row.person.name):
+            row.action = "conflict"
+        else:
+            row.action = "update" if row.changes else "same"
     return plan
+
+
+def same_name(one: str, other: str) -> bool:
+    """The same name but for case and spacing ("åsa  öberg" is "Åsa Öberg")."""
+    return " ".join(one.casefold().split()) == " ".join(other.casefold().split())
 
 
 def _changes(person: Person, contact: Incoming, region: str) -> list[str]:
@@ -609,9 +825,11 @@ def _new_points(contact: Incoming, have: set[str], first_priority: int,
     points, priority = [], first_priority
     for kind, value in contact.phones:
         if value not in have:
+            extension = contact.extensions.get(value)
             points.append(ContactPoint(
                 kind=kind, value=value, priority=priority, mode=PathMode.BOTH,
                 confidential=confidential_mobiles and kind is ContactKind.MOBILE,
+                label=_("ext. %(extension)s", extension=extension) if extension else "",
             ))  # fmt: skip
             priority += 1
     for email in contact.emails:
@@ -631,6 +849,8 @@ def apply_plan(plan: ImportPlan, actor: Actor, *, confidential_mobiles: bool) ->
     """
     if plan.rejected:
         raise ImportProblem(_("Nothing is imported while any contact is rejected."))
+    if plan.conflicts:
+        raise ImportProblem(_("Nothing is imported until every conflict is resolved."))
     created = changed = 0
     for count, row in enumerate(plan.rows, start=1):
         contact = row.incoming

@@ -1,9 +1,12 @@
 """vCards for phones: one entry's card, many cards, and the cache that makes many fast.
 
 A card is rendered with vobject from a `CardSource` (a person, role or actor,
-its actor and all its contact paths) and the paths one reader may see in the
-mode in force: `security.visible()` and `modes.paths_for_mode()` decide, as
-on every page. vCard 3.0 (RFC 2426) by default, which iOS, Android and
+its actor and all its contact paths) and the paths one reader may see:
+`security.visible()` and `modes.paths_for_mode()` decide, as on every page.
+The paths of the mode in force come first, in PACE order; the other mode's
+numbers follow, labelled "Aktiverat läge – ..." or "Ordinarie läge – ...", so
+a card saved on a phone in ordinary times still holds the number to call
+once the actor is activated (`card_paths`). vCard 3.0 (RFC 2426) by default, which iOS, Android and
 Outlook import; 4.0 (RFC 6350) on request. vobject escapes every text value,
 so no value can add a property, end the card or break a line; control and
 line-separator characters are turned into spaces before it sees them.
@@ -73,6 +76,12 @@ TEL_TYPES = {
     ContactKind.SWITCHBOARD: (["WORK", "VOICE"], ["work", "voice"]),
     ContactKind.BRIDGE: (["WORK", "VOICE"], ["work", "voice"]),
 }
+# A number made for one mode is labelled with it, so a person reading the card
+# on their phone sees which is which (the card carries both modes' numbers).
+MODE_WORDS = {
+    PathMode.ORDINARY: "Ordinarie läge",
+    PathMode.ACTIVATED: "Aktiverat läge",
+}
 # Paths a phone has no field for go into NOTE, named in Swedish.
 NOTE_WORDS = {
     ContactKind.RAKEL_GROUP: "Rakel talgrupp",
@@ -84,6 +93,40 @@ NOTE_WORDS = {
 # C0 and C1 controls (tab and newline are handled apart) and the Unicode line
 # and paragraph separators: some readers break lines on them.
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def fold_octets(text: str, limit: int = 75) -> str:
+    """Content lines folded at `limit` octets, never inside a UTF-8 character.
+
+    vObject folds at 75 characters, which with å, ä, ö or an emoji is up to
+    185 octets, longer than RFC 6350 and RFC 5545 allow. Its output is
+    unfolded and folded again by octets (a continuation line's leading space
+    counts). Used for every vCard and feed.
+    """
+    out = []
+    for line in text.replace("\r\n ", "").split("\r\n"):
+        if len(line.encode("utf-8")) <= limit:
+            out.append(line)
+            continue
+        piece, size, room = [], 0, limit
+        for char in line:
+            width = len(char.encode("utf-8"))
+            if size + width > room:
+                out.append(("" if room == limit else " ") + "".join(piece))
+                piece, size, room = [], 0, limit - 1
+            piece.append(char)
+            size += width
+        out.append(("" if room == limit else " ") + "".join(piece))
+    return "\r\n".join(out)
+
+
+def uri(component, name: str, value: str):
+    """A URI property (URL): written as it is, not escaped as text (`\\,` `\\;`)
+    which would break map links with coordinates. `value` is `clean`: one line."""
+    line = component.add(name)
+    line.value = value
+    line.encoded = True  # vObject escapes only what is not encoded yet
+    return line
 
 
 def clean(text: str | None, *, multiline: bool = False) -> str:
@@ -312,6 +355,8 @@ def render(source: CardSource, paths: list[PathRow], version: str = "3.0",
             label = clean(path.label)
             if path.kind is ContactKind.BRIDGE and path.pin:
                 label = f"{label or NOTE_WORDS[path.kind]} (PIN {clean(path.pin)})"
+            if path.mode in MODE_WORDS:
+                label = " – ".join(part for part in (MODE_WORDS[path.mode], label) if part)
             if label and not compact:
                 item += 1
                 tel.group = f"item{item}"
@@ -329,7 +374,7 @@ def render(source: CardSource, paths: list[PathRow], version: str = "3.0",
                 email.type_param = ["INTERNET", "WORK"] + (["PREF"] if first_email else [])
             first_email = False
         elif path.kind is ContactKind.WEB:
-            card.add("url").value = value
+            uri(card, "url", value)
         elif path.kind is ContactKind.ADDRESS:
             address = card.add("adr")
             address.value = vobject.vcard.Address(street=value)
@@ -342,12 +387,21 @@ def render(source: CardSource, paths: list[PathRow], version: str = "3.0",
             card.add("note").value = clean("\n".join(notes), multiline=True)
         card.add("categories").value = [CATEGORY]
         card.add("rev").value = source.rev(paths if seen is None else seen)
-    return card.serialize()
+    return fold_octets(card.serialize())
+
+
+def card_paths(seen: Iterable[PathRow], mode: Mode) -> list[PathRow]:
+    """What a card shows of the paths a reader may see: those of `mode` in PACE
+    order, then the other mode's phone numbers (labelled with their mode by
+    `render`), so a card saved in ordinary mode still has the activated-mode
+    number when the phone is the fallback, and the other way round."""
+    applies, others = paths_for_mode(list(seen), mode)
+    return applies + [p for p in others if p.kind.is_phone]
 
 
 def shown_paths(source: CardSource, mode: Mode, user) -> list[PathRow]:
-    """The paths this user may see that apply in `mode`, in PACE order."""
-    return paths_for_mode(visible(source.paths, user), mode)[0]
+    """The paths this user's card shows in `mode` (`card_paths` of what they may see)."""
+    return card_paths(visible(source.paths, user), mode)
 
 
 def render_seen(source: CardSource, mode: Mode, user, version: str = "3.0",
@@ -358,7 +412,7 @@ def render_seen(source: CardSource, mode: Mode, user, version: str = "3.0",
     DESIGN's need-to-know lists).
     """
     seen = list(source.paths) if disclosed else visible(source.paths, user)
-    return render(source, paths_for_mode(seen, mode)[0], version, compact=compact, seen=seen)
+    return render(source, card_paths(seen, mode), version, compact=compact, seen=seen)
 
 
 def render_for(entry, user, mode: Mode | None = None, version: str = "3.0",
@@ -393,7 +447,7 @@ def render_variants(source: CardSource) -> list[tuple[int, str]]:
     for mode in MODES:
         for confidential in (False, True):
             seen = seen_in_variant(source, confidential)
-            paths = paths_for_mode(seen, mode)[0]
+            paths = card_paths(seen, mode)
             key = (tuple(p.id for p in paths), source.rev(seen))
             group = groups.setdefault(key, [0, paths, seen])
             group[0] |= variant_bit(mode, confidential)
@@ -552,7 +606,10 @@ class Card:
 
     @property
     def filename(self) -> str:
-        return f"{self.actor_slug}/{slugify(self.name) or self.entity_type}-{self.id}.vcf"
+        """`haninge-kommun/asa-oberg-person-12.vcf`: the kind and id make it unique
+        (a role and a person of one actor may share a name and an id)."""
+        stem = "-".join(part for part in (slugify(self.name), self.entity_type) if part)
+        return f"{self.actor_slug}/{stem}-{self.id}.vcf"
 
 
 def _directory_query(kind: str, use_cache: bool):

@@ -17,9 +17,11 @@ which starts with a letter and needs no protection.
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -49,7 +51,7 @@ from wtforms.validators import Length
 
 from directory.calltrees.rules import live_children, load_tree
 from directory.core.extensions import db, limiter
-from directory.core.forms import Form
+from directory.core.forms import KIND_LABELS, Form
 from directory.core.models import (
     AccessToken,
     Actor,
@@ -98,19 +100,34 @@ def _version() -> str:
     abort(400)
 
 
-def _attachment(body, mimetype: str, filename: str, *, stream: bool = False) -> Response:
+_UNSAFE_IN_NAME = re.compile(r'[\x00-\x1f\x7f"/\\:*?<>|]+')
+
+
+def _attachment(body, mimetype: str, filename: str, *, stream: bool = False,
+                display: str = "") -> Response:
+    """A download named `filename` (ASCII); `display`, the name as people write it
+    ("Дмитрий Орлов.vcf"), goes beside it as RFC 6266's `filename*` where it is
+    not ASCII, which browsers prefer."""
     response = Response(stream_with_context(body) if stream else body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    disposition = f'attachment; filename="{filename}"'
+    display = " ".join(_UNSAFE_IN_NAME.sub(" ", display).split())
+    if display and not display.isascii():
+        disposition += f"; filename*=UTF-8''{quote(display, safe='')}"
+    response.headers["Content-Disposition"] = disposition
     return response
 
 
-def _vcf(cards: Iterable, filename: str, *, stream: bool = False) -> Response:
-    return _attachment(vcards.vcf_stream(cards), "text/vcard", f"{filename}.vcf", stream=stream)
+def _vcf(cards: Iterable, filename: str, *, stream: bool = False,
+         display: str = "") -> Response:
+    return _attachment(vcards.vcf_stream(cards), "text/vcard", f"{filename}.vcf", stream=stream,
+                       display=f"{display}.vcf" if display else "")  # fmt: skip
 
 
-def _zip(cards: Iterable, filename: str, *, stream: bool = False) -> Response:
+def _zip(cards: Iterable, filename: str, *, stream: bool = False,
+         display: str = "") -> Response:
     return _attachment(vcards.zip_stream(cards, datetime.now(_tz())), "application/zip",
-                       f"{filename}.zip", stream=stream)  # fmt: skip
+                       f"{filename}.zip", stream=stream,
+                       display=f"{display}.zip" if display else "")  # fmt: skip
 
 
 def _tz() -> ZoneInfo:
@@ -195,7 +212,8 @@ def person_vcard(person_id):
     """A person's vCard: the paths the reader may see, in the mode in force."""
     person = get_or_404(Person, person_id)
     card = vcards.render_for(person, current_user, version=_version())
-    return _vcf([vcards.Card("person", person.id, "", person.name, card)], slugify(person.name))
+    return _vcf([vcards.Card("person", person.id, "", person.name, card)],
+                slugify(person.name) or f"person-{person.id}", display=person.name)
 
 
 @bp.get("/export/roles/<int:role_id>.vcf")
@@ -204,7 +222,9 @@ def role_vcard(role_id):
     role = get_or_404(Role, role_id)
     card = vcards.render_for(role, current_user, version=_version())
     name = f"{role.short_name or role.name} {role.actor.name}"
-    return _vcf([vcards.Card("role", role.id, "", name, card)], slugify(name))
+    return _vcf([vcards.Card("role", role.id, "", name, card)],
+                slugify(name) or f"role-{role.id}", display=f"{role.short_name or role.name} – "
+                f"{role.actor.name}")
 
 
 @bp.get("/export/actors/<slug>.vcf")
@@ -227,7 +247,7 @@ def calltree_vcard(tree_id):
     tree = _live_tree(tree_id)
     cards = vcards.entry_cards(_tree_entries(tree), current_user, _version(), mode=tree.mode,
                                disclosed=True)
-    return _vcf(cards, slugify(tree.name) or f"calltree-{tree.id}")
+    return _vcf(cards, slugify(tree.name) or f"calltree-{tree.id}", display=tree.name)
 
 
 @bp.get("/export/calltrees/<int:tree_id>.zip")
@@ -236,7 +256,7 @@ def calltree_zip(tree_id):
     tree = _live_tree(tree_id)
     cards = vcards.entry_cards(_tree_entries(tree), current_user, _version(), mode=tree.mode,
                                disclosed=True)
-    return _zip(cards, slugify(tree.name) or f"calltree-{tree.id}")
+    return _zip(cards, slugify(tree.name) or f"calltree-{tree.id}", display=tree.name)
 
 
 @bp.get("/export/directory.vcf")
@@ -496,9 +516,18 @@ def _import_page(actor, form, problems=(), status=200):
     ), status  # fmt: skip
 
 
-def _preview_page(actor, plan, filename, notice=None, status=200):
+def _preview_page(actor, plan, filename, notice=None, status=200, choices=None):
     return render_template("phones/preview.html", actor=actor, plan=plan, filename=filename,
-                           notice=notice), status  # fmt: skip
+                           notice=notice, choices=choices or {}, kind_labels=KIND_LABELS,
+                           resolutions=imports.RESOLUTIONS), status  # fmt: skip
+
+
+def _conflict_choices(plan) -> dict[int, str]:
+    """The preview form's choice for each conflict row (`conflict-<number>`)."""
+    return {
+        row.incoming.number: request.form.get(f"conflict-{row.incoming.number}", "")
+        for row in plan.conflicts
+    }
 
 
 @bp.route("/actors/<slug>/import", methods=["GET", "POST"])
@@ -560,6 +589,12 @@ def import_commit(slug):
         notice = _("The directory changed since the preview, or the preview had problems. "
                    "Nothing was imported; this is what importing would do now.")
         return _preview_page(actor, plan, filename, notice, 409)
+    choices = _conflict_choices(plan)
+    unresolved = plan.resolve(choices)
+    if unresolved:
+        notice = _("Choose what to do with each conflict (%(numbers)s). Nothing was imported.",
+                   numbers=", ".join(str(n) for n in unresolved))
+        return _preview_page(actor, plan, filename, notice, 422, choices)
     try:
         counts = imports.apply_plan(plan, actor,
                                     confidential_mobiles=meta.get("confidential_mobiles", True))
