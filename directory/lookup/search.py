@@ -33,6 +33,7 @@ from flask.cli import AppGroup
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 from sqlalchemy import (
+    and_,
     case,
     delete,
     event,
@@ -41,7 +42,9 @@ from sqlalchemy import (
     insert,
     inspect,
     literal,
+    or_,
     select,
+    union,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -75,6 +78,7 @@ EXACT, PREFIX, SYNONYM, COMPOUND, CORRECTED = 5, 4, 4, 2, 1
 MIN_INSIDE = 3  # shorter words are not sought inside compounds
 MIN_TYPO = 4  # shorter words are not corrected: one edit makes another word
 MAX_ALTERNATIVES = 200  # compound words or corrections per query word
+RAREST_PROBE = 2000  # index rows counted per word to find the rarest
 # Among equally good matches: roles and actors first, as people ask for them.
 TYPE_ORDER = {"role": 0, "actor": 1, "person": 2, "collaboration_pattern": 3, "contact_point": 4}
 SEARCHED = {
@@ -392,12 +396,11 @@ def _corrections(token: str) -> list[str]:
     return [w for w, _distance, _index in sorted(found, key=lambda f: (f[1], f[0]))]
 
 
-def _slot_query(term, index: int, slot: Slot, corrections: dict[str, str]):
-    """Entries matching a slot, with the best score of how they match it.
+def _slot_kinds(term, slot: Slot, corrections: dict[str, str]) -> list:
+    """The ways a slot matches an index row: (condition, how well), best first.
 
-    Each way of matching is its own index scan (a prefix range or a list of
-    whole words), put together with UNION ALL: an OR of them would make
-    SQLite read the whole index.
+    Each is its own index scan (a prefix range or a list of whole words);
+    the order matters where one row meets two of them: the first is the best.
     """
     kinds = []  # (condition, how well)
     if len(slot.typed) == 1:
@@ -417,6 +420,15 @@ def _slot_query(term, index: int, slot: Slot, corrections: dict[str, str]):
                 kinds.append((term.term.in_(corrected), CORRECTED))
     if not kinds:
         kinds.append((false(), EXACT))
+    return kinds
+
+
+def _slot_query(term, index: int, kinds: list):
+    """Entries matching a slot, with the best score of how they match it.
+
+    The ways of matching are put together with UNION ALL: an OR of them
+    would make SQLite read the whole index.
+    """
     rows = union_all(
         *(
             select(
@@ -441,6 +453,78 @@ def _slot_query(term, index: int, slot: Slot, corrections: dict[str, str]):
     )
 
 
+def _type_order(column):
+    return case(
+        *((column == kind, rank) for kind, rank in TYPE_ORDER.items()), else_=len(TYPE_ORDER)
+    )
+
+
+def _rank_every_word(term, kinds_per_slot: list[list], limit: int) -> list:
+    """Entries matching every slot, best first, from the rarest slot's entries.
+
+    Grouping every match of every word ("tib" is in every municipality's
+    duty role) grows with the region; an entry matching every word is among
+    the entries of the word with the fewest rows, so only those are scored:
+    their own index rows are read through the entity index and each slot's
+    score taken from them, as `_slot_query` takes it. How many rows each slot
+    has is counted only up to `RAREST_PROBE`, which is enough to choose.
+    """
+    probes = [
+        select(func.count())
+        .select_from(select(term.entity_id).where(condition).limit(RAREST_PROBE).subquery())
+        .scalar_subquery()
+        for kinds in kinds_per_slot
+        for condition, _how in kinds
+    ]
+    counts = iter(db.session.execute(select(*probes)).one())
+    sizes = [sum(next(counts) for _ in kinds) for kinds in kinds_per_slot]
+    rarest = kinds_per_slot[sizes.index(min(sizes))]
+    if min(sizes) == 0:
+        return []
+    found = union(
+        *(select(term.entity_type, term.entity_id).where(cond) for cond, _how in rarest)
+    ).subquery()
+    slot_scores, wanted = [], []
+    for kinds in kinds_per_slot:
+        best = func.max(case(*((cond, term.weight * how) for cond, how in kinds)))
+        words = func.count(
+            case((or_(*(cond for cond, _how in kinds)), term.term)).distinct()
+        )
+        slot_scores.append(best + words - 1)
+        wanted.append(best.is_not(None))
+    score = sum(slot_scores[1:], slot_scores[0]).label("score")
+    table = SearchTerm.__table__
+    return db.session.execute(
+        select(term.entity_type, term.entity_id, score,
+               literal(len(kinds_per_slot)).label("matched"))
+        .select_from(
+            table.join(
+                found,
+                and_(term.entity_type == found.c.entity_type,
+                     term.entity_id == found.c.entity_id),
+            )
+        )
+        .group_by(term.entity_type, term.entity_id)
+        .having(and_(*wanted))
+        .order_by(score.desc(), _type_order(term.entity_type))
+        .limit(limit * 4)
+    ).all()
+
+
+def _rank_most_words(term, kinds_per_slot: list[list], limit: int) -> list:
+    """Entries matching most slots, best first: every match of every slot grouped."""
+    per_slot = [_slot_query(term, i, kinds) for i, kinds in enumerate(kinds_per_slot)]
+    matches = union_all(*per_slot).subquery()
+    matched = func.count().label("matched")
+    score = func.sum(matches.c.score).label("score")
+    return db.session.execute(
+        select(matches.c.entity_type, matches.c.entity_id, score, matched)
+        .group_by(matches.c.entity_type, matches.c.entity_id)
+        .order_by(matched.desc(), score.desc(), _type_order(matches.c.entity_type))
+        .limit(limit * 4)
+    ).all()
+
+
 def search(query: str, limit: int = MAX_RESULTS) -> Results:
     """Entries matching the query's words, best first (see the module's doc)."""
     results = Results()
@@ -449,31 +533,19 @@ def search(query: str, limit: int = MAX_RESULTS) -> Results:
         return results
     slots = _slots(tokens, synonym_groups())
     term = SearchTerm.__table__.c
-    per_slot = [
-        _slot_query(term, i, slot, results.corrections) for i, slot in enumerate(slots)
-    ]
-    matches = union_all(*per_slot).subquery()
-    matched = func.count().label("matched")
-    score = func.sum(matches.c.score).label("score")
-    type_order = case(
-        *((matches.c.entity_type == kind, rank) for kind, rank in TYPE_ORDER.items()),
-        else_=len(TYPE_ORDER),
-    )
-    ranked = db.session.execute(
-        select(matches.c.entity_type, matches.c.entity_id, score, matched)
-        .group_by(matches.c.entity_type, matches.c.entity_id)
-        .order_by(matched.desc(), score.desc(), type_order)
-        .limit(limit * 4)
-    ).all()
+    kinds_per_slot = [_slot_kinds(term, slot, results.corrections) for slot in slots]
+    ranked = _rank_every_word(term, kinds_per_slot, limit) if len(slots) > 1 else []
+    if not ranked:  # one word, or no entry has every word: those with most
+        ranked = _rank_most_words(term, kinds_per_slot, limit)
     if ranked:
         most = ranked[0].matched
         results.partial = most < len(slots)
         ranked = [row for row in ranked if row.matched == most]
-    entries = _load(ranked)
+    briefs = _briefs(ranked)
     hits = [
-        Hit(entity_type, entries[entity_type][entity_id], score, count)
+        Hit(entity_type, briefs[entity_type, entity_id], score, count)
         for entity_type, entity_id, score, count in ranked
-        if entity_id in entries.get(entity_type, {})
+        if (entity_type, entity_id) in briefs
     ]
     hits.sort(
         key=lambda h: (-h.score, TYPE_ORDER[h.entity_type], swedish_sort_key(_name(h.entry)))
@@ -481,12 +553,17 @@ def search(query: str, limit: int = MAX_RESULTS) -> Results:
     hits = _actor_first(hits, tokens)
     # A path whose owner is found too is shown inside its owner's result.
     found = {(h.entity_type, h.entry.id) for h in hits}
-    results.extend(
+    hits = [
         h for h in hits
-        if h.entity_type != "contact_point"
-        or (h.entry.owner.__tablename__, h.entry.owner.id) not in found
-    )
-    del results[limit:]
+        if h.entity_type != "contact_point" or h.entry.owner_key not in found
+    ][:limit]
+    # Only the entries shown are loaded whole, with what a result shows.
+    entries = _load(hits)
+    for hit in hits:
+        entry = entries.get(hit.entity_type, {}).get(hit.entry.id)
+        if entry is not None:
+            hit.entry = entry
+            results.append(hit)
     return results
 
 
@@ -548,16 +625,75 @@ _LOADERS = {
 }
 
 
-def _load(ranked) -> dict[str, dict[int, object]]:
-    """Load the ranked entries, one query per kind, with what the result shows."""
+@dataclass
+class Brief:
+    """What ranking needs of an entry: its name, kind and owners, not its paths."""
+
+    id: int
+    name: str | None = None
+    short_name: str | None = None
+    label: str | None = None
+    kind: object = None
+    actor_id: int | None = None
+    owner_key: tuple[str, int] | None = None  # a contact path's owner
+
+
+def _briefs(ranked) -> dict[tuple[str, int], Brief]:
+    """The ranked entries' names and owners, one light query per kind.
+
+    The ranking reads a few hundred rows; loading each whole, with its
+    contact paths, would cost more than finding them.
+    """
     wanted = defaultdict(set)
     for entity_type, entity_id, *_rest in ranked:
         wanted[entity_type].add(entity_id)
-    loaded: dict[str, dict[int, object]] = {}
+    briefs: dict[tuple[str, int], Brief] = {}
     for entity_type, ids in wanted.items():
         model = SEARCHED.get(entity_type)
         if model is None:  # indexed by an older version, not a kind shown
             continue
+        live = (model.id.in_(ids), model.deleted_at.is_(None))
+        if model is Actor:
+            rows = db.session.execute(
+                select(Actor.id, Actor.name, Actor.short_name, Actor.kind).where(*live)
+            )
+            made = (Brief(i, name=n, short_name=s, kind=k) for i, n, s, k in rows)
+        elif model is Role or model is Person:
+            rows = db.session.execute(select(model.id, model.name, model.actor_id).where(*live))
+            made = (Brief(i, name=n, actor_id=a) for i, n, a in rows)
+        elif model is ContactPoint:
+            rows = db.session.execute(
+                select(ContactPoint.id, ContactPoint.label, ContactPoint.actor_id,
+                       ContactPoint.role_id, ContactPoint.person_id, ContactPoint.pattern_id)
+                .where(*live)
+            )
+            made = (Brief(i, label=label, owner_key=_owner_key(owners))
+                    for i, label, *owners in rows)
+        else:
+            rows = db.session.execute(select(model.id, model.name).where(*live))
+            made = (Brief(i, name=n) for i, n in rows)
+        briefs.update(((entity_type, b.id), b) for b in made)
+    return briefs
+
+
+_OWNER_KINDS = ("actor", "role", "person", "collaboration_pattern")  # as ContactPoint.owner
+
+
+def _owner_key(owner_ids) -> tuple[str, int] | None:
+    for kind, owner_id in zip(_OWNER_KINDS, owner_ids, strict=True):
+        if owner_id is not None:
+            return kind, owner_id
+    return None
+
+
+def _load(hits: list[Hit]) -> dict[str, dict[int, object]]:
+    """Load the entries shown, one query per kind, with what the result shows."""
+    wanted = defaultdict(set)
+    for hit in hits:
+        wanted[hit.entity_type].add(hit.entry.id)
+    loaded: dict[str, dict[int, object]] = {}
+    for entity_type, ids in wanted.items():
+        model = SEARCHED[entity_type]
         rows = db.session.scalars(
             select(model)
             .where(model.id.in_(ids), model.deleted_at.is_(None))
