@@ -43,7 +43,9 @@ from sqlalchemy import (
     inspect,
     literal,
     or_,
+    column,
     select,
+    table,
     union,
     union_all,
 )
@@ -66,6 +68,7 @@ from directory.core.models import (
     SearchWord,
     related,
 )
+from directory.core.models.accounts import SEARCH_WORD_TRIGRAM
 from directory.core.numbers import PhoneNumberError, normalise_phone
 from directory.core.text import fold, swedish_sort_key
 
@@ -357,11 +360,21 @@ def _prefix(column, token: str):
     return (column >= token) & (column < token + "{")
 
 
+_WORD_TRIGRAMS = table(SEARCH_WORD_TRIGRAM, column("word"))
+
+
 def _inside_words(token: str) -> list[str]:
-    """Words of the list with `token` inside them, not at the start."""
+    """Words of the list with `token` inside them, not at the start.
+
+    Found through the word list's trigram index: on PostgreSQL the GIN
+    index serves the LIKE on the list itself, on SQLite the FTS5 table does.
+    """
     if len(token) < MIN_INSIDE:
         return []
-    word = SearchWord.__table__.c.word
+    if db.session.get_bind().dialect.name == "sqlite":
+        word = _WORD_TRIGRAMS.c.word
+    else:
+        word = SearchWord.__table__.c.word
     return list(
         db.session.scalars(
             select(word)
