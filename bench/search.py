@@ -62,6 +62,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--only", action="append", help="only these sample sets (repeatable)")
     parser.add_argument("--no-migrate", action="store_true",
                         help="leave the schema as it is (to time older code on it)")
+    parser.add_argument("--before", help="a search.py of an earlier version, timed in turns "
+                        "with ours (git show main:directory/lookup/search.py > FILE)")
     parser.add_argument("--profile", help="profile this sample set with pyinstrument")
     return parser.parse_args(argv)
 
@@ -145,14 +147,35 @@ def statements_of(app, query: str) -> list[tuple[str, object, bool]]:
 
 
 def timed(call, items, warmup) -> list[float]:
+    return timed_side_by_side([call], items, warmup)[0]
+
+
+def timed_side_by_side(calls, items, warmup) -> list[list[float]]:
+    """Milliseconds per call of each of `calls`, taking turns item by item.
+
+    Taking turns puts each under the same load: on a shared machine the
+    load changes from minute to minute.
+    """
     for item in items[:warmup]:
-        call(item)
-    out = []
+        for call in calls:
+            call(item)
+    out = [[] for _ in calls]
     for item in items[warmup:]:
-        started = time.perf_counter()
-        call(item)
-        out.append((time.perf_counter() - started) * 1000)
+        for call, samples in zip(calls, out, strict=True):
+            started = time.perf_counter()
+            call(item)
+            samples.append((time.perf_counter() - started) * 1000)
     return out
+
+
+def load_before(path: str):
+    """Another version of directory/lookup/search.py (say main's), to time beside ours."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("search_before", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main(argv=None) -> int:
@@ -180,6 +203,10 @@ def main(argv=None) -> int:
                   f"{time.perf_counter() - started:.1f} s ({time.process_time() - cpu:.1f} s "
                   "CPU of this process; the rest is the database and waiting for a core)")
             analyze_tables()
+        if db.engine.dialect.name == "postgresql":
+            # after a bulk load: the visibility map, so the index serves alone
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE search_term, search_word")
         sets = samples(args)
     if args.profile:
         from pyinstrument import Profiler
@@ -196,6 +223,12 @@ def main(argv=None) -> int:
         with app.app_context():
             search_module.search(q)
 
+    before = load_before(args.before) if args.before else None
+
+    def before_call(q):
+        with app.app_context():
+            before.search(q)
+
     rows, failed = [], False
     for name, items in sets.items():
         replay = {q: statements_of(app, q) for q in dict.fromkeys(items)}
@@ -211,9 +244,10 @@ def main(argv=None) -> int:
                 cursor.close()
                 connection.rollback()
 
-            ours = timed(search_call, items, args.warmup)
-            floor = timed(floor_call, items, args.warmup)
-            ids = timed(lambda q: floor_call(q, ids_only=True), items, args.warmup)
+            calls = [search_call, floor_call, lambda q: floor_call(q, ids_only=True)]
+            if before is not None:
+                calls.append(before_call)
+            ours, floor, ids, *then = timed_side_by_side(calls, items, args.warmup)
         finally:
             connection.close()
         p50, p95 = percentile(ours, 50), percentile(ours, 95)
@@ -223,7 +257,8 @@ def main(argv=None) -> int:
         ok = p95 <= TARGET_MS and ratio <= MAX_RATIO
         failed |= not ok
         rows.append((name, p50, p95, f50, f95, ratio, percentile(ids, 95), statements,
-                     "PASS" if ok else "FAIL"))
+                     "PASS" if ok else "FAIL",
+                     (percentile(then[0], 50), percentile(then[0], 95)) if then else None))
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -232,12 +267,14 @@ def main(argv=None) -> int:
           "floor = the same search's SQL statements replayed raw (finding the ids, then "
           "loading the entries shown); ids95 = p95 of the statements that find the ids alone")
     header = (f"{'sample set':<22} {'p50':>6} {'p95':>6} {'floor50':>8} {'floor95':>8} "
-              f"{'p95/floor':>9} {'ids95':>6} {'stmts':>6} {'result':>6}")
+              f"{'p95/floor':>9} {'ids95':>6} {'stmts':>6} {'result':>6}"
+              + (f" {'before50':>8} {'before95':>8}" if before else ""))
     print(header)
     print("-" * len(header))
-    for name, p50, p95, f50, f95, ratio, ids95, statements, result in rows:
+    for name, p50, p95, f50, f95, ratio, ids95, statements, result, then in rows:
         print(f"{name:<22} {p50:>6.1f} {p95:>6.1f} {f50:>8.1f} {f95:>8.1f} {ratio:>8.1f}x "
-              f"{ids95:>6.1f} {statements:>6.1f} {result:>6}")
+              f"{ids95:>6.1f} {statements:>6.1f} {result:>6}"
+              + (f" {then[0]:>8.1f} {then[1]:>8.1f}" if then else ""))
     return 1 if failed else 0
 
 

@@ -36,6 +36,7 @@ from rapidfuzz.distance import Levenshtein
 from sqlalchemy import (
     and_,
     case,
+    column,
     delete,
     event,
     false,
@@ -44,10 +45,8 @@ from sqlalchemy import (
     inspect,
     literal,
     or_,
-    column,
     select,
     table,
-    union,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -614,7 +613,7 @@ def search(query: str, limit: int = MAX_RESULTS) -> Results:
         if (entity_type, entity_id) in briefs
     ]
     hits.sort(
-        key=lambda h: (-h.score, TYPE_ORDER[h.entity_type], swedish_sort_key(_name(h.entry)))
+        key=lambda h: (-h.score, TYPE_ORDER[h.entity_type], _sort_key(_name(h.entry)))
     )
     hits = _actor_first(hits, tokens)
     # A path whose owner is found too is shown inside its owner's result.
@@ -668,6 +667,10 @@ def _actor_first(hits: list[Hit], query_words: list[str]) -> list[Hit]:
         ]
     taken = {id(h) for h in front}
     return front + [h for h in hits if id(h) not in taken]
+
+
+# Names repeat from search to search; their Swedish sort keys are kept.
+_sort_key = lru_cache(maxsize=1 << 14)(swedish_sort_key)
 
 
 def _name(entry) -> str:

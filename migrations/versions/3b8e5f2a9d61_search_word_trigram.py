@@ -1,4 +1,5 @@
-"""search word trigram index: words inside compounds found by the database's own index
+"""search word trigram index: words inside compounds found by the database's own index;
+the entity index of search_term covers term and weight
 
 PostgreSQL: the pg_trgm extension (in `public`, so dropping a schema never
 takes it) and a GIN trigram index on search_word.word, which serves
@@ -46,6 +47,13 @@ POSTGRESQL = (
 
 
 def upgrade():
+    # An entry's words and weights from the index alone (search scores the
+    # entries of the rarest word through it).
+    with op.batch_alter_table('search_term', schema=None) as batch_op:
+        batch_op.drop_index('ix_search_term_entity')
+        batch_op.create_index(
+            'ix_search_term_entity', ['entity_type', 'entity_id', 'term', 'weight'], unique=False
+        )
     dialect = op.get_bind().dialect.name
     for statement in {"sqlite": SQLITE, "postgresql": POSTGRESQL}.get(dialect, ()):
         op.execute(statement)
@@ -59,3 +67,6 @@ def downgrade():
         op.execute("DROP TABLE IF EXISTS search_word_trigram")
     elif dialect == "postgresql":
         op.execute("DROP INDEX IF EXISTS search_word_trigram")  # the extension may serve others
+    with op.batch_alter_table('search_term', schema=None) as batch_op:
+        batch_op.drop_index('ix_search_term_entity')
+        batch_op.create_index('ix_search_term_entity', ['entity_type', 'entity_id'], unique=False)

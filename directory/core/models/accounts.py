@@ -143,7 +143,11 @@ class SearchTerm(db.Model):
     """
 
     __tablename__ = "search_term"
-    __table_args__ = (Index("ix_search_term_entity", "entity_type", "entity_id"),)
+    # Covering: an entry's words and weights are read from the index alone
+    # when search checks and scores the entries of the rarest word.
+    __table_args__ = (
+        Index("ix_search_term_entity", "entity_type", "entity_id", "term", "weight"),
+    )
 
     term: Mapped[str] = mapped_column(
         String(60).with_variant(String(60, collation="C"), "postgresql"), primary_key=True
