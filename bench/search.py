@@ -2,11 +2,13 @@
 
 Times `directory.lookup.search.search(q)` (what /search and the type-ahead
 call) for query samples a duty officer types, each call in a fresh
-application context as a request has, and beside it the floor: the same
-search's SQL statements that fetch the ids (the word list, synonyms and the
-ranking over `search_term`), replayed raw on the DBAPI cursor, without the
-ORM, the loading of the entries shown or any Python ranking. `search/floor`
-is what our code adds on top of the database's own work.
+application context as a request has, and beside it the floor: every SQL
+statement the same search sent (the word list, synonyms, the ranking that
+finds the ids, the loading of the entries shown), replayed raw on the DBAPI
+cursor, without the ORM or any Python ranking; `ids95` is the p95 of the
+statements that find the ids alone. `p95/floor` is what our code adds on top
+of the database's own work. `--before FILE` times another version of
+search.py in turns with ours.
 
 Building a region of 50 000 or 200 000 persons takes minutes on a loaded
 machine, so the database is kept and reused: a SQLite file

@@ -74,3 +74,16 @@ def test_upgrade_downgrade_upgrade_round_trip(migration_app):
 def test_models_and_migrations_agree(migration_app):
     upgrade()
     assert schema_diff() == []
+
+
+def test_the_trigram_index_holds_the_words_indexed_before_it(migration_app):
+    """Words inside compounds are found at once in a database migrated with words."""
+    from directory.lookup.search import _inside_words
+
+    upgrade(revision="7c3d9e1f4a20")
+    db.session.execute(text("INSERT INTO search_word (word) VALUES ('snorojning')"))
+    db.session.commit()
+    upgrade()
+    assert _inside_words("rojning") == ["snorojning"]
+    db.session.execute(text("INSERT INTO search_word (word) VALUES ('vinterrojning')"))
+    assert _inside_words("rojning") == ["snorojning", "vinterrojning"]  # kept current
