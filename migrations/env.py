@@ -100,6 +100,11 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
     conf_args.setdefault("compare_type", True)
+    # the word list's trigram index (FTS5 table, GIN index) is made by hand
+    conf_args.setdefault(
+        "include_name",
+        lambda name, type_, parents: not (name or "").startswith("search_word_trigram"),
+    )
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

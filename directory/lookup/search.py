@@ -26,6 +26,7 @@ common way of writing it finds the contact paths with that number.
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import click
 from flask import current_app
@@ -33,7 +34,9 @@ from flask.cli import AppGroup
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 from sqlalchemy import (
+    and_,
     case,
+    column,
     delete,
     event,
     false,
@@ -41,7 +44,9 @@ from sqlalchemy import (
     insert,
     inspect,
     literal,
+    or_,
     select,
+    table,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -63,6 +68,7 @@ from directory.core.models import (
     SearchWord,
     related,
 )
+from directory.core.models.accounts import SEARCH_WORD_TRIGRAM
 from directory.core.numbers import PhoneNumberError, normalise_phone
 from directory.core.text import fold, swedish_sort_key
 
@@ -75,6 +81,7 @@ EXACT, PREFIX, SYNONYM, COMPOUND, CORRECTED = 5, 4, 4, 2, 1
 MIN_INSIDE = 3  # shorter words are not sought inside compounds
 MIN_TYPO = 4  # shorter words are not corrected: one edit makes another word
 MAX_ALTERNATIVES = 200  # compound words or corrections per query word
+RAREST_PROBE = 2000  # index rows counted per word to find the rarest
 # Among equally good matches: roles and actors first, as people ask for them.
 TYPE_ORDER = {"role": 0, "actor": 1, "person": 2, "collaboration_pattern": 3, "contact_point": 4}
 SEARCHED = {
@@ -90,6 +97,16 @@ _PHONE_LIKE = re.compile(r"^[\d\s()+\-./]{3,}$")
 # --- Keeping the index current -------------------------------------------
 
 
+@lru_cache(maxsize=1 << 16)
+def _words(text: str | None) -> tuple[str, ...]:
+    """The folded words of a text, as the index holds them.
+
+    Cached: rebuilding the index folds each actor's and role's name once for
+    every entry below it, hundreds of thousands of times at national scale.
+    """
+    return tuple(word[:60] for word in fold(text).split())
+
+
 def terms_of(entry: Searchable) -> dict[str, int]:
     """The words an entry is found by, with their weights.
 
@@ -97,11 +114,11 @@ def terms_of(entry: Searchable) -> dict[str, int]:
     """
     terms: dict[str, int] = {}
     for text in entry.context_text():
-        for word in fold(text).split():
-            terms[word[:60]] = CONTEXT_WEIGHT
+        for word in _words(text):
+            terms[word] = CONTEXT_WEIGHT
     for text in (*entry.search_text(), getattr(entry, "keywords", "")):
-        for word in fold(text or "").split():
-            terms[word[:60]] = OWN_WEIGHT
+        for word in _words(text or ""):
+            terms[word] = OWN_WEIGHT
     return terms
 
 
@@ -219,17 +236,37 @@ def reindex_all() -> int:
                 select(model).where(model.id.in_(chunk)).options(*_INDEX_LOADERS[entity_type])
             ).all()
             rows = [
-                {"term": t, "entity_type": entity_type, "entity_id": entry.id, "weight": w}
+                (t, entity_type, entry.id, w)
                 for entry in entries
                 if not is_hidden(entry)
                 for t, w in terms_of(entry).items()
             ]
             if rows:
-                db.session.execute(insert(table), rows)
-                _remember_words(db.session.connection(), (row["term"] for row in rows))
+                _insert_terms(db.session.connection(), rows)
+                _remember_words(db.session.connection(), {row[0] for row in rows})
             count += len(rows)
             db.session.expunge_all()
     return count
+
+
+def _insert_terms(connection, rows: list[tuple[str, str, int, int]]) -> None:
+    """Bulk insert of index rows: PostgreSQL's COPY, else one executemany.
+
+    A million rows at national scale: COPY is several times as fast as
+    INSERT there.
+    """
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(
+            "COPY search_term (term, entity_type, entity_id, weight) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    connection.exec_driver_sql(
+        "INSERT INTO search_term (term, entity_type, entity_id, weight) VALUES (?, ?, ?, ?)",
+        rows,
+    )
 
 
 search_cli = AppGroup("search", help="The search index.")
@@ -353,11 +390,21 @@ def _prefix(column, token: str):
     return (column >= token) & (column < token + "{")
 
 
+_WORD_TRIGRAMS = table(SEARCH_WORD_TRIGRAM, column("word"))
+
+
 def _inside_words(token: str) -> list[str]:
-    """Words of the list with `token` inside them, not at the start."""
+    """Words of the list with `token` inside them, not at the start.
+
+    Found through the word list's trigram index: on PostgreSQL the GIN
+    index serves the LIKE on the list itself, on SQLite the FTS5 table does.
+    """
     if len(token) < MIN_INSIDE:
         return []
-    word = SearchWord.__table__.c.word
+    if db.session.get_bind().dialect.name == "sqlite":
+        word = _WORD_TRIGRAMS.c.word
+    else:
+        word = SearchWord.__table__.c.word
     return list(
         db.session.scalars(
             select(word)
@@ -392,31 +439,46 @@ def _corrections(token: str) -> list[str]:
     return [w for w, _distance, _index in sorted(found, key=lambda f: (f[1], f[0]))]
 
 
-def _slot_query(term, index: int, slot: Slot, corrections: dict[str, str]):
+def _slot_matcher(slot: Slot, corrections: dict[str, str]):
+    """The ways a slot matches an index row, for any alias of the index.
+
+    Returns a function of the index's columns giving (condition, how well),
+    best first: each is its own index scan (a prefix range or a list of
+    whole words), and where one row meets two of them the first is the
+    best. The word lists are sought once, here.
+    """
+    prefix = slot.typed[0] if len(slot.typed) == 1 else None
+    synonyms = sorted(slot.synonyms)
+    inside, corrected = [], []
+    if prefix is not None:
+        inside = _inside_words(prefix)
+        if not inside and not synonyms and not _is_known(prefix):
+            corrected = _corrections(prefix)
+            if corrected:
+                corrections[prefix] = corrected[0]
+
+    def kinds(term) -> list:
+        found = []
+        if prefix is not None:
+            how = case((term.term == prefix, EXACT), else_=PREFIX)
+            found.append((_prefix(term.term, prefix), how))
+        if synonyms:
+            found.append((term.term.in_(synonyms), SYNONYM))
+        if inside:
+            found.append((term.term.in_(inside), COMPOUND))
+        if corrected:
+            found.append((term.term.in_(corrected), CORRECTED))
+        return found or [(false(), EXACT)]
+
+    return kinds
+
+
+def _slot_query(term, index: int, kinds: list):
     """Entries matching a slot, with the best score of how they match it.
 
-    Each way of matching is its own index scan (a prefix range or a list of
-    whole words), put together with UNION ALL: an OR of them would make
-    SQLite read the whole index.
+    The ways of matching are put together with UNION ALL: an OR of them
+    would make SQLite read the whole index.
     """
-    kinds = []  # (condition, how well)
-    if len(slot.typed) == 1:
-        token = slot.typed[0]
-        kinds.append((_prefix(term.term, token), case((term.term == token, EXACT), else_=PREFIX)))
-    if slot.synonyms:
-        kinds.append((term.term.in_(sorted(slot.synonyms)), SYNONYM))
-    if len(slot.typed) == 1:
-        token = slot.typed[0]
-        inside = _inside_words(token)
-        if inside:
-            kinds.append((term.term.in_(inside), COMPOUND))
-        elif not slot.synonyms and not _is_known(token):
-            corrected = _corrections(token)
-            if corrected:
-                corrections[token] = corrected[0]
-                kinds.append((term.term.in_(corrected), CORRECTED))
-    if not kinds:
-        kinds.append((false(), EXACT))
     rows = union_all(
         *(
             select(
@@ -441,6 +503,93 @@ def _slot_query(term, index: int, slot: Slot, corrections: dict[str, str]):
     )
 
 
+def _type_order(column):
+    return case(
+        *((column == kind, rank) for kind, rank in TYPE_ORDER.items()), else_=len(TYPE_ORDER)
+    )
+
+
+def _rank_every_word(term, matchers: list, limit: int) -> list:
+    """Entries matching every slot, best first, from the rarest slot's entries.
+
+    Grouping every match of every word ("tib" is in every municipality's
+    duty role) grows with the region. An entry matching every word is among
+    the entries of the word with the fewest index rows: those are kept that
+    have a row for each other slot too (looked up through the entity index),
+    and only they are scored, from their own rows, as `_slot_query` scores.
+    How many rows each slot has is counted only up to `RAREST_PROBE`, which
+    is enough to choose.
+    """
+    kinds_per_slot = [matcher(term) for matcher in matchers]
+    probes = [
+        select(func.count())
+        .select_from(select(term.entity_id).where(condition).limit(RAREST_PROBE).subquery())
+        .scalar_subquery()
+        for kinds in kinds_per_slot
+        for condition, _how in kinds
+    ]
+    counts = iter(db.session.execute(select(*probes)).one())
+    sizes = [sum(next(counts) for _ in kinds) for kinds in kinds_per_slot]
+    if min(sizes) == 0:
+        return []
+    rarest = sizes.index(min(sizes))
+    table = SearchTerm.__table__
+    driving = union_all(
+        *(select(term.entity_type, term.entity_id).where(cond)
+          for cond, _how in kinds_per_slot[rarest])
+    ).subquery()
+    also = []
+    for i, matcher in enumerate(matchers):
+        if i == rarest:
+            continue
+        other = table.alias(f"slot{i}")
+        also.append(
+            select(literal(1))
+            .where(other.c.entity_type == driving.c.entity_type,
+                   other.c.entity_id == driving.c.entity_id,
+                   or_(*(cond for cond, _how in matcher(other.c))))
+            .exists()
+        )
+    found = (
+        select(driving.c.entity_type, driving.c.entity_id).where(*also).distinct().subquery()
+    )
+    slot_scores = []
+    for kinds in kinds_per_slot:
+        best = func.max(case(*((cond, term.weight * how) for cond, how in kinds)))
+        words = func.count(
+            case((or_(*(cond for cond, _how in kinds)), term.term)).distinct()
+        )
+        slot_scores.append(best + words - 1)
+    score = sum(slot_scores[1:], slot_scores[0]).label("score")
+    return db.session.execute(
+        select(term.entity_type, term.entity_id, score, literal(len(matchers)).label("matched"))
+        .select_from(
+            table.join(
+                found,
+                and_(term.entity_type == found.c.entity_type,
+                     term.entity_id == found.c.entity_id),
+            )
+        )
+        .group_by(term.entity_type, term.entity_id)
+        .order_by(score.desc(), _type_order(term.entity_type))
+        .limit(limit * 4)
+    ).all()
+
+
+def _rank_most_words(term, kinds_per_slot: list[list], limit: int) -> list:
+    """Entries matching most slots, best first: every match of every slot grouped."""
+    per_slot = [_slot_query(term, i, kinds) for i, kinds in enumerate(kinds_per_slot)]
+    matches = union_all(*per_slot).subquery()
+    matched = func.count().label("matched")
+    score = func.sum(matches.c.score).label("score")
+    return db.session.execute(
+        select(matches.c.entity_type, matches.c.entity_id, score, matched)
+        .group_by(matches.c.entity_type, matches.c.entity_id)
+        .order_by(matched.desc(), score.desc(), _type_order(matches.c.entity_type))
+        .limit(limit * 4)
+    ).all()
+
+
 def search(query: str, limit: int = MAX_RESULTS) -> Results:
     """Entries matching the query's words, best first (see the module's doc)."""
     results = Results()
@@ -449,44 +598,37 @@ def search(query: str, limit: int = MAX_RESULTS) -> Results:
         return results
     slots = _slots(tokens, synonym_groups())
     term = SearchTerm.__table__.c
-    per_slot = [
-        _slot_query(term, i, slot, results.corrections) for i, slot in enumerate(slots)
-    ]
-    matches = union_all(*per_slot).subquery()
-    matched = func.count().label("matched")
-    score = func.sum(matches.c.score).label("score")
-    type_order = case(
-        *((matches.c.entity_type == kind, rank) for kind, rank in TYPE_ORDER.items()),
-        else_=len(TYPE_ORDER),
-    )
-    ranked = db.session.execute(
-        select(matches.c.entity_type, matches.c.entity_id, score, matched)
-        .group_by(matches.c.entity_type, matches.c.entity_id)
-        .order_by(matched.desc(), score.desc(), type_order)
-        .limit(limit * 4)
-    ).all()
+    matchers = [_slot_matcher(slot, results.corrections) for slot in slots]
+    ranked = _rank_every_word(term, matchers, limit) if len(slots) > 1 else []
+    if not ranked:  # one word, or no entry has every word: those with most
+        ranked = _rank_most_words(term, [matcher(term) for matcher in matchers], limit)
     if ranked:
         most = ranked[0].matched
         results.partial = most < len(slots)
         ranked = [row for row in ranked if row.matched == most]
-    entries = _load(ranked)
+    briefs = _briefs(ranked)
     hits = [
-        Hit(entity_type, entries[entity_type][entity_id], score, count)
+        Hit(entity_type, briefs[entity_type, entity_id], score, count)
         for entity_type, entity_id, score, count in ranked
-        if entity_id in entries.get(entity_type, {})
+        if (entity_type, entity_id) in briefs
     ]
     hits.sort(
-        key=lambda h: (-h.score, TYPE_ORDER[h.entity_type], swedish_sort_key(_name(h.entry)))
+        key=lambda h: (-h.score, TYPE_ORDER[h.entity_type], _sort_key(_name(h.entry)))
     )
     hits = _actor_first(hits, tokens)
     # A path whose owner is found too is shown inside its owner's result.
     found = {(h.entity_type, h.entry.id) for h in hits}
-    results.extend(
+    hits = [
         h for h in hits
-        if h.entity_type != "contact_point"
-        or (h.entry.owner.__tablename__, h.entry.owner.id) not in found
-    )
-    del results[limit:]
+        if h.entity_type != "contact_point" or h.entry.owner_key not in found
+    ][:limit]
+    # Only the entries shown are loaded whole, with what a result shows.
+    entries = _load(hits)
+    for hit in hits:
+        entry = entries.get(hit.entity_type, {}).get(hit.entry.id)
+        if entry is not None:
+            hit.entry = entry
+            results.append(hit)
     return results
 
 
@@ -527,6 +669,10 @@ def _actor_first(hits: list[Hit], query_words: list[str]) -> list[Hit]:
     return front + [h for h in hits if id(h) not in taken]
 
 
+# Names repeat from search to search; their Swedish sort keys are kept.
+_sort_key = lru_cache(maxsize=1 << 14)(swedish_sort_key)
+
+
 def _name(entry) -> str:
     return getattr(entry, "name", None) or getattr(entry, "label", None) or ""
 
@@ -548,16 +694,75 @@ _LOADERS = {
 }
 
 
-def _load(ranked) -> dict[str, dict[int, object]]:
-    """Load the ranked entries, one query per kind, with what the result shows."""
+@dataclass
+class Brief:
+    """What ranking needs of an entry: its name, kind and owners, not its paths."""
+
+    id: int
+    name: str | None = None
+    short_name: str | None = None
+    label: str | None = None
+    kind: object = None
+    actor_id: int | None = None
+    owner_key: tuple[str, int] | None = None  # a contact path's owner
+
+
+def _briefs(ranked) -> dict[tuple[str, int], Brief]:
+    """The ranked entries' names and owners, one light query per kind.
+
+    The ranking reads a few hundred rows; loading each whole, with its
+    contact paths, would cost more than finding them.
+    """
     wanted = defaultdict(set)
     for entity_type, entity_id, *_rest in ranked:
         wanted[entity_type].add(entity_id)
-    loaded: dict[str, dict[int, object]] = {}
+    briefs: dict[tuple[str, int], Brief] = {}
     for entity_type, ids in wanted.items():
         model = SEARCHED.get(entity_type)
         if model is None:  # indexed by an older version, not a kind shown
             continue
+        live = (model.id.in_(ids), model.deleted_at.is_(None))
+        if model is Actor:
+            rows = db.session.execute(
+                select(Actor.id, Actor.name, Actor.short_name, Actor.kind).where(*live)
+            )
+            made = (Brief(i, name=n, short_name=s, kind=k) for i, n, s, k in rows)
+        elif model is Role or model is Person:
+            rows = db.session.execute(select(model.id, model.name, model.actor_id).where(*live))
+            made = (Brief(i, name=n, actor_id=a) for i, n, a in rows)
+        elif model is ContactPoint:
+            rows = db.session.execute(
+                select(ContactPoint.id, ContactPoint.label, ContactPoint.actor_id,
+                       ContactPoint.role_id, ContactPoint.person_id, ContactPoint.pattern_id)
+                .where(*live)
+            )
+            made = (Brief(i, label=label, owner_key=_owner_key(owners))
+                    for i, label, *owners in rows)
+        else:
+            rows = db.session.execute(select(model.id, model.name).where(*live))
+            made = (Brief(i, name=n) for i, n in rows)
+        briefs.update(((entity_type, b.id), b) for b in made)
+    return briefs
+
+
+_OWNER_KINDS = ("actor", "role", "person", "collaboration_pattern")  # as ContactPoint.owner
+
+
+def _owner_key(owner_ids) -> tuple[str, int] | None:
+    for kind, owner_id in zip(_OWNER_KINDS, owner_ids, strict=True):
+        if owner_id is not None:
+            return kind, owner_id
+    return None
+
+
+def _load(hits: list[Hit]) -> dict[str, dict[int, object]]:
+    """Load the entries shown, one query per kind, with what the result shows."""
+    wanted = defaultdict(set)
+    for hit in hits:
+        wanted[hit.entity_type].add(hit.entry.id)
+    loaded: dict[str, dict[int, object]] = {}
+    for entity_type, ids in wanted.items():
+        model = SEARCHED[entity_type]
         rows = db.session.scalars(
             select(model)
             .where(model.id.in_(ids), model.deleted_at.is_(None))
