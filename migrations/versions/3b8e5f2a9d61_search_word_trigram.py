@@ -8,7 +8,7 @@ search_word (external content), kept by triggers, filled from the words
 already there.
 
 Revision ID: 3b8e5f2a9d61
-Revises: 7c3d9e1f4a20
+Revises: b6e2d4f81c35
 Create Date: 2026-12-02 14:40:00
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '3b8e5f2a9d61'
-down_revision = '7c3d9e1f4a20'
+down_revision = 'b6e2d4f81c35'
 branch_labels = None
 depends_on = None
 
