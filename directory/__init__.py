@@ -75,6 +75,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from directory.accounts import admin, auth, tokens
     from directory.api import views as api_pages
+    from directory.callouts import views as callout_pages
     from directory.calltrees import views as calltree_pages
     from directory.coordination import views as coordination_pages
     from directory.editing import views as editing_pages
@@ -86,7 +87,7 @@ def register_blueprints(app: Flask) -> None:
 
     for pages in (auth, lookup_pages, editing_pages, admin, tokens, review_pages,
                   calltree_pages, coordination_pages, phone_pages, printing_pages, api_pages,
-                  oncall_pages):
+                  oncall_pages, callout_pages):
         app.register_blueprint(pages.bp)
 
 
