@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from directory.core import escalations
 from directory.core.extensions import db
