@@ -153,5 +153,3 @@ def test_an_escalation_timer_falls_due_when_the_clock_says_so(page: Page, clock)
     expect(due).to_contain_text(f"Escalation due: call {first_alternate} (due for 0:3")
     no_horizontal_scroll(page)
     check_accessibility(page)
-    page.screenshot(path=f"/tmp/callout-timer-{page.viewport_size['width']}.png",
-                    full_page=False)
