@@ -242,7 +242,7 @@ def test_the_log_exports_as_csv_with_seconds_and_no_formulas(tree, clock, client
     assert rows[1][7] == "'-svarade direkt"  # a cell that could start a formula is defused
 
 
-def test_the_log_prints_as_an_a4_pdf_that_reads(tree, clock, client, login_as):
+def test_the_log_prints_as_an_a4_pdf_that_reads(app, tree, clock, client, login_as):
     callout = callouts.start_callout(tree["tree"], None, title="Larm: snö/halka",
                                      kind=CallOutKind.DRILL)
     for seconds, outcome, path in ((41, StepOutcome.NO_ANSWER, tree["tib_mobile"]),
@@ -259,6 +259,7 @@ def test_the_log_prints_as_an_a4_pdf_that_reads(tree, clock, client, login_as):
                      "No answer", "Message left", "Reached", "070-174 06 51",
                      "Not called: 1.1 FRG Haninge", "Page 1 of 1"):
         assert expected in text, expected
+    assert text.count(app.config["SENSITIVITY_MARKING"]) == 2  # at the top and the foot
     page = PdfReader(io.BytesIO(answer.data)).pages[0]
     assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)
 

@@ -40,9 +40,15 @@ class LogPaper(pdf.Paper):
     def header(self) -> None:
         meta = self.meta
         self.set_text_color(0)
+        self.use(8, True)  # the sensitivity marking at the top too, as Swedish practice has it
+        marking = self.fit(meta.get("marking", ""), pdf.WIDTH * 0.35, 8, True)
+        marking_w = self.width(marking) + 1 if marking else 0
+        self.set_xy(pdf.RIGHT - marking_w, pdf.HEADER_TOP)
+        self.cell(marking_w, 4.5, marking, align="R")
         self.use(10, True)
         self.set_xy(pdf.LEFT, pdf.HEADER_TOP)
-        self.cell(pdf.WIDTH, 4.5, self.fit(meta["title"], pdf.WIDTH, 10, True))
+        title_w = pdf.WIDTH - marking_w - 3
+        self.cell(title_w, 4.5, self.fit(meta["title"], title_w, 10, True))
         self.use(7.5)
         self.set_xy(pdf.LEFT, pdf.HEADER_TOP + 5.5)
         self.cell(pdf.WIDTH, 3.4, self.fit(meta["details"], pdf.WIDTH, 7.5))
