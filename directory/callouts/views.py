@@ -23,7 +23,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
 from wtforms import RadioField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
@@ -99,9 +101,6 @@ def _callout_for_marking(callout_id: int) -> CallOut:
 @bp.get("/callouts")
 def index():
     """Call-outs under way and those closed, newest first."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import selectinload
-
     rows = db.session.scalars(
         select(CallOut).options(selectinload(CallOut.call_tree))
         .order_by(CallOut.started_at.desc(), CallOut.id.desc()).limit(200)).all()
