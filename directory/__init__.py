@@ -76,6 +76,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from directory.accounts import admin, auth, device_pages, tokens
     from directory.api import views as api_pages
+    from directory.callouts import views as callout_pages
     from directory.calltrees import views as calltree_pages
     from directory.carddav import views as carddav_pages
     from directory.coordination import views as coordination_pages
@@ -88,7 +89,7 @@ def register_blueprints(app: Flask) -> None:
 
     for pages in (auth, lookup_pages, editing_pages, admin, tokens, review_pages,
                   calltree_pages, coordination_pages, phone_pages, printing_pages, api_pages,
-                  oncall_pages, device_pages, carddav_pages):
+                  oncall_pages, device_pages, carddav_pages, callout_pages):
         app.register_blueprint(pages.bp)
 
 

@@ -6,10 +6,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from directory.callouts import rules as callouts
 from directory.calltrees import rules as calltrees
 from directory.calltrees.rules import CallTreeError, add_node, resolve_tree
 from directory.core.extensions import db
 from directory.core.models import (
+    CallOutKind,
     CallTree,
     CallTreeNode,
     Mode,
@@ -18,6 +20,7 @@ from directory.core.models import (
     Rotation,
     RotationKind,
     RotationMember,
+    StepOutcome,
     UserRole,
     utcnow,
 )
@@ -110,25 +113,39 @@ def test_indent_and_outdent_keep_depths_right_through_commit(region):
     assert [n.node for n in resolve_tree(tree, utcnow(), TZ)] == [first, second]
 
 
-def test_drill_report_figures(region):
+def test_drill_report_figures_keep_seconds_and_tell_outcomes_apart(app, region):
+    """A drill is a call-out: its report counts reached steps by their latest mark,
+    to the second, and keeps "not called" apart from "no answer" and "message left"."""
     tree = make_tree()
     top = add_node(tree, region["lan_tib"])
     middle = add_node(tree, region["han_tib"], parent=top)
     last = add_node(tree, region["frg"], parent=middle)
-    drill = calltrees.start_drill(tree, None)
+    drill = callouts.start_callout(tree, None, title="Övning", kind=CallOutKind.DRILL)
     start = drill.started_at
-    calltrees.record_reach(drill, top, True, at=start + timedelta(minutes=2))
-    calltrees.record_reach(drill, middle, True, at=start + timedelta(minutes=9))
-    report = calltrees.drill_report(drill)
-    assert (report.total, report.reached, report.time_to_reach_all) == (3, 2, None)
-    assert report.unreached == [last]
-    calltrees.record_reach(drill, last, True, at=start + timedelta(minutes=14))
-    calltrees.close_drill(drill)
-    report = calltrees.drill_report(drill)
-    assert report.time_to_reach_all == timedelta(minutes=14)
-    assert [node for node, _took in report.slowest] == [last, middle, top]
-    with pytest.raises(CallTreeError, match="closed"):
-        calltrees.record_reach(drill, top, False)
+    path = callouts.step_paths(top)[0][1]
+
+    def mark(node, outcome, seconds):
+        paths = callouts.step_paths(node)
+        point = paths[0][1] if paths and outcome != StepOutcome.NOT_CALLED else None
+        callouts.record_step_outcome(drill, node, outcome, point,
+                                     start + timedelta(seconds=seconds), None)
+
+    mark(top, StepOutcome.REACHED, 125)
+    mark(middle, StepOutcome.MESSAGE_LEFT, 300)
+    states = callouts.step_states(drill, TZ)
+    report = callouts.report(drill, states)
+    assert (report.total, report.reached, report.time_to_reach_all) == (3, 1, None)
+    assert [s.node for s in report.by_outcome[StepOutcome.MESSAGE_LEFT]] == [middle]
+    assert [s.node for s in report.by_outcome[StepOutcome.NOT_CALLED]] == [last]
+    mark(middle, StepOutcome.REACHED, 541)
+    mark(last, StepOutcome.REACHED, 842)
+    callouts.close_callout(drill, None, at=start + timedelta(minutes=20))
+    report = callouts.report(drill, callouts.step_states(drill, TZ))
+    assert report.time_to_reach_all == timedelta(seconds=842)
+    assert callouts.duration_text(report.time_to_reach_all) == "14:02"
+    assert [s.node for s, _took in report.slowest] == [last, middle, top]
+    with pytest.raises(callouts.CallOutError, match="closed"):
+        callouts.record_step_outcome(drill, top, StepOutcome.NO_ANSWER, path, None, None)
 
 
 def test_editor_builds_a_tree_in_the_browser(client, login_as, region):

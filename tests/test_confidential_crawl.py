@@ -25,16 +25,17 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from directory.calltrees import rules as calltrees
+from directory.callouts import rules as callouts
 from directory.core.audit import ENTRY_TYPES
 from directory.core.extensions import db
 from directory.core.models import (
     PHONE_KINDS,
     Actor,
+    CallOut,
+    CallOutKind,
     CallTree,
     CollaborationPattern,
     ContactPoint,
-    Drill,
     Override,
     Person,
     PrintRevision,
@@ -61,6 +62,8 @@ SAMPLE = 6
 TREE_PAGES = {"calltrees.show", "printing.tree_print", "printing.tree_pdf",
               "phones.calltree_vcard", "phones.calltree_zip"}
 BINDER_PAGES = {"printing.binder_pdf", "printing.revision_pdf"}
+# A call-out's pages show its tree's numbers, as the tree does.
+CALLOUT_PAGES = {"callouts.show", "callouts.print_view", "callouts.log_csv", "callouts.log_pdf"}
 
 
 def digits(text: str) -> str:
@@ -137,7 +140,7 @@ def region(app):
         bridge.pin = f"58{number:03d}913#"  # no other text could contain it
     admin = db.session.scalar(select(User).where(User.role == UserRole.ADMIN))
     trees = db.session.scalars(select(CallTree)).all()
-    calltrees.start_drill(trees[0], admin)
+    callouts.start_callout(trees[0], admin, title="Övning", kind=CallOutKind.DRILL)
     printing.record_revision(None, admin, None, None)
     db.session.commit()
     points = db.session.scalars(select(ContactPoint)).all()
@@ -172,7 +175,7 @@ def argument_values(persona_user: User) -> dict[str, list]:
         "node_id": [n.id for t in db.session.scalars(select(CallTree)) for n in t.nodes],
         "pattern_id": _ids(CollaborationPattern),
         "scenario_id": _ids(Scenario),
-        "drill_id": _ids(Drill),
+        "callout_id": _ids(CallOut),
         "revision_id": _ids(PrintRevision),
         "user_id": _ids(User),
         "shift_id": _ids(Shift),
@@ -279,9 +282,9 @@ def allowed_points(region: Region, endpoint: str, args: dict, url: str) -> set[i
         return region.tree_points.get(args.get("tree_id"), set())
     if endpoint == "api.call_tree":
         return region.tree_points.get(args.get("tree_id"), set())
-    if endpoint == "calltrees.drill":
-        drill = db.session.get(Drill, args["drill_id"])
-        return region.tree_points.get(drill.call_tree_id, set())
+    if endpoint in CALLOUT_PAGES:
+        callout = db.session.get(CallOut, args["callout_id"])
+        return region.tree_points.get(callout.call_tree_id, set())
     if endpoint in BINDER_PAGES:
         return set().union(*region.tree_points.values())
     return set()

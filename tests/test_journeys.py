@@ -254,15 +254,19 @@ def test_coordinator_activates_the_region_and_everything_follows(page: Page):
     expect(page.locator(".tree-node").first).to_contain_text("TiB – Länsstyrelsen Stockholm")
     expect(page.locator(".mode-banner")).to_contain_text("ACTIVATED MODE")
 
-    page.get_by_role("button", name="Start a drill").click()
+    page.get_by_role("link", name="Start a drill").click()
     check_accessibility(page)
-    first = page.locator(".drill-node").first
+    page.get_by_label("Title").fill("Övning: snö/halka")
+    expect(page.get_by_label("Drill")).to_be_checked()
+    page.get_by_role("button", name="Start the call-out").click()
+    check_accessibility(page)
+    first = page.locator(".callout-step").first
     expect(first).to_contain_text("TiB – Länsstyrelsen Stockholm")
-    indents = page.locator(".drill-node").evaluate_all(
+    indents = page.locator(".callout-step").evaluate_all(
         "nodes => nodes.map(n => parseFloat(getComputedStyle(n).paddingLeft))")
-    assert indents[0] == 0 and max(indents) > 0, indents  # deeper nodes stand further in
-    first.get_by_role("button", name=re.compile("^Reached now")).click()
-    page.get_by_role("button", name="Close the drill").click()
+    assert indents[0] == 0 and max(indents) > 0, indents  # deeper steps stand further in
+    first.get_by_role("button", name=re.compile("^Reached")).click()
+    page.get_by_role("button", name="Close the call-out").click()
     expect(page.get_by_text("Reached 1 of")).to_be_visible()
 
     open_menu(page)

@@ -15,11 +15,12 @@ from directory.calltrees.rules import add_node
 from directory.core.extensions import db
 from directory.core.models import (
     Actor,
+    CallOut,
+    CallOutKind,
     CallTree,
     CallTreeNode,
     CollaborationPattern,
     ContactPoint,
-    Drill,
     Mode,
     Override,
     Person,
@@ -56,7 +57,7 @@ class World:
     override: Override
     tree: CallTree
     node: CallTreeNode
-    drill: Drill
+    drill: CallOut
     pattern: CollaborationPattern
     scenario: Scenario
 
@@ -147,10 +148,15 @@ RULES = {
     "calltrees.node_move": (lambda w: f"/nodes/{w.node.id}/move", lambda w: {"action": "down"},
                         True),
     "calltrees.node_delete": (lambda w: f"/nodes/{w.node.id}/delete", lambda w: {}, True),
-    "calltrees.drill_start": (lambda w: f"/calltrees/{w.tree.id}/drills", lambda w: {}, True),
-    "calltrees.drill_record": (lambda w: f"/drills/{w.drill.id}/nodes/{w.node.id}",
-                           lambda w: {"outcome": "reached"}, True),
-    "calltrees.drill_close": (lambda w: f"/drills/{w.drill.id}/close", lambda w: {}, True),
+    "callouts.start": (lambda w: f"/calltrees/{w.tree.id}/callouts/new",
+                       lambda w: {"title": "Larm: snö", "kind": "real"}, True),
+    "callouts.mark": (lambda w: f"/callouts/{w.drill.id}/steps/{w.node.id}",
+                      lambda w: {"outcome": "no_answer", "path": str(w.point.id)}, True),
+    "callouts.close": (lambda w: f"/callouts/{w.drill.id}/close", lambda w: {}, True),
+    "editing.role_escalation": (lambda w: f"/roles/{w.role.id}/escalation",
+                                lambda w: {"version": str(w.role.version),
+                                           "steps-0-target": f"actor-{w.own.id}",
+                                           "steps-0-minutes": "10"}, True),
     "coordination.mode": (lambda w: "/mode", lambda w: {"scope": "0", "mode": "activated",
                                                         "scenario": "0",
                                                         "reason": "Snöstorm"}, False),
@@ -210,7 +216,8 @@ def world(app):
     db.session.flush()
     node = add_node(tree, role)
     add_node(tree, person)
-    drill = Drill(call_tree=tree, started_at=utcnow())
+    drill = CallOut(call_tree=tree, kind=CallOutKind.DRILL, title="Övning",
+                    started_at=utcnow())
     db.session.add(drill)
     pattern = CollaborationPattern(name="Veckomöte", convener_actor=own, starts_on=date.today(),
                                    recurrence="FREQ=WEEKLY;BYDAY=WE;BYHOUR=10;BYMINUTE=0")

@@ -16,8 +16,6 @@ from directory.core.models import (
     CallTree,
     CallTreeAlternate,
     CallTreeNode,
-    Drill,
-    DrillEntry,
     Person,
     Role,
     utcnow,
@@ -319,64 +317,4 @@ def load_tree(tree_id: int) -> CallTree | None:
             *[selectinload(CallTree.nodes).options(load) for load in owner_loads
               + alternate_loads],
         )
-    )
-
-
-# --- Drills ---------------------------------------------------------------
-
-
-def start_drill(tree: CallTree, user) -> Drill:
-    drill = Drill(call_tree=tree, started_by_id=user.id if user else None, started_at=utcnow())
-    db.session.add(drill)
-    db.session.flush()
-    return drill
-
-
-def record_reach(drill: Drill, node: CallTreeNode, reached: bool, at=None) -> DrillEntry:
-    """Note that a node was reached (at a time) or could not be reached."""
-    if drill.closed_at is not None:
-        raise CallTreeError("the drill is closed")
-    if node.tree_id != drill.call_tree_id:
-        raise CallTreeError("the node belongs to another call tree")
-    entry = next((e for e in drill.entries if e.node_id == node.id), None)
-    if entry is None:
-        entry = DrillEntry(node=node)
-        drill.entries.append(entry)
-    entry.reached_at = (at or utcnow()) if reached else None
-    entry.not_reached = not reached
-    db.session.flush()
-    return entry
-
-
-def close_drill(drill: Drill) -> None:
-    drill.closed_at = utcnow()
-    db.session.flush()
-
-
-@dataclass
-class DrillReport:
-    total: int
-    reached: int
-    time_to_reach_all: object | None  # timedelta, when everyone was reached
-    unreached: list[CallTreeNode]
-    slowest: list[tuple[CallTreeNode, object]]
-
-
-def drill_report(drill: Drill, slowest_count: int = 3) -> DrillReport:
-    nodes = [n for n in drill.call_tree.nodes if n.deleted_at is None]
-    entries = {e.node_id: e for e in drill.entries}
-    took = {
-        n.id: entries[n.id].reached_at - drill.started_at
-        for n in nodes
-        if n.id in entries and entries[n.id].reached_at is not None
-    }
-    unreached = [n for n in nodes if n.id not in took]
-    slowest = sorted(((n, took[n.id]) for n in nodes if n.id in took),
-                     key=lambda pair: pair[1], reverse=True)[:slowest_count]
-    return DrillReport(
-        total=len(nodes),
-        reached=len(took),
-        time_to_reach_all=max(took.values()) if took and not unreached else None,
-        unreached=unreached,
-        slowest=slowest,
     )

@@ -1,4 +1,4 @@
-"""Call-tree pages: the resolved view, the builder, and drills.
+"""Call-tree pages: the resolved view and the builder (call-outs and drills: `callouts`).
 
 The resolved view answers "who do I call, on which number, in this tree's
 mode, right now (or at ?at=)" with escalation delays and warnings. The
@@ -35,9 +35,9 @@ from directory.core.extensions import db
 from directory.core.forms import ConfirmForm, Form
 from directory.core.models import (
     Actor,
+    CallOut,
     CallTree,
     CallTreeNode,
-    Drill,
     Mode,
     Person,
     Role,
@@ -50,7 +50,6 @@ from directory.core.pages import delete_entry
 from directory.core.security import (
     can_edit,
     get_for_edit,
-    get_or_404,
     may_create_anything,
     require_may_place_under,
 )
@@ -217,8 +216,9 @@ def show(tree_id):
         at=at,
         asked_at=request.args.get("at"),
         may_edit=can_edit(current_user, tree),
-        drills=db.session.scalars(
-            select(Drill).where(Drill.call_tree_id == tree.id).order_by(Drill.started_at.desc())
+        callouts=db.session.scalars(
+            select(CallOut).where(CallOut.call_tree_id == tree.id)
+            .order_by(CallOut.started_at.desc(), CallOut.id.desc())
         ).all(),
         form=ConfirmForm(),
     )
@@ -381,73 +381,3 @@ def node_delete(node_id):
     db.session.commit()
     flash(_("Deleted. It can be restored from its history."), "success")
     return redirect(url_for("calltrees.show", tree_id=node.tree_id))
-
-
-# --- Drills ------------------------------------------------------------------
-
-
-def _drill_for_edit(drill_id: int) -> Drill:
-    drill = db.session.get(Drill, drill_id)
-    if drill is None:
-        abort(404)
-    get_for_edit(CallTree, drill.call_tree_id)
-    return drill
-
-
-@bp.post("/calltrees/<int:tree_id>/drills")
-def drill_start(tree_id):
-    """Start a drill of this call tree now."""
-    tree = get_for_edit(CallTree, tree_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    drill = calltrees.start_drill(tree, current_user)
-    db.session.commit()
-    return redirect(url_for("calltrees.drill", drill_id=drill.id))
-
-
-@bp.get("/drills/<int:drill_id>")
-def drill(drill_id):
-    """A drill: record each node as reached or not; the report once closed."""
-    drill = db.session.get(Drill, drill_id)
-    if drill is None:
-        abort(404)
-    tree = calltrees.load_tree(drill.call_tree_id)
-    entries = {e.node_id: e for e in drill.entries}
-    return render_template(
-        "calltrees/drill.html",
-        labels={n.id: calltrees.target_label(n.target) for n in tree.nodes},
-        drill=drill,
-        tree=tree,
-        nodes=calltrees.flatten(calltrees.resolve_tree(tree, drill.started_at, _tz())),
-        entries=entries,
-        report=calltrees.drill_report(drill),
-        may_edit=can_edit(current_user, tree),
-        form=ConfirmForm(),
-    )
-
-
-@bp.post("/drills/<int:drill_id>/nodes/<int:node_id>")
-def drill_record(drill_id, node_id):
-    """Record that a node was reached now, or could not be reached."""
-    drill = _drill_for_edit(drill_id)
-    node = get_or_404(CallTreeNode, node_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    try:
-        calltrees.record_reach(drill, node, request.form.get("outcome") == "reached")
-    except calltrees.CallTreeError as error:
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-    return redirect(url_for("calltrees.drill", drill_id=drill.id) + f"#node-{node.id}")
-
-
-@bp.post("/drills/<int:drill_id>/close")
-def drill_close(drill_id):
-    """Close the drill; its report is kept with the tree."""
-    drill = _drill_for_edit(drill_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    calltrees.close_drill(drill)
-    db.session.commit()
-    return redirect(url_for("calltrees.drill", drill_id=drill.id))

@@ -129,6 +129,20 @@ def can_edit(user, entry) -> bool:
     return actor_id is not None and actor_id in editable_actor_ids(user)
 
 
+def can_edit_escalation(user, role) -> bool:
+    """May this user change a role's escalation ("no answer within N min → ...")?
+
+    The role's editors (and coordinators): the steps belong to the role, so the
+    one rule above decides. Where the steps point (another actor's role, a
+    person, a switchboard) needs no right over that target: it is only read.
+    """
+    return can_edit(user, role)
+
+
+def can_run_callout(user, callout) -> bool:
+    """May this user mark the steps of a call-out and close it? Whoever may change its tree."""
+    return can_edit(user, callout)
+
 
 def may_create_anything(user) -> bool:
     """May this user create a call tree or a collaboration pattern at all?

@@ -66,3 +66,15 @@ def unsafe_character(text: str | None, *, multiline: bool = False) -> str | None
         return None
     match = (_UNSAFE_IN_TEXT if multiline else _UNSAFE_IN_LINE).search(text)
     return f"U+{ord(match.group()):04X}" if match else None
+
+
+# --- CSV cells --------------------------------------------------------------------
+
+# A line feed first too: some spreadsheets skip it and run what follows.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def csv_cell(value) -> str:
+    """A cell no spreadsheet runs as a formula: a leading `'` where one could start."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

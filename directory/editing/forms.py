@@ -12,6 +12,7 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     FieldList,
+    FormField,
     IntegerField,
     SelectField,
     StringField,
@@ -263,3 +264,47 @@ class RotationForm(EntryForm):
         from directory.core.entries import set_rotation_members
 
         set_rotation_members(entry, self.member_ids())
+
+
+# --- A role's escalation ---------------------------------------------------------------
+
+
+class EscalationStepForm(VersionedForm):
+    class Meta:
+        csrf = False  # part of the escalation form, which has the token
+
+    version = None  # the role's version is carried once, by the outer form
+    target = SelectField(_l("Then call"), default="")
+    minutes = IntegerField(_l("after minutes without answer"), default=10,
+                           validators=[Optional(), NumberRange(0, 1440)])
+
+
+class EscalationForm(VersionedForm):
+    steps = FieldList(FormField(EscalationStepForm), min_entries=4, max_entries=4)
+    submit = SubmitField(_l("Save"))
+
+    def set_choices(self, choices) -> None:
+        for step in self.steps:
+            step.form.target.choices = choices
+
+
+def escalation_choices(role) -> list[SelectChoice]:
+    """Roles, persons and actors' switchboards a role may escalate to (not itself)."""
+    from sqlalchemy.orm import selectinload
+
+    from directory.core.escalations import target_label
+    from directory.core.models import Actor, Person, Role
+    from directory.core.text import swedish_sort_key
+
+    roles = db.session.scalars(select(Role).where(Role.deleted_at.is_(None), Role.id != role.id)
+                               .options(selectinload(Role.actor))).all()
+    persons = db.session.scalars(select(Person).where(Person.deleted_at.is_(None))
+                                 .options(selectinload(Person.actor))).all()
+    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
+    choices = [SelectChoice("", "–")]
+    for group, rows, prefix in ((_l("Roles"), roles, "role"),
+                                (_l("Switchboards"), actors, "actor"),
+                                (_l("Persons"), persons, "person")):
+        for row in sorted(rows, key=lambda r: swedish_sort_key(target_label(r))):
+            choices.append(SelectChoice(f"{prefix}-{row.id}", target_label(row), optgroup=group))
+    return choices

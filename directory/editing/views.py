@@ -29,16 +29,18 @@ from directory.core.models import (
     Shift,
 )
 from directory.core.pages import actor_for_edit, actor_url, delete_entry, is_safe_next
-from directory.core.security import can_edit, get_for_edit
+from directory.core.security import can_edit, can_edit_escalation, get_for_edit, get_or_404
 from directory.core.visibility import HiddenValue, mask_path_history
 from directory.editing.forms import (
     ActorForm,
     ContactPointForm,
+    EscalationForm,
     OverrideForm,
     PersonForm,
     RoleForm,
     RotationForm,
     ShiftForm,
+    escalation_choices,
     person_choices,
 )
 
@@ -160,6 +162,46 @@ def role_edit(role_id):
     role = get_for_edit(Role, role_id)
     return edit_entry(role, RoleForm, _("Edit %(name)s", name=role.name), actor_url(role.actor),
                       delete_url=url_for("editing.role_delete", role_id=role.id))
+
+
+@bp.route("/roles/<int:role_id>/escalation", methods=["GET", "POST"])
+def role_escalation(role_id):
+    """Edit a role's escalation: "no answer within N minutes → call …", in steps."""
+    from directory.core import escalations
+
+    role = get_or_404(Role, role_id)
+    if not can_edit_escalation(current_user, role):
+        abort(403)
+    form = EscalationForm()
+    form.set_choices(escalation_choices(role))
+    if request.method == "GET":
+        form.version.data = str(role.version)
+        for slot, step in zip(form.steps, escalations.steps_of(role), strict=False):
+            slot.form.target.data = escalations.target_value(step.target)
+            slot.form.minutes.data = step.after_minutes
+    conflict = None
+    if form.validate_on_submit():
+        steps = [(escalations.parse_target(slot.form.target.data), slot.form.minutes.data or 0)
+                 for slot in form.steps if slot.form.target.data]
+        try:
+            warnings = escalations.set_steps(role, steps, form.expected_version())
+            db.session.commit()
+        except escalations.EscalationError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        except (services.ConflictError, StaleDataError):
+            db.session.rollback()
+            conflict = services.changes_since(db.session.get(Role, role.id),
+                                              form.expected_version() or 0)
+            form.version.data = str(db.session.get(Role, role.id).version)
+        else:
+            for warning in warnings:
+                flash(warning, "warning")
+            flash(_("Saved."), "success")
+            return redirect(url_for("lookup.role", role_id=role.id) + "#escalation")
+    status = 200 if request.method == "GET" else (409 if conflict is not None else 422)
+    return render_template("editing/escalation.html", form=form, role=role,
+                           conflict=conflict), status
 
 
 @bp.post("/roles/<int:role_id>/delete")

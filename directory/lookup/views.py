@@ -21,6 +21,7 @@ from sqlalchemy import or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
+from directory.core import escalations
 from directory.core.extensions import db
 from directory.core.forms import ConfirmForm
 from directory.core.models import (
@@ -46,6 +47,7 @@ from directory.core.patterns import next_occurrence
 from directory.core.schedules import next_for_roles, next_on_call, on_call_for_roles, timeline
 from directory.core.security import (
     can_edit,
+    can_edit_escalation,
     get_or_404,
     may_see,
     rate_limit_store_ok,
@@ -240,6 +242,7 @@ def actor(slug):
             selectinload(Actor.parent),
             selectinload(Actor.contact_points),
             selectinload(Actor.roles).selectinload(Role.contact_points),
+            selectinload(Actor.roles).selectinload(Role.escalation),
             selectinload(Actor.persons).selectinload(Person.contact_points),
         )
     )
@@ -289,6 +292,9 @@ def actor(slug):
         persons=[(p, paths_seen(p.contact_points, mode.mode)) for p in persons],
         route=way_in(actor, mode.mode),
         on_call=on_call_for_roles(roles, now, tz),
+        # Who takes over next and when: the same helper the search results use.
+        next_on_call=next_for_roles(roles, now, tz),
+        escalation={r.id: escalations.steps_of(r) for r in roles},
         patterns=[(p, next_occurrence(p, now, tz)) for p in patterns],
         trees=trees,
         overdue=is_overdue(actor, now),
@@ -326,6 +332,8 @@ def role(role_id):
         asked_at=request.args.get("at"),
         now_on_call=stretches[0] if stretches else None,
         next_on_call=next_on_call(stretches),
+        escalation=escalations.chain(role, at, tz),
+        may_edit_escalation=can_edit_escalation(current_user, role),
         stretches=stretches,
         gaps=[s for s in stretches if s.person is None],
         mode=mode,
@@ -350,6 +358,12 @@ def tel_filter(value: str) -> str:
     if isinstance(value, HiddenValue):
         return ""
     return tel_uri(value)
+
+
+@bp.app_template_global("escalation_label")
+def escalation_label(target) -> str:
+    """A role escalation's target as people read it ("VB – Haninge kommun")."""
+    return escalations.target_label(target)
 
 
 @bp.app_template_global("live")

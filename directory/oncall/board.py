@@ -14,10 +14,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from directory.core.escalations import steps_of, target_label
 from directory.core.extensions import db
-from directory.core.models import Actor, ActorKind, ContactKind, ContactPoint, Person, Role
+from directory.core.models import (
+    Actor,
+    ActorKind,
+    ContactKind,
+    ContactPoint,
+    Person,
+    Role,
+    RoleEscalationStep,
+)
 from directory.core.modes import ModeInForce, mode_for, mode_states, paths_for_mode
-from directory.core.schedules import timelines
+from directory.core.schedules import next_on_call, timelines
 from directory.core.text import fold, swedish_sort_key
 from directory.core.visibility import shown
 
@@ -45,6 +54,7 @@ class BoardRow:
     talk_groups: list[ContactPoint] = field(default_factory=list)
     hidden: int = 0  # paths for the mode this reader may not see
     switchboard: ContactPoint | None = None  # the actor's, for the mode (visible)
+    escalation: list[tuple[int, str]] = field(default_factory=list)  # (minutes, whom)
 
     @property
     def is_gap(self) -> bool:
@@ -124,6 +134,7 @@ def load_roles(filters: Filters) -> list[Role]:
             selectinload(Role.actor).selectinload(Actor.parent),
             selectinload(Role.actor).selectinload(Actor.contact_points),
             selectinload(Role.contact_points),
+            *escalation_loads(),
         )
     )
     if filters.kind is not None:
@@ -133,6 +144,21 @@ def load_roles(filters: Filters) -> list[Role]:
         folded = fold(filters.place)
         roles = [r for r in roles if _place_matches(r.actor, folded)]
     return roles
+
+
+def escalation_loads() -> list:
+    """What a role's escalation lines need (its steps' targets and their actors)."""
+    steps = selectinload(Role.escalation)
+    return [
+        steps.selectinload(RoleEscalationStep.target_role).selectinload(Role.actor),
+        steps.selectinload(RoleEscalationStep.target_person).selectinload(Person.actor),
+        steps.selectinload(RoleEscalationStep.target_actor),
+    ]
+
+
+def escalation_lines(role: Role) -> list[tuple[int, str]]:
+    """"(10, 'VB – Haninge kommun')": each step's minutes and whom it calls."""
+    return [(step.after_minutes, target_label(step.target)) for step in steps_of(role)]
 
 
 def _paths(role: Role, mode: ModeInForce) -> tuple[list, list, int]:
@@ -159,10 +185,11 @@ def board_rows(filters: Filters, at: datetime, tz: ZoneInfo) -> list[BoardRow]:
     stretches = timelines(roles, at, end, tz)
     rows = []
     for role in roles:
-        now, *later = stretches.get(role.id) or [None]
+        timeline_now = stretches.get(role.id) or []
+        now = timeline_now[0] if timeline_now else None
         person = now.person if now else None
         until = now.ends_at if now else None
-        upcoming = later[0] if later else None
+        upcoming = next_on_call(timeline_now)  # the role page's and search's "who next"
         mode = mode_for(role.actor, states)
         phones, groups, hidden = _paths(role, mode)
         rows.append(BoardRow(
@@ -172,6 +199,7 @@ def board_rows(filters: Filters, at: datetime, tz: ZoneInfo) -> list[BoardRow]:
             next_person=upcoming.person if upcoming else None,
             next_known=upcoming is not None,
             phones=phones, talk_groups=groups, hidden=hidden,
+            escalation=escalation_lines(role),
         ))
     rows.sort(key=lambda r: (not r.activated, swedish_sort_key(r.actor.name),
                              swedish_sort_key(r.role.name)))

@@ -75,7 +75,7 @@ from directory.core.security import (
     reader_of,
     visible,
 )
-from directory.core.text import slugify, swedish_sort_key
+from directory.core.text import csv_cell, slugify, swedish_sort_key
 from directory.phones import calendars, imports, vcards
 
 bp = Blueprint("phones", __name__)
@@ -291,16 +291,6 @@ def role_qr(role_id):
 
 
 # --- CSV -------------------------------------------------------------------------
-
-# A line feed first too: some spreadsheets skip it and run what follows.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def csv_cell(value) -> str:
-    """A cell no spreadsheet runs as a formula: a leading `'` where one could start."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
 
 class CsvFormat(NamedTuple):
     delimiter: str

@@ -178,6 +178,13 @@ def on_call_text(reach: dict, at: str | None) -> str | None:
     return _("On call %(when)s: %(name)s", when=local_moment(at), name=person)
 
 
+def escalation_step_text(step: dict) -> str:
+    """"No answer within 10 min → VB – Haninge kommun 070-174 06 12" (a role's own escalation)."""
+    number = step["number"] or (_("hidden number") if step["hidden"] else _("no number"))
+    return _("No answer within %(min)d min → %(target)s %(number)s", min=step["minutes"],
+             target=step["label"], number=number)
+
+
 def escalation_text(minutes: int | None) -> str:
     if minutes is None:
         return _("No answer? Call:")
@@ -699,6 +706,8 @@ class Layout:
         if role["description"]:
             y = pdf.para(box, LEFT + 2, y, WIDTH - 4, role["description"], 8, grey=True)
         y = self.reach_lines(box, role, LEFT + 2, y, WIDTH - 4)
+        for step in role.get("escalation", []):
+            y = pdf.para(box, LEFT + 2, y, WIDTH - 4, escalation_step_text(step), 8.5)
         applies = [p for p in role["paths"] if applies_in(p, mode)]
         others = [p for p in role["paths"] if not applies_in(p, mode)]
         y = self.path_rows(box, applies, LEFT + 2, y + 0.5, WIDTH - 4)

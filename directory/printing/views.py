@@ -57,6 +57,7 @@ from directory.core.models import (
     Person,
     PrintRevision,
     Role,
+    RoleEscalationStep,
     Rotation,
     RotationMember,
     Scenario,
@@ -129,6 +130,7 @@ def load_actors(actor_id: int | None = None, with_persons: bool = True) -> list[
         selectinload(Actor.roles).selectinload(Role.contact_points),
         selectinload(Actor.roles).selectinload(Role.rotations).selectinload(Rotation.members)
         .selectinload(RotationMember.person),
+        *[selectinload(Actor.roles).options(load) for load in escalation_target_loads()],
     ]
     if with_persons:
         options.append(selectinload(Actor.persons).selectinload(Person.contact_points))
@@ -283,6 +285,33 @@ def _paths(points, mode: str, owner: str, actor_id: int | None, user) -> list[di
     return [point_data(p, owner, actor_id) for p in applies + others]
 
 
+def escalation_target_loads() -> list:
+    """A role's escalation steps with their targets' actors and paths, loaded in bulk."""
+    steps = selectinload(Role.escalation)
+    return [
+        steps.selectinload(RoleEscalationStep.target_role).selectinload(Role.actor),
+        steps.selectinload(RoleEscalationStep.target_role).selectinload(Role.contact_points),
+        steps.selectinload(RoleEscalationStep.target_person).selectinload(Person.actor),
+        steps.selectinload(RoleEscalationStep.target_person)
+        .selectinload(Person.contact_points),
+        steps.selectinload(RoleEscalationStep.target_actor).selectinload(Actor.contact_points),
+    ]
+
+
+def escalation_rows(role: Role, user, states) -> list[dict]:
+    """A role's escalation as printed: minutes, whom, and the first number this reader may see."""
+    from directory.core import escalations
+
+    rows = []
+    for step in escalations.chain_for_print(role, states):
+        seen = visible(step["phones"], user)
+        rows.append({"minutes": step["minutes"], "label": step["label"],
+                     "number": _readable(seen[0].value, current_app.config["DEFAULT_REGION"])
+                     if seen else None,
+                     "hidden": bool(step["phones"]) and not seen})
+    return rows
+
+
 def rotations_data(role: Role, today: date) -> list[dict]:
     """The rotations staffing a role, with their members in turn order."""
     found = []
@@ -380,6 +409,9 @@ class Builder:
             if self.at is not None:
                 duty = on_call.get(role.id)
                 row["on_call"] = duty.person.name if duty and duty.person else None
+            steps = escalation_rows(role, self.user, self.states)
+            if steps:  # only then: pages printed before escalations existed stay equal
+                row["escalation"] = steps
             role_rows.append(row)
         return {
             "key": _key(actor), "name": actor.name, "short_name": actor.short_name or "",

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template
 
+from directory.core import escalations
 from directory.core.models import utcnow
 from directory.review.rules import (
     GAP_HORIZON,
@@ -35,4 +36,5 @@ def overview():
         gap_roles=roles_with_gaps(now, tz),
         horizon_days=GAP_HORIZON.days,
         dead_end_trees=trees_with_dead_ends(),
+        escalation_problems=escalations.roles_with_escalation_problems(),
     )

@@ -5,7 +5,7 @@ enums, the shared mixins), `directory` (actors, persons, roles, contact
 points), `schedules` (rotations, shifts, overrides), `coordination`
 (scenarios, call trees, collaboration patterns, mode state), `accounts`
 (users, tokens, sessions, settings) and `records` (audit, print revisions,
-drills, caches, waiting uploads). Import models from here.
+call-outs, caches, waiting uploads). Import models from here.
 
 Rules that protect data live in the database as constraints, so that no code
 path (a form, the API, an import, a shell) can break them: a contact point has
@@ -61,14 +61,17 @@ from directory.core.models.directory import (
     ContactPoint,
     Person,
     Role,
+    RoleEscalationStep,
 )
 from directory.core.models.records import (
     AuditEvent,
     CardDAVSnapshot,
-    Drill,
-    DrillEntry,
+    CallOut,
+    CallOutKind,
+    CallOutMark,
     PendingImport,
     PrintRevision,
+    StepOutcome,
     VCardCache,
 )
 from directory.core.models.schedules import (
@@ -102,6 +105,7 @@ __all__ = [
     "ContactPoint",
     "Person",
     "Role",
+    "RoleEscalationStep",
     "Override",
     "Rotation",
     "RotationMember",
@@ -126,8 +130,10 @@ __all__ = [
     "UserActor",
     "AuditEvent",
     "CardDAVSnapshot",
-    "Drill",
-    "DrillEntry",
+    "CallOut",
+    "CallOutKind",
+    "CallOutMark",
+    "StepOutcome",
     "PendingImport",
     "PrintRevision",
     "VCardCache",

@@ -142,6 +142,10 @@ class Role(Entry, Searchable, db.Model):
         back_populates="role", order_by="ContactPoint.priority"
     )
     rotations: Mapped[list["Rotation"]] = relationship(back_populates="role")
+    escalation: Mapped[list["RoleEscalationStep"]] = relationship(
+        back_populates="role", foreign_keys="RoleEscalationStep.role_id",
+        order_by="RoleEscalationStep.position", cascade="all, delete-orphan",
+    )
 
     def search_text(self):
         return (self.name, self.short_name)
@@ -252,3 +256,52 @@ def _pattern_model():
 
     return CollaborationPattern
 
+
+
+class RoleEscalationStep(db.Model):
+    """"No answer within N minutes → call this": one step of a role's escalation.
+
+    The target is another role, a person, or an actor (meaning its
+    switchboard). Steps are kept in order; a role's editors replace them all
+    at once (`core.escalations.set_steps`), checked there for cycles.
+    """
+
+    __tablename__ = "role_escalation_step"
+    __table_args__ = (
+        UniqueConstraint("role_id", "position"),
+        CheckConstraint(
+            exactly_one_of("target_role_id", "target_person_id", "target_actor_id"),
+            name="exactly_one_target",
+        ),
+        CheckConstraint("after_minutes BETWEEN 0 AND 1440", name="minutes_in_range"),
+        CheckConstraint("position >= 0", name="position_not_negative"),
+        CheckConstraint("target_role_id IS NULL OR target_role_id <> role_id",
+                        name="not_to_itself"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("role.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    after_minutes: Mapped[int] = mapped_column(Integer)
+    target_role_id: Mapped[int | None] = mapped_column(
+        ForeignKey("role.id", ondelete="CASCADE"), index=True
+    )
+    target_person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="CASCADE")
+    )
+    target_actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("actor.id", ondelete="CASCADE")
+    )
+
+    role: Mapped[Role] = relationship(back_populates="escalation", foreign_keys=[role_id])
+    target_role: Mapped[Role | None] = relationship(foreign_keys=[target_role_id])
+    target_person: Mapped[Person | None] = relationship()
+    target_actor: Mapped[Actor | None] = relationship()
+
+    @property
+    def target(self):
+        return self.target_role or self.target_person or self.target_actor
+
+    @property
+    def owning_actor_id(self) -> int:
+        return self.role.actor_id

@@ -1,10 +1,10 @@
-"""What is kept about everything else: audit, print revisions, drills, caches, uploads."""
+"""What is kept about everything else: audit, print revisions, call-outs, caches, uploads."""
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import (
     JSON,
-    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -21,7 +21,7 @@ from directory.core.models.accounts import User
 from directory.core.models.base import AuditAction, UTCDateTime, enum_type, utcnow
 from directory.core.models.coordination import CallTree, CallTreeNode
 
-# --- Records: audit, print revisions, drills --------------------------------
+# --- Records: audit, print revisions, call-outs --------------------------------
 
 
 class AuditEvent(db.Model):
@@ -73,15 +73,38 @@ class PrintRevision(db.Model):
     printed_by: Mapped[User | None] = relationship()
 
 
-class Drill(db.Model):
-    """A practice run of a call tree, from start to close."""
+class CallOutKind(enum.StrEnum):
+    """A practice run or the real thing: both are logged the same way."""
 
-    __tablename__ = "drill"
+    DRILL = "drill"
+    REAL = "real"
+
+
+class StepOutcome(enum.StrEnum):
+    """What came of calling a step (the order is the log's, not a ranking)."""
+
+    NOT_CALLED = "not_called"
+    NO_ANSWER = "no_answer"
+    REACHED = "reached"
+    MESSAGE_LEFT = "message_left"
+
+
+class CallOut(db.Model):
+    """A call tree run from start to close: a real alarm or a drill.
+
+    The marks of its steps are rows of their own (`CallOutMark`), added and
+    never changed, so several people marking at once never lose a mark.
+    """
+
+    __tablename__ = "callout"
     __table_args__ = (
         CheckConstraint("closed_at IS NULL OR closed_at >= started_at", name="closes_after_start"),
+        Index("ix_callout_open", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[CallOutKind] = mapped_column(enum_type(CallOutKind, "callout_kind"))
+    title: Mapped[str] = mapped_column(String(300), default="")
     call_tree_id: Mapped[int] = mapped_column(
         ForeignKey("call_tree.id", ondelete="CASCADE"), index=True
     )
@@ -90,36 +113,58 @@ class Drill(db.Model):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
     notes: Mapped[str] = mapped_column(Text, default="")
 
     call_tree: Mapped[CallTree] = relationship()
-    entries: Mapped[list["DrillEntry"]] = relationship(
-        back_populates="drill", cascade="all, delete-orphan"
+    started_by: Mapped[User | None] = relationship(foreign_keys=[started_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    marks: Mapped[list["CallOutMark"]] = relationship(
+        back_populates="callout", cascade="all, delete-orphan",
+        order_by="CallOutMark.id",
     )
 
+    @property
+    def owning_actor_id(self) -> int | None:
+        """Whoever may change the tree may run it (`security.can_edit`)."""
+        return self.call_tree.actor_id
 
-class DrillEntry(db.Model):
-    """One node's outcome in a drill: reached at a time, or not reached."""
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
 
-    __tablename__ = "drill_entry"
-    __table_args__ = (
-        UniqueConstraint("drill_id", "node_id"),
-        CheckConstraint(
-            "NOT (reached_at IS NOT NULL AND not_reached)", name="reached_or_not"
-        ),
-    )
+
+class CallOutMark(db.Model):
+    """One outcome of one step, as marked: appended, never changed.
+
+    `target_label` and `path_text` keep what was called and on which number as
+    it was then, so the log stays the record after the directory changes.
+    """
+
+    __tablename__ = "callout_mark"
+    __table_args__ = (Index("ix_callout_mark_callout_node", "callout_id", "node_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    drill_id: Mapped[int] = mapped_column(ForeignKey("drill.id", ondelete="CASCADE"))
-    node_id: Mapped[int] = mapped_column(
-        ForeignKey("call_tree_node.id", ondelete="CASCADE")
+    callout_id: Mapped[int] = mapped_column(ForeignKey("callout.id", ondelete="CASCADE"))
+    node_id: Mapped[int] = mapped_column(ForeignKey("call_tree_node.id", ondelete="CASCADE"))
+    outcome: Mapped[StepOutcome] = mapped_column(enum_type(StepOutcome, "step_outcome"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)  # when the call was made
+    path_id: Mapped[int | None] = mapped_column(
+        ForeignKey("contact_point.id", ondelete="SET NULL")
     )
-    reached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    not_reached: Mapped[bool] = mapped_column(Boolean, default=False)
+    target_label: Mapped[str] = mapped_column(String(300), default="")
+    path_text: Mapped[str] = mapped_column(String(300), default="")
     note: Mapped[str] = mapped_column(String(300), default="")
+    marked_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    drill: Mapped[Drill] = relationship(back_populates="entries")
+    callout: Mapped[CallOut] = relationship(back_populates="marks")
     node: Mapped[CallTreeNode] = relationship()
+    marked_by: Mapped[User | None] = relationship()
 
 
 class VCardCache(db.Model):
