@@ -65,10 +65,10 @@ from directory.core.models.directory import (
 )
 from directory.core.models.records import (
     AuditEvent,
-    CardDAVSnapshot,
     CallOut,
     CallOutKind,
     CallOutMark,
+    CardDAVSnapshot,
     PendingImport,
     PrintRevision,
     StepOutcome,
