@@ -13,7 +13,9 @@ from sqlalchemy import select
 
 from directory.calltrees.rules import add_node
 from directory.core.extensions import db
+from directory.core.verification import record_call
 from directory.core.models import (
+    CheckSource,
     Actor,
     CallTree,
     CallTreeNode,
@@ -39,6 +41,7 @@ OPEN_ROUTES = {
     "lookup.set_language": "anyone may choose the language, even before signing in",
     "tokens.create": "anyone signed in makes their own API tokens",
     "tokens.revoke_own": "anyone signed in revokes their own API tokens (others' are 404)",
+    "reminders.account": "anyone signed in chooses how often they get mail",
 }
 
 
@@ -57,6 +60,7 @@ class World:
     drill: Drill
     pattern: CollaborationPattern
     scenario: Scenario
+    check: object = None  # an editor's "tested, works" on `point`
 
 
 def actor_fields(w):
@@ -161,7 +165,11 @@ RULES = {
     "coordination.scenario_edit": (lambda w: f"/scenarios/{w.scenario.slug}/edit",
                                    scenario_fields, False),
     "admin.settings": (lambda w: "/admin/settings",
-                       lambda w: {"viewers_see_confidential": "y"}, False),
+                       lambda w: {"viewers_see_confidential": "y", "verify_after_days": "90"},
+                       False),
+    "editing.contact_check": (lambda w: f"/contacts/{w.point.id}/check",
+                              lambda w: {"works": "Tested, works", "note": "Svarade"}, True),
+    "editing.check_change": (lambda w: f"/checks/{w.check.id}/withdraw", lambda w: {}, True),
     "lookup.synonyms": (lambda w: "/search/synonyms",
                         lambda w: {"groups": "TRV, Trafikverket"}, False),
 }
@@ -214,9 +222,10 @@ def world(app):
                                    recurrence="FREQ=WEEKLY;BYDAY=WE;BYHOUR=10;BYMINUTE=0")
     scenario = Scenario(slug="sno", name="Snö")
     db.session.add_all([pattern, scenario])
+    check = record_call(point, True, source=CheckSource.EDITOR, note="Svarade")
     db.session.commit()
     return World(own, other, person, role, point, deleted, user, override, tree, node, drill,
-                 pattern, scenario)
+                 pattern, scenario, check)
 
 
 def sign_in(client, world, persona):

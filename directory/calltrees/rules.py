@@ -16,12 +16,14 @@ from directory.core.models import (
     CallTree,
     CallTreeAlternate,
     CallTreeNode,
+    CheckSource,
     Drill,
     DrillEntry,
     Person,
     Role,
     utcnow,
 )
+from directory.core.verification import dialled_path, record_call
 
 
 class CallTreeError(ValueError):
@@ -344,6 +346,7 @@ def record_reach(drill: Drill, node: CallTreeNode, reached: bool, at=None) -> Dr
         drill.entries.append(entry)
     entry.reached_at = (at or utcnow()) if reached else None
     entry.not_reached = not reached
+    record_call(dialled_path(node.target, drill.call_tree.mode), reached, entry.reached_at or utcnow(), CheckSource.DRILL, drill.started_by_id)  # noqa: E501
     db.session.flush()
     return entry
 

@@ -129,6 +129,14 @@ def can_edit(user, entry) -> bool:
     return actor_id is not None and actor_id in editable_actor_ids(user)
 
 
+def can_mark_tested(user, point) -> bool:
+    """May this user record "tested, works" or "failed" on a contact path?
+
+    The same rule as changing the path: its actor's editors and admins. A
+    duty officer's call-out records its outcome through the call-out, not here.
+    """
+    return can_edit(user, point)
+
 
 def may_create_anything(user) -> bool:
     """May this user create a call tree or a collaboration pattern at all?

@@ -33,6 +33,7 @@ from directory.core.extensions import db
 from directory.core.forms import (
     KIND_LABELS,
     MODE_LABELS,
+    Form,
     VersionedForm,
     _choices,
     local_to_utc,
@@ -263,3 +264,17 @@ class RotationForm(EntryForm):
         from directory.core.entries import set_rotation_members
 
         set_rotation_members(entry, self.member_ids())
+
+
+class PathCheckForm(Form):
+    """An editor's test of a contact path: it works, or it failed, with a note."""
+
+    note = StringField(_l("Note (who answered, what you tried)"),
+                       validators=[Optional(), Length(max=300)])
+    works = SubmitField(_l("Tested, works"))
+    failed = SubmitField(_l("Tested, failed"))
+
+    def outcome(self):
+        from directory.core.models import CallOutcome
+
+        return CallOutcome.FAILED if self.failed.data else CallOutcome.REACHED
