@@ -13,12 +13,11 @@ from sqlalchemy import select
 
 from directory.calltrees.rules import add_node
 from directory.core.extensions import db
-from directory.core.verification import record_call
 from directory.core.models import (
-    CheckSource,
     Actor,
     CallTree,
     CallTreeNode,
+    CheckSource,
     CollaborationPattern,
     ContactPoint,
     Drill,
@@ -31,6 +30,7 @@ from directory.core.models import (
     UserRole,
     utcnow,
 )
+from directory.core.verification import record_call
 from tests.conftest import Auth, make_actor, make_contact, make_person, make_role, make_user
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}

@@ -136,7 +136,8 @@ def settings():
     if form.validate_on_submit():
         set_setting(VIEWERS_SEE_CONFIDENTIAL, bool(form.viewers_see_confidential.data))
         set_setting(LOOKUP_NAMES_PERSON, bool(form.lookup_names_person.data))
-        set_setting(VERIFY_AFTER_DAYS, int(form.verify_after_days.data))
+        if form.verify_after_days.data is not None:  # left empty: unchanged
+            set_setting(VERIFY_AFTER_DAYS, int(form.verify_after_days.data))
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("admin.settings"))

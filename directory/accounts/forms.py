@@ -63,6 +63,6 @@ class SettingsForm(Form):
     )
     verify_after_days = IntegerField(
         _l("A number not reached by a call for this many days is due for a test"),
-        validators=[DataRequired(), NumberRange(min=1, max=3650)],
+        validators=[Optional(), NumberRange(min=1, max=3650)],
     )
     submit = SubmitField(_l("Save"))

@@ -15,7 +15,7 @@ number shows no verification either.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import g, has_request_context
+from flask import g, has_request_context, request
 from sqlalchemy import case, func, select
 
 from directory.core.extensions import db
@@ -129,35 +129,26 @@ def all_statuses() -> dict[int, PathStatus]:
 
 
 def _statuses_query(where) -> dict[int, PathStatus]:
+    """One grouped query: per path, the last reach (by each source) and the last failure."""
     reached = PathCheck.outcome == CallOutcome.REACHED
-    last_reached = func.max(case((reached, PathCheck.at)))
+    by_source = [
+        func.max(case((reached & (PathCheck.source == source), PathCheck.at)))
+        for source in CheckSource
+    ]
     last_failed = func.max(case((PathCheck.outcome == CallOutcome.FAILED, PathCheck.at)))
     query = (
-        select(PathCheck.contact_point_id, last_reached, last_failed)
+        select(PathCheck.contact_point_id, last_failed, *by_source)
         .where(PathCheck.deleted_at.is_(None))
         .group_by(PathCheck.contact_point_id)
     )
     if where is not None:
         query = query.where(where)
-    rows = db.session.execute(query).all()
-    # How each last reach was made: a second, small query for those reached.
-    how = {}
-    if rows:
-        latest = (
-            select(PathCheck.contact_point_id, PathCheck.source, PathCheck.at)
-            .where(PathCheck.deleted_at.is_(None), reached)
-        )
-        if where is not None:
-            latest = latest.where(where)
-        for point_id, source, at in db.session.execute(latest):
-            if point_id not in how or at >= how[point_id][1]:
-                how[point_id] = (source, at)
-    return {
-        point_id: PathStatus(
-            _aware(verified), how.get(point_id, (None, None))[0], _aware(failed)
-        )
-        for point_id, verified, failed in rows
-    }
+    found = {}
+    for point_id, failed, *reaches in db.session.execute(query):
+        latest = max(((_aware(at), source) for at, source in zip(reaches, CheckSource, strict=True)
+                      if at is not None), default=(None, None), key=lambda pair: pair[0])
+        found[point_id] = PathStatus(latest[0], latest[1], _aware(failed))
+    return found
 
 
 def _aware(value):
@@ -172,22 +163,23 @@ def _aware(value):
 
 
 def status_of(point: ContactPoint) -> PathStatus:
-    """A path's status, for a page: every path loaded by this request is
-    looked up together on the first call, so a page costs one query."""
+    """A path's status, for a page or a printout.
+
+    The first call in a request reads the status of every path that has
+    one (one grouped query over the calls, which are far fewer than the
+    paths), so a page costs one query however many numbers it shows.
+    """
     if point.id is None:
         return NEVER
     if not has_request_context():
         return statuses([point.id]).get(point.id, NEVER)
-    cache = g.setdefault("_path_statuses", {})
-    if point.id not in cache:
-        loaded = [
-            obj.id for obj in db.session.identity_map.values()
-            if isinstance(obj, ContactPoint) and obj.id not in cache
-        ]
-        found = statuses(loaded + [point.id])
-        for point_id in loaded + [point.id]:
-            cache[point_id] = found.get(point_id, NEVER)
-    return cache[point.id]
+    # Kept for this request (not the app context, which a test or a command
+    # may share between requests).
+    this_request = id(request._get_current_object())
+    cached = g.get("_path_statuses")
+    if cached is None or cached[0] != this_request:
+        cached = g._path_statuses = (this_request, all_statuses())
+    return cached[1].get(point.id, NEVER)
 
 
 def checks_of(point: ContactPoint, limit: int = 10) -> list[PathCheck]:
