@@ -17,7 +17,7 @@ from directory.core.verification import dialled_path
 from tests.test_journeys import browser, live, page, sign_in, visit  # noqa: F401 (fixtures)
 
 
-def test_a_drill_marks_the_numbers_verified_and_the_actor_page_shows_it(page: Page):
+def test_a_drill_marks_the_numbers_verified_and_the_actor_page_shows_it(page: Page):  # noqa: F811
     tree = db.session.scalar(select(CallTree).where(CallTree.mode == Mode.ORDINARY,
                                                     CallTree.deleted_at.is_(None)))
     first = live_children(tree, None)[0]
@@ -38,4 +38,3 @@ def test_a_drill_marks_the_numbers_verified_and_the_actor_page_shows_it(page: Pa
     visit(page, f"/actors/{actor.slug}")
     row = page.locator("li.contact", has=page.locator("a.tel", has_text=number)).first
     expect(row.locator(".verified")).to_have_text(re.compile(r"^verified .*ago$"))
-    page.screenshot(path=f"/tmp/verified-{page.viewport_size['width']}.png", full_page=False)
