@@ -17,8 +17,10 @@ import smtplib
 import ssl
 import sys
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, make_msgid
 
 from flask import current_app
 
@@ -35,15 +37,21 @@ class Mail:
     html: str
 
 
-def build_message(mail: Mail, sender: str) -> EmailMessage:
-    """A multipart/alternative message: plain text first, HTML second."""
-    message = EmailMessage()
-    message["From"] = formataddr(("Kontaktvägar", sender))
+def build_message(mail: Mail, sender: str) -> MIMEMultipart:
+    """A multipart/alternative message: plain text first, HTML second.
+
+    Built with the `compat32` classes (`email.mime`): the same MIME as
+    `EmailMessage`, at a fraction of the cost of its header parsing, which
+    counts when a run sends thousands of digests.
+    """
+    message = MIMEMultipart("alternative")
+    message["From"] = formataddr(("Kontaktvägar", sender), charset="utf-8")
     message["To"] = mail.to
-    message["Subject"] = mail.subject
+    message["Subject"] = Header(mail.subject, "utf-8")
+    message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
-    message.set_content(mail.text)
-    message.add_alternative(mail.html, subtype="html")
+    message.attach(MIMEText(mail.text, "plain", "utf-8"))
+    message.attach(MIMEText(mail.html, "html", "utf-8"))
     return message
 
 
@@ -97,7 +105,8 @@ class Mailer:
             return
         message = build_message(mail, self.config["MAIL_FROM"])
         try:
-            refused = self.smtp.send_message(message)
+            refused = self.smtp.sendmail(self.config["MAIL_FROM"], [mail.to],
+                                         message.as_string())
         except (OSError, smtplib.SMTPException) as error:
             raise MailError(f"the SMTP server {self.server} did not accept the mail: "
                             f"{error}") from error

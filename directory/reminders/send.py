@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -30,6 +31,8 @@ from directory.reminders.digest import GAP_DAYS, KINDS, Digest, digest_for, regi
 log = logging.getLogger(__name__)
 
 DIGEST = "digest"
+# Sent-log rows are committed in batches: a commit per mail costs more than the mail.
+COMMIT_EVERY = 100
 
 
 @dataclass
@@ -65,26 +68,97 @@ def recipients() -> list[User]:
     return [u for u in users if u.role == UserRole.ADMIN or u.actors]
 
 
-def render_digest(digest: Digest) -> Mail:
-    """The digest as a mail in the person's language, plain text and HTML."""
-    with force_locale(digest.locale):
-        total = sum(digest.counts.values())
-        subject = _("Kontaktvägar: %(count)d things to look at", count=total)
-        context = {
-            "digest": digest,
-            "kinds": KINDS,
-            "link": lambda item: url_for(item.endpoint, **dict(item.args), _external=True),
-            "review_url": url_for("review.overview", _external=True),
-            "account_url": url_for("reminders.account", _external=True),
-            "gap_days": GAP_DAYS,
-            "verify_days": get_setting(VERIFY_AFTER_DAYS),
-        }
-        return Mail(
-            to=digest.email,
-            subject=subject,
-            text=render_template("reminders/digest.txt", **context),
-            html=render_template("reminders/digest.html", **context),
-        )
+def _words() -> dict:
+    """The digest's words in the current language, translated once per language."""
+    days = {"days": GAP_DAYS}
+    verify = {"days": get_setting(VERIFY_AFTER_DAYS)}
+    review = _("Check the entries, then mark them reviewed")
+    return {
+        "heading": {
+            "review_overdue": (_l("Review overdue (%(count)d)"), {}),
+            "review_due": (_l("Review due within two weeks (%(count)d)"), {}),
+            "gap": (_l("Nobody on call in the next %(days)d days (%(count)d)"), days),
+            "dead_end": (_l("Call-tree steps that reach no number (%(count)d)"), {}),
+            "failed_path": (_l("Numbers whose latest call failed (%(count)d)"), {}),
+            "stale_path": (_l("Numbers never verified or not verified in %(days)d days "
+                              "(%(count)d)"), verify),
+        },
+        "action": {
+            "review_overdue": review,
+            "review_due": review,
+            "gap": _("Add a shift or rotation"),
+            "dead_end": _("Give the step a number or another target"),
+            "failed_path": _("Correct the number, or mark it tested"),
+            "stale_path": _("Call it, then mark it tested"),
+        },
+        "detail": {
+            "review_overdue": str(_l("was due %(date)s")),
+            "never_reviewed": _("never reviewed"),
+            "review_due": str(_l("due %(date)s")),
+            "gap": str(_l("first gap %(when)s")),
+            "dead_end": str(_l("no number for %(target)s")),
+        },
+        "more": str(_l("and %(count)d more:")),
+    }
+
+
+def _detail(item, words) -> str:
+    detail = words["detail"]
+    if item.kind == "review_overdue":
+        return detail["review_overdue"] % {"date": item.detail} if item.detail \
+            else detail["never_reviewed"]
+    if item.kind == "review_due":
+        return detail["review_due"] % {"date": item.detail}
+    if item.kind == "gap":
+        return detail["gap"] % {"when": item.detail}
+    if item.kind == "dead_end":
+        return detail["dead_end"] % {"target": item.detail}
+    return item.detail
+
+
+def render_digest(digest: Digest, words: dict, review_url: str, account_url: str) -> Mail:
+    """The digest as a mail in the current language (`force_locale`), text and HTML.
+
+    Everything a section says is put together here, once, so the templates
+    only lay it out: a run renders thousands of digests.
+    """
+    sections = []
+    for kind in KINDS:
+        count = digest.counts[kind]
+        if not count:
+            continue
+        heading, extra = words["heading"][kind]
+        items = [(item.title, _detail(item, words),
+                  url_for(item.endpoint, **dict(item.args), _external=True))
+                 for item in digest.groups[kind]]
+        more = count - len(items)
+        sections.append({
+            "heading": str(heading) % {"count": count, **extra},
+            "action": words["action"][kind],
+            "items": items,
+            "more": words["more"] % {"count": more} if more else "",
+        })
+    context = {"digest": digest, "sections": sections, "review_url": review_url,
+               "account_url": account_url}
+    return Mail(
+        to=digest.email,
+        subject=_("Kontaktvägar: %(count)d things to look at",
+                  count=sum(digest.counts.values())),
+        text=render_template("reminders/digest.txt", **context),
+        html=render_template("reminders/digest.html", **context),
+    )
+
+
+def render_all(digests: list[Digest]):
+    """Each digest rendered in its person's language, one language at a time."""
+    review_url = url_for("review.overview", _external=True)
+    account_url = url_for("reminders.account", _external=True)
+    for locale in sorted({d.locale for d in digests}):
+        with force_locale(locale):
+            words = _words()
+            for digest in digests:
+                if digest.locale == locale:
+                    yield digest, render_digest(digest, words, review_url, account_url)
 
 
 def send_reminders(today: date, now: datetime, *, dry_run: bool = False,
@@ -120,15 +194,19 @@ def send_reminders(today: date, now: datetime, *, dry_run: bool = False,
         return report
     try:
         with mailer_factory() as mailer:
-            for digest in due:
-                mailer.send(render_digest(digest))
+            for digest, mail in render_all(due):
+                mailer.send(mail)
+                # Only now, once the server has it; committed in batches (below
+                # and when the run stops), so a failure keeps what was accepted.
                 db.session.add(ReminderSent(user_id=digest.user_id, kind=DIGEST, day=today,
                                             sent_at=now))
-                db.session.commit()
                 report.sent.append(digest.email)
+                if len(report.sent) % COMMIT_EVERY == 0:
+                    db.session.commit()
     except MailError as error:
-        db.session.rollback()
         report.error = str(error)
         log.error("Reminder run stopped after %d of %d mails: %s",
                   len(report.sent), len(due), error)
+    finally:
+        db.session.commit()  # the rows of every mail the server accepted
     return report
