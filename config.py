@@ -47,6 +47,15 @@ def _non_negative_int(env, name: str, default: int) -> int:
     return value
 
 
+def _true_or_false(env, name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw not in ("true", "false"):
+        raise RuntimeError(f"{name}={env.get(name)!r} must be 'true' or 'false'.")
+    return raw == "true"
+
+
 def check_rate_limit_storage(storage_uri: str, workers: int) -> None:
     """Refuse in-memory limits shared by nobody: each worker would count alone.
 
@@ -113,6 +122,16 @@ class Config:
         self.SENSITIVITY_MARKING = env.get(
             "SENSITIVITY_MARKING", "Skyddas – får ej spridas"
         )
+        # Outgoing mail (reminders, mode notices). Without MAIL_SERVER mails
+        # are printed to the console in development and refused in production.
+        self.MAIL_SERVER = env.get("MAIL_SERVER", "")
+        self.MAIL_USE_TLS = _true_or_false(env, "MAIL_USE_TLS", False)
+        self.MAIL_PORT = _non_negative_int(env, "MAIL_PORT", 587 if self.MAIL_USE_TLS else 25)
+        self.MAIL_USERNAME = env.get("MAIL_USERNAME", "")
+        self.MAIL_PASSWORD = env.get("MAIL_PASSWORD", "")
+        self.MAIL_FROM = env.get("MAIL_FROM", "kontaktvagar@localhost")
+        # Where mails link to: the address people open the app at.
+        self.BASE_URL = env.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
 
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False

@@ -59,7 +59,7 @@ def register_request_limits(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from directory.core import audit, database, i18n, security
+    from directory.core import audit, database, i18n, security, verification
     from directory.core.extensions import csrf, db, migrate
     from directory.lookup import search
 
@@ -71,6 +71,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    verification.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -85,11 +86,12 @@ def register_blueprints(app: Flask) -> None:
     from directory.oncall import views as oncall_pages
     from directory.phones import views as phone_pages
     from directory.printing import views as printing_pages
+    from directory.reminders import views as reminder_pages
     from directory.review import views as review_pages
 
     for pages in (auth, lookup_pages, editing_pages, admin, tokens, review_pages,
                   calltree_pages, coordination_pages, phone_pages, printing_pages, api_pages,
-                  oncall_pages, device_pages, carddav_pages, callout_pages):
+                  oncall_pages, device_pages, carddav_pages, callout_pages, reminder_pages):
         app.register_blueprint(pages.bp)
 
 
@@ -102,8 +104,10 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from directory.accounts import devices, tokens, users
     from directory.operations import backup, demo
+    from directory.reminders import commands as reminder_commands
 
     backup.init_app(app)
+    reminder_commands.init_app(app)
     demo.init_app(app)
     users.init_app(app)
     app.cli.add_command(tokens.tokens_cli)

@@ -19,6 +19,7 @@ from directory.core.models import (
     CallOutKind,
     CallTree,
     CallTreeNode,
+    CheckSource,
     CollaborationPattern,
     ContactPoint,
     Mode,
@@ -30,6 +31,7 @@ from directory.core.models import (
     UserRole,
     utcnow,
 )
+from directory.core.verification import record_call
 from tests.conftest import Auth, make_actor, make_contact, make_person, make_role, make_user
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -42,6 +44,7 @@ OPEN_ROUTES = {
     "tokens.revoke_own": "anyone signed in revokes their own API tokens (others' are 404)",
     "devices.create": "anyone signed in makes device passwords for their own phones",
     "devices.revoke_own": "anyone signed in revokes their own device passwords (others' are 404)",
+    "reminders.account": "anyone signed in chooses how often they get mail",
 }
 
 
@@ -60,6 +63,7 @@ class World:
     drill: CallOut
     pattern: CollaborationPattern
     scenario: Scenario
+    check: object = None  # an editor's "tested, works" on `point`
 
 
 def actor_fields(w):
@@ -169,7 +173,11 @@ RULES = {
     "coordination.scenario_edit": (lambda w: f"/scenarios/{w.scenario.slug}/edit",
                                    scenario_fields, False),
     "admin.settings": (lambda w: "/admin/settings",
-                       lambda w: {"viewers_see_confidential": "y"}, False),
+                       lambda w: {"viewers_see_confidential": "y", "verify_after_days": "90"},
+                       False),
+    "editing.contact_check": (lambda w: f"/contacts/{w.point.id}/check",
+                              lambda w: {"works": "Tested, works", "note": "Svarade"}, True),
+    "editing.check_change": (lambda w: f"/checks/{w.check.id}/withdraw", lambda w: {}, True),
     "lookup.synonyms": (lambda w: "/search/synonyms",
                         lambda w: {"groups": "TRV, Trafikverket"}, False),
 }
@@ -223,9 +231,10 @@ def world(app):
                                    recurrence="FREQ=WEEKLY;BYDAY=WE;BYHOUR=10;BYMINUTE=0")
     scenario = Scenario(slug="sno", name="Snö")
     db.session.add_all([pattern, scenario])
+    check = record_call(point, True, source=CheckSource.EDITOR, note="Svarade")
     db.session.commit()
     return World(own, other, person, role, point, deleted, user, override, tree, node, drill,
-                 pattern, scenario)
+                 pattern, scenario, check)
 
 
 def sign_in(client, world, persona):

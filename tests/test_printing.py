@@ -154,7 +154,7 @@ def test_a_node_shows_its_numbers_in_pace_order_and_whom_to_call_next(client, lo
     assert "070-174 06 07" not in text  # the staff number is for activated mode
     assert "tel:+46701740605" in text
     # The path's own label, then the name of its kind (the label alone says nothing of the kind).
-    assert "C RSTH LST-1 Rakel talgrupp · Rakel talk group E" in text
+    assert "C RSTH LST-1 Rakel talgrupp · Rakel talk group · never verified E" in text
     assert "Instructions: Säg: detta är inte en övning. Notera klockslag." in text
     assert "No answer within 10 min? Call:" in text
     assert "1.1 TiB – Haninge kommun" in text

@@ -12,6 +12,7 @@ from directory.core.models import Actor, User, UserRole
 from directory.core.security import require_admin
 from directory.core.settings import (
     LOOKUP_NAMES_PERSON,
+    VERIFY_AFTER_DAYS,
     VIEWERS_SEE_CONFIDENTIAL,
     get_setting,
     set_setting,
@@ -131,9 +132,12 @@ def settings():
     if request.method == "GET":
         form.viewers_see_confidential.data = get_setting(VIEWERS_SEE_CONFIDENTIAL)
         form.lookup_names_person.data = get_setting(LOOKUP_NAMES_PERSON)
+        form.verify_after_days.data = get_setting(VERIFY_AFTER_DAYS)
     if form.validate_on_submit():
         set_setting(VIEWERS_SEE_CONFIDENTIAL, bool(form.viewers_see_confidential.data))
         set_setting(LOOKUP_NAMES_PERSON, bool(form.lookup_names_person.data))
+        if form.verify_after_days.data is not None:  # left empty: unchanged
+            set_setting(VERIFY_AFTER_DAYS, int(form.verify_after_days.data))
         db.session.commit()
         flash(_("Saved."), "success")
         return redirect(url_for("admin.settings"))

@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
+    IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -13,6 +14,7 @@ from wtforms.validators import (
     DataRequired,
     Email,
     Length,
+    NumberRange,
     Optional,
     ValidationError,
 )
@@ -58,5 +60,9 @@ class SettingsForm(Form):
     )
     lookup_names_person = BooleanField(
         _l("Reverse lookup of a confidential number names the person (not only actor and role)")
+    )
+    verify_after_days = IntegerField(
+        _l("A number not reached by a call for this many days is due for a test"),
+        validators=[Optional(), NumberRange(min=1, max=3650)],
     )
     submit = SubmitField(_l("Save"))

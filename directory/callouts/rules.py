@@ -26,11 +26,13 @@ from directory.core.models import (
     CallOutMark,
     CallTree,
     CallTreeNode,
+    CheckSource,
     ContactPoint,
     StepOutcome,
     utcnow,
 )
 from directory.core.numbers import display_phone
+from directory.core.verification import record_call
 
 
 class CallOutError(ValueError):
@@ -80,6 +82,10 @@ def path_text(point: ContactPoint) -> str:
     return f"{value} ({point.label or point.kind.value})"
 
 
+# What a step's outcome says about the number used (a message left says neither).
+_VERIFIES = {StepOutcome.REACHED: True, StepOutcome.NO_ANSWER: False}
+
+
 def record_step_outcome(callout: CallOut, node: CallTreeNode, outcome: StepOutcome,
                         path: ContactPoint | None, at: datetime | None, user,
                         note: str = "") -> CallOutMark:
@@ -116,6 +122,10 @@ def record_step_outcome(callout: CallOut, node: CallTreeNode, outcome: StepOutco
     )
     db.session.add(mark)
     db.session.flush()
+    if outcome in _VERIFIES:
+        # A number that reached someone is verified; one that rang out is flagged.
+        source = CheckSource.DRILL if callout.kind == CallOutKind.DRILL else CheckSource.CALL_OUT
+        record_call(path, _VERIFIES[outcome], at, source, user)
     return mark
 
 

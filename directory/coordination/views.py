@@ -66,6 +66,7 @@ from directory.core.security import (
     require_may_place_under,
 )
 from directory.core.text import swedish_sort_key
+from directory.reminders.notices import notify_mode_switch
 
 bp = Blueprint("coordination", __name__)
 
@@ -115,7 +116,7 @@ def mode():
             actor = db.session.get(Actor, form.scope.data) if form.scope.data else None
             scenario = db.session.get(Scenario, form.scenario.data) if form.scenario.data else None
             try:
-                switch_mode(
+                change = switch_mode(
                     actor,
                     Mode(form.mode.data),
                     reason=form.reason.data,
@@ -126,6 +127,7 @@ def mode():
                 form.reason.errors.append(str(error))
             else:
                 db.session.commit()
+                notify_mode_switch(change)  # after the commit; a failure is only logged
                 flash(_("The mode is switched."), "success")
                 return redirect(url_for("coordination.mode"))
     states = mode_states()

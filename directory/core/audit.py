@@ -24,6 +24,7 @@ from directory.core.models import (
     CollaborationPattern,
     ContactPoint,
     Override,
+    PathCheck,
     PatternParticipant,
     Person,
     Role,
@@ -58,6 +59,7 @@ PART_TYPES = {
     CallTreeAlternate: "node_id",
     ScenarioMeasure: "scenario_id",
     PatternParticipant: "pattern_id",
+    PathCheck: "contact_point_id",
 }
 AUDITED = tuple(ENTRY_TYPES.values()) + tuple(PART_TYPES)
 
@@ -137,6 +139,7 @@ def _entity_of(obj) -> tuple[str, int]:
         "node_id": "call_tree_node",
         "scenario_id": "scenario",
         "pattern_id": "collaboration_pattern",
+        "contact_point_id": "contact_point",
     }[parent_column]
     return parent_table, getattr(obj, parent_column)
 

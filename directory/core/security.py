@@ -144,6 +144,15 @@ def can_run_callout(user, callout) -> bool:
     return can_edit(user, callout)
 
 
+def can_mark_tested(user, point) -> bool:
+    """May this user record "tested, works" or "failed" on a contact path?
+
+    The same rule as changing the path: its actor's editors and admins. A
+    duty officer's call-out records its outcome through the call-out, not here.
+    """
+    return can_edit(user, point)
+
+
 def may_create_anything(user) -> bool:
     """May this user create a call tree or a collaboration pattern at all?
 

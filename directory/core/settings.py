@@ -8,7 +8,9 @@ from directory.core.models import Setting
 VIEWERS_SEE_CONFIDENTIAL = "viewers_see_confidential"
 # Reverse lookup of a hidden number names the person, not only actor and role.
 LOOKUP_NAMES_PERSON = "lookup_names_person"
-DEFAULTS = {VIEWERS_SEE_CONFIDENTIAL: False, LOOKUP_NAMES_PERSON: False}
+# A contact path not reached by a call for this many days is due for a test.
+VERIFY_AFTER_DAYS = "verify_after_days"
+DEFAULTS = {VIEWERS_SEE_CONFIDENTIAL: False, LOOKUP_NAMES_PERSON: False, VERIFY_AFTER_DAYS: 180}
 
 
 def get_setting(key: str):

@@ -34,6 +34,7 @@ from directory.core.extensions import db
 from directory.core.forms import (
     KIND_LABELS,
     MODE_LABELS,
+    Form,
     VersionedForm,
     _choices,
     local_to_utc,
@@ -308,3 +309,17 @@ def escalation_choices(role) -> list[SelectChoice]:
         for row in sorted(rows, key=lambda r: swedish_sort_key(target_label(r))):
             choices.append(SelectChoice(f"{prefix}-{row.id}", target_label(row), optgroup=group))
     return choices
+
+
+class PathCheckForm(Form):
+    """An editor's test of a contact path: it works, or it failed, with a note."""
+
+    note = StringField(_l("Note (who answered, what you tried)"),
+                       validators=[Optional(), Length(max=300)])
+    works = SubmitField(_l("Tested, works"))
+    failed = SubmitField(_l("Tested, failed"))
+
+    def outcome(self):
+        from directory.core.models import CallOutcome
+
+        return CallOutcome.FAILED if self.failed.data else CallOutcome.REACHED

@@ -15,27 +15,38 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from directory.core import entries as services
+from directory.core import verification
 from directory.core.audit import ENTRY_TYPES
 from directory.core.extensions import db
 from directory.core.forms import ConfirmForm
 from directory.core.models import (
     Actor,
+    CallOutcome,
+    CheckSource,
     CollaborationPattern,
     ContactPoint,
     Override,
+    PathCheck,
     Person,
     Role,
     Rotation,
     Shift,
 )
 from directory.core.pages import actor_for_edit, actor_url, delete_entry, is_safe_next
-from directory.core.security import can_edit, can_edit_escalation, get_for_edit, get_or_404
+from directory.core.security import (
+    can_edit,
+    can_edit_escalation,
+    can_mark_tested,
+    get_for_edit,
+    get_or_404,
+)
 from directory.core.visibility import HiddenValue, mask_path_history
 from directory.editing.forms import (
     ActorForm,
     ContactPointForm,
     EscalationForm,
     OverrideForm,
+    PathCheckForm,
     PersonForm,
     RoleForm,
     RotationForm,
@@ -49,7 +60,7 @@ bp = Blueprint("editing", __name__)
 
 def edit_entry(
     entry, form_class, heading: str, back_url: str, *, is_new=False, delete_url=None,
-    prepare=None,
+    prepare=None, extra=None,
 ):
     """Show and save a form for a new or existing entry.
 
@@ -99,6 +110,7 @@ def edit_entry(
             conflict=conflict,
             entry=None if is_new else entry,
             delete_url=delete_url,
+            **(extra or {}),
         ),
         status,
     )
@@ -240,13 +252,67 @@ def _contact_actor(point: ContactPoint) -> Actor:
     return db.session.get(Actor, point.owning_actor_id)
 
 
+def _checks_section(point: ContactPoint, check_form: PathCheckForm | None = None) -> dict:
+    """What the path's page shows of its calls: status, the test form, recent calls."""
+    return {
+        "check_form": check_form or PathCheckForm(formdata=None),
+        "check_status": verification.status_of(point),
+        "checks": verification.checks_of(point),
+    }
+
+
 @bp.route("/contacts/<int:point_id>/edit", methods=["GET", "POST"])
 def contact_edit(point_id):
     """Edit a contact path."""
     point = get_for_edit(ContactPoint, point_id)
     return edit_entry(point, ContactPointForm, _("Edit contact path"),
                       actor_url(_contact_actor(point)),
-                      delete_url=url_for("editing.contact_delete", point_id=point.id))
+                      delete_url=url_for("editing.contact_delete", point_id=point.id),
+                      extra=_checks_section(point))
+
+
+@bp.post("/contacts/<int:point_id>/check")
+def contact_check(point_id):
+    """Record an editor's test of a path: "tested, works" or "tested, failed"."""
+    point = get_for_edit(ContactPoint, point_id)
+    if not can_mark_tested(current_user, point):
+        abort(403)
+    check_form = PathCheckForm()
+    if not check_form.validate_on_submit():
+        form = ContactPointForm(obj=point)
+        form.version.data = str(point.version)
+        form.fill(point)
+        return render_template(
+            "editing/form.html", form=form, heading=_("Edit contact path"),
+            back_url=actor_url(_contact_actor(point)), conflict=None, entry=point,
+            delete_url=url_for("editing.contact_delete", point_id=point.id),
+            **_checks_section(point, check_form),
+        ), 422
+    check = verification.record_call(point, check_form.outcome(), source=CheckSource.EDITOR,
+                                     user=current_user, note=check_form.note.data)
+    db.session.commit()
+    flash(_("Recorded: the number works.") if check.outcome == CallOutcome.REACHED
+          else _("Recorded: the number failed. It is flagged until a call reaches someone."),
+          "success")
+    return redirect(url_for("editing.contact_edit", point_id=point.id))
+
+
+@bp.post("/checks/<int:check_id>/<any(withdraw, restore):action>")
+def check_change(check_id, action):
+    """Withdraw an editor's test recorded by mistake, or restore it (both recorded)."""
+    check = get_for_edit(PathCheck, check_id, include_deleted=True)
+    if check.source != CheckSource.EDITOR:
+        abort(404)  # what a drill or call-out recorded is kept as it happened
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if action == "withdraw" and check.deleted_at is None:
+        verification.withdraw(check)
+        flash(_("Withdrawn. It can be restored below."), "success")
+    elif action == "restore" and check.deleted_at is not None:
+        verification.reinstate(check)
+        flash(_("Restored."), "success")
+    db.session.commit()
+    return redirect(url_for("editing.contact_edit", point_id=check.contact_point_id))
 
 
 @bp.post("/contacts/<int:point_id>/delete")

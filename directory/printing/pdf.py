@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from flask import current_app
-from flask_babel import get_locale
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from fontTools import ttLib
@@ -127,6 +127,14 @@ def point_note(point: dict, with_tel: bool = True) -> str:
         parts.append(_("confidential"))
     if with_tel and point.get("tel"):
         parts.append(point["tel"])
+    if "verified" in point:  # absent in revisions printed before verification existed
+        if point.get("failed"):
+            parts.append(_("latest call failed"))
+        elif point["verified"]:
+            parts.append(_("verified %(when)s",
+                           when=format_date(date.fromisoformat(point["verified"]), "short")))
+        else:
+            parts.append(_("never verified"))
     return " · ".join(parts)
 
 

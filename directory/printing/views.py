@@ -71,6 +71,7 @@ from directory.core.patterns import WEEKDAYS, describe_rrule
 from directory.core.schedules import on_call_for_roles
 from directory.core.security import can_edit, is_admin, may_see, visible
 from directory.core.text import slugify, swedish_sort_key
+from directory.core.verification import status_of
 from directory.printing import pdf
 from directory.review.rules import review_due_at
 
@@ -275,8 +276,15 @@ def point_data(point, owner: str, actor_id: int | None) -> dict:
         "display": display, "tel": tel, "label": point.label or "", "pin": point.pin or "",
         "mode": point.mode.value, "priority": point.priority, "hours": hours,
         "days": point.weekdays, "confidential": bool(point.confidential),
-        "actor_id": actor_id, "owner": owner,
+        "actor_id": actor_id, "owner": owner, **_verified(point),
     }
+
+
+def _verified(point) -> dict:
+    """When a call last reached someone on it (a date: paper outlives "12 days ago")."""
+    status = status_of(point)
+    return {"verified": status.verified_at.date().isoformat() if status.verified_at else None,
+            "failed": status.failed}
 
 
 def _paths(points, mode: str, owner: str, actor_id: int | None, user) -> list[dict]:

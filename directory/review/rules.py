@@ -1,5 +1,6 @@
-"""When an actor's review falls due, and which roles have gaps in cover."""
+"""When an actor's review falls due, which roles have gaps in cover, which paths need a test."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -7,9 +8,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from directory.core.extensions import db
-from directory.core.models import Actor, CallTree, Role, utcnow
+from directory.core.models import (
+    Actor,
+    CallTree,
+    ContactKind,
+    ContactPoint,
+    Person,
+    Role,
+    utcnow,
+)
 from directory.core.modes import paths_for_mode
 from directory.core.schedules import gaps, timelines
+from directory.core.verification import NEVER, PathStatus, all_statuses
 
 GAP_HORIZON = timedelta(days=14)
 
@@ -42,11 +52,12 @@ def roles_with_gaps(now: datetime, tz: ZoneInfo) -> list[tuple[Role, list]]:
         .where(Role.deleted_at.is_(None), Actor.deleted_at.is_(None))
         .options(selectinload(Role.actor))
     ).all()
+    by_id = {role.id: role for role in roles}
     found = []
     for role_id, stretches in timelines(roles, now, now + GAP_HORIZON, tz).items():
         holes = gaps(stretches)
         if holes:
-            found.append((next(r for r in roles if r.id == role_id), holes))
+            found.append((by_id[role_id], holes))
     found.sort(key=lambda pair: (pair[1][0].starts_at, pair[0].name))
     return found
 
@@ -76,3 +87,58 @@ def trees_with_dead_ends() -> list[tuple[CallTree, list[tuple]]]:
     found = [(tree, holes) for tree in trees if (holes := dead_ends(tree))]
     found.sort(key=lambda pair: pair[0].name)
     return found
+
+
+# --- Contact paths: verified, stale, failed ---------------------------------
+
+
+@dataclass(frozen=True)
+class PathRow:
+    """A live contact path as a list shows it: never its number."""
+
+    id: int
+    actor_id: int
+    owner: str
+    kind: ContactKind
+    label: str
+    status: PathStatus
+
+
+def path_rows(actor_ids=None):
+    """Every live path of a live owner with its actor, as plain rows (no ORM objects).
+
+    Streams in chunks, so the whole region (a hundred thousand paths at 50 000
+    persons) is read in flat memory. `actor_ids` narrows it to some actors.
+    """
+    owners = (
+        (ContactPoint.actor_id, Actor, Actor.id, Actor.name),
+        (ContactPoint.role_id, Role, Role.actor_id, Role.name),
+        (ContactPoint.person_id, Person, Person.actor_id, Person.name),
+    )
+    for column, model, actor_column, name_column in owners:
+        query = (
+            select(ContactPoint.id, actor_column, name_column, ContactPoint.kind,
+                   ContactPoint.label)
+            .join(model, column == model.id)
+            .where(ContactPoint.deleted_at.is_(None), model.deleted_at.is_(None))
+            .order_by(actor_column, name_column, ContactPoint.priority, ContactPoint.id)
+        )
+        if model is not Actor:
+            query = query.join(Actor, Actor.id == actor_column).where(Actor.deleted_at.is_(None))
+        if actor_ids is not None:
+            query = query.where(actor_column.in_(list(actor_ids)))
+        yield from db.session.execute(query.execution_options(yield_per=2000))
+
+
+def paths_needing_test(now: datetime, days: int, actor_ids=None, known=None):
+    """(failed, stale): paths whose latest call failed, and paths never verified
+    or not verified in `days` days, as `PathRow`s, by actor then owner."""
+    known = all_statuses() if known is None else known
+    failed, stale = [], []
+    for point_id, actor_id, owner, kind, label in path_rows(actor_ids):
+        status = known.get(point_id, NEVER)
+        if status.failed:
+            failed.append(PathRow(point_id, actor_id, owner, kind, label, status))
+        elif status.stale(now, days):
+            stale.append(PathRow(point_id, actor_id, owner, kind, label, status))
+    return failed, stale

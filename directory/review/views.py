@@ -3,18 +3,28 @@
 An actor's entries are confirmed "reviewed, still correct" by its editors;
 after `review_interval_days` they are overdue, and marked for everyone. The
 coordinators' page lists overdue actors and roles with nobody on call in the
-next two weeks, most urgent first.
+next two weeks, most urgent first, and the numbers whose latest call failed
+or that no call has reached for `VERIFY_AFTER_DAYS` (a setting).
 """
 
+from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template
+from flask_login import current_user
+from sqlalchemy import select
 
 from directory.core import escalations
-from directory.core.models import utcnow
+from directory.core.extensions import db
+from directory.core.forms import KIND_LABELS
+from directory.core.models import Actor, utcnow
+from directory.core.security import editable_actor_ids, is_admin
+from directory.core.settings import VERIFY_AFTER_DAYS, get_setting
+from directory.core.text import swedish_sort_key
 from directory.review.rules import (
     GAP_HORIZON,
     overdue_actors,
+    paths_needing_test,
     review_due_at,
     roles_with_gaps,
     trees_with_dead_ends,
@@ -28,6 +38,11 @@ def overview():
     """What needs attention: overdue reviews and holes in the on-call schedules."""
     now = utcnow()
     tz = ZoneInfo(current_app.config["TIMEZONE"])
+    verify_days = get_setting(VERIFY_AFTER_DAYS)
+    failed, stale = paths_needing_test(now, verify_days)
+    actors = db.session.execute(select(Actor.id, Actor.slug, Actor.name)).all()
+    names = {a.id: a.name for a in actors}
+    stale.sort(key=lambda r: (swedish_sort_key(names[r.actor_id]), r.actor_id))
     return render_template(
         "review/overview.html",
         now=now,
@@ -37,4 +52,14 @@ def overview():
         horizon_days=GAP_HORIZON.days,
         dead_end_trees=trees_with_dead_ends(),
         escalation_problems=escalations.roles_with_escalation_problems(),
+        verify_days=verify_days,
+        failed_paths=failed,
+        stale_count=len(stale),
+        stale_by_actor=[(actor_id, list(rows))
+                        for actor_id, rows in groupby(stale, key=lambda r: r.actor_id)],
+        actor_names=names,
+        actor_slugs={a.id: a.slug for a in actors},
+        kind_names=KIND_LABELS,
+        editable=editable_actor_ids(current_user),
+        is_admin=is_admin(current_user),
     )

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from directory.core.extensions import db
 from directory.core.models.base import (
+    ReminderFrequency,
     Timestamped,
     TokenKind,
     UserRole,
@@ -62,6 +63,11 @@ class User(UserMixin, Timestamped, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(8))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How often the reminder digest comes, and whether mode switches are mailed.
+    reminder_frequency: Mapped[ReminderFrequency] = mapped_column(
+        enum_type(ReminderFrequency, "reminder_frequency"), default=ReminderFrequency.WEEKLY
+    )
+    mode_notices: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -160,6 +160,27 @@ class AuditAction(enum.StrEnum):
     REVIEW = "review"
 
 
+class CallOutcome(enum.StrEnum):
+    """What a call on one contact path came to."""
+
+    REACHED = "reached"
+    FAILED = "failed"
+
+
+class CheckSource(enum.StrEnum):
+    """How a path's outcome became known: a drill, a real call-out, or an editor's test."""
+
+    DRILL = "drill"
+    CALL_OUT = "call_out"
+    EDITOR = "editor"
+
+
+class ReminderFrequency(enum.StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    OFF = "off"
+
+
 class TokenKind(enum.StrEnum):
     API = "api"
     CALENDAR = "calendar"

@@ -1,11 +1,12 @@
 """What is kept about everything else: audit, print revisions, call-outs, caches, uploads."""
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -18,8 +19,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from directory.core.extensions import db
 from directory.core.models.accounts import User
-from directory.core.models.base import AuditAction, UTCDateTime, enum_type, utcnow
+from directory.core.models.base import (
+    AuditAction,
+    CallOutcome,
+    CheckSource,
+    UTCDateTime,
+    enum_type,
+    related,
+    utcnow,
+)
 from directory.core.models.coordination import CallTree, CallTreeNode
+from directory.core.models.directory import ContactPoint
 
 # --- Records: audit, print revisions, call-outs --------------------------------
 
@@ -228,3 +238,59 @@ class PendingImport(db.Model):
     meta: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PathCheck(db.Model):
+    """One call on one contact path and what it came to: the path's verification record.
+
+    Written by drills and call-outs (a step marked reached or not on this
+    path) and by editors ("tested, works" / "failed", with a note). The
+    latest check that is not withdrawn says whether the path is verified or
+    flagged; see `directory.core.verification`. Recorded in the audit trail
+    under the path's history; an editor's check is withdrawn (`deleted_at`)
+    and restored, never erased.
+    """
+
+    __tablename__ = "path_check"
+    __table_args__ = (Index("ix_path_check_point_at", "contact_point_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_point_id: Mapped[int] = mapped_column(
+        ForeignKey("contact_point.id", ondelete="CASCADE")
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[CallOutcome] = mapped_column(enum_type(CallOutcome, "call_outcome"))
+    source: Mapped[CheckSource] = mapped_column(enum_type(CheckSource, "check_source"))
+    note: Mapped[str] = mapped_column(String(300), default="")
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    contact_point: Mapped[ContactPoint] = relationship()
+    user: Mapped[User | None] = relationship()
+
+    @property
+    def owning_actor_id(self) -> int | None:
+        point = related(self, "contact_point", ContactPoint, "contact_point_id")
+        return point.owning_actor_id if point else None
+
+
+class ReminderSent(db.Model):
+    """A reminder mail the SMTP server accepted: one per person, kind and day.
+
+    Written only after the server took the message, so a run that fails
+    leaves no row claiming a mail that never left, and a second run the same
+    day sends nothing twice.
+    """
+
+    __tablename__ = "reminder_sent"
+    __table_args__ = (UniqueConstraint("user_id", "kind", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))  # "digest"
+    day: Mapped[date] = mapped_column(Date)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
