@@ -541,3 +541,36 @@ def test_a_number_confidential_in_the_last_revision_stays_hidden_after_it_is_unm
         text = body("".join(pages(answer)))
         assert "070-174 06 75" not in text  # the old, private number
         assert "070-174 06 76" in text  # the new one is ordinary now
+
+
+VOLATILE = re.compile(r"binder revision \d+|Valid from \S+|Printed \d{4}-\d\d-\d\d \d\d:\d\d by "
+                      r"\S+|Page \d+ of \d+")
+
+
+def section_texts(client, revision: PrintRevision) -> dict[str, str]:
+    """What each section's pages show, less the revision, date and page number."""
+    texts = pages(client.get(f"/binder/revisions/{revision.id}.pdf"))
+    found = {}
+    for key, title in revision.snapshot["sections"].items():
+        first, last = revision.snapshot["pages"][key]
+        found[title] = VOLATILE.sub("", body(" ".join(texts[first - 1:last])))
+    return found
+
+
+def test_after_a_change_of_mode_every_section_whose_pages_differ_is_to_be_replaced(
+        client, login_as, region):
+    login_as(UserRole.ADMIN)
+    record(client, mode="activated")
+    response = client.get(record(client, mode="ordinary").headers["Location"])
+    first, second = db.session.scalars(select(PrintRevision).order_by(PrintRevision.number))
+    before, after = section_texts(client, first), section_texts(client, second)
+    differ = {title for title in after if before.get(title) != after[title]}
+    assert {"Haninge kommun", "FRG Haninge", "Länsstyrelsen Stockholm"} <= differ
+    texts = [body(t) for t in pages(response)]
+    body_starts = min(first for first, _last in second.snapshot["pages"].values())
+    front = " ".join(texts[1:body_starts - 1])
+    assert "Sections to replace" in front
+    replace = front.split("Sections to replace", 1)[1].split("Contents", 1)[0]
+    listed = {title for title in after if re.search(re.escape(title) + r" \d+(–\d+)?", replace)}
+    assert listed == differ
+    assert "Larmkedja snö" not in differ  # an ordinary-mode tree prints the same in both

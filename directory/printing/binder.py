@@ -170,8 +170,13 @@ def _may_see_private(entry: dict, user) -> bool:
 
 
 def compare(previous: PrintRevision | None, doc: dict, entries: dict, user,
-            left_out_hidden: bool = False) -> dict | None:
+            digests: dict[str, str], left_out_hidden: bool = False) -> dict | None:
     """What changed since the previous revision, grouped by section, for the front page.
+
+    The sections to replace are those whose pages show something else than
+    the previous revision's (`digests`, from `pdf.section_digests`), and those
+    holding a changed entry. A change of mode changes every actor's header and
+    PACE order without changing one entry: only the pages tell.
 
     `left_out_hidden`: the new document was built for this user, so the
     confidential entries they may not see are missing from it, not removed.
@@ -184,6 +189,11 @@ def compare(previous: PrintRevision | None, doc: dict, entries: dict, user,
     old_titles = old.get("sections", {})
     order = {key: n for n, key in enumerate(titles)}
     replace, details = set(), defaultdict(list)
+    old_digests = old.get("digests")
+    if old_digests is None:  # recorded before pages had digests: every section may differ
+        replace.update(titles)
+    else:
+        replace.update(key for key in titles if digests.get(key) != old_digests.get(key))
     removed_sections = [title for key, title in old_titles.items() if key not in titles]
 
     def note(what, key, entry, fields=(), before=None):
@@ -295,6 +305,21 @@ def preview_label(latest: PrintRevision | None) -> str:
     return _("preview after revision %(n)d, not recorded", n=latest.number)
 
 
+def effective_revisions(doc: dict, previous: PrintRevision | None, changes: dict | None,
+                        number: int) -> dict[str, int]:
+    """The revision each section's pages in a kept-up binder come from.
+
+    A section listed to replace is printed anew (this revision); any other
+    stays as it was in the binder, from the revision that last printed it.
+    """
+    if previous is None or changes is None:
+        return {key: number for key in section_titles(doc)}
+    replaced = {key for key, _title in changes["replace"]}
+    kept = previous.snapshot.get("effective") or {}
+    return {key: number if key in replaced else kept.get(key, previous.number)
+            for key in section_titles(doc)}
+
+
 def record_revision(actor: Actor | None, user, mode: str | None, at: datetime | None):
     """Build the binder, number it, render it once for its page map, and store it.
 
@@ -310,10 +335,14 @@ def record_revision(actor: Actor | None, user, mode: str | None, at: datetime | 
     revision = PrintRevision(scope=scope, number=number, printed_at=utcnow(),
                              printed_by_id=user.id, title=title[:300])
     meta = binder_meta(doc, revision_label(revision), revision.printed_at, user_name(user))
-    _pdf, pages = pdf.render_pdf(doc, meta, compare(previous, doc, entries, user,
-                                                    left_out_hidden=True))
+    digests = pdf.section_digests(doc, meta)
+    changes = compare(previous, doc, entries, user, digests, left_out_hidden=True)
+    effective = effective_revisions(doc, previous, changes, number)
+    meta["effective"] = effective
+    _pdf, pages = pdf.render_pdf(doc, meta, changes)
     revision.snapshot = {"format": FORMAT, "document": doc, "entries": entries,
-                         "sections": section_titles(doc), "pages": pages}
+                         "sections": section_titles(doc), "pages": pages, "digests": digests,
+                         "effective": effective}
     db.session.add(revision)
     db.session.flush()
     return revision
@@ -324,8 +353,10 @@ def render_revision(revision: PrintRevision, user) -> bytes:
     snapshot = revision.snapshot
     doc = mask_private(snapshot["document"], user)
     previous = latest_revision(revision.scope, before=revision.number)
-    changes = compare(previous, doc, snapshot["entries"], user)
+    changes = compare(previous, doc, snapshot["entries"], user, snapshot.get("digests", {}))
     meta = binder_meta(doc, revision_label(revision), revision.printed_at,
                        user_name(revision.printed_by))
+    meta["effective"] = snapshot.get("effective") or effective_revisions(
+        doc, previous, changes, revision.number)
     content, _pages = pdf.render_pdf(doc, meta, changes)
     return content

@@ -19,6 +19,7 @@ The fonts are DejaVu Sans, bundled in `directory/fonts` with their licence,
 and embedded (as a subset) in every PDF.
 """
 
+import hashlib
 import threading
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -268,6 +269,7 @@ class Paper(FPDF):
         self.set_lang(str(get_locale() or "sv"))
         self.meta = meta
         self.head: dict = {}
+        self.page_digests: dict = {}  # page -> what it shows
         self._using: tuple | None = None  # the font `use` set last
         self.use(9)
         self.set_draw_color(0)
@@ -349,8 +351,19 @@ class Paper(FPDF):
 
     # Drawing -------------------------------------------------------------------
 
+    def shows(self, *what) -> None:
+        """Add to the digest of what the current page shows (its content, not when
+        or by whom it was printed, its revision or its page number)."""
+        digest = self.page_digests.setdefault(self.page, hashlib.sha256())
+        digest.update(repr(what).encode())
+
     def draw(self, box: Box, top: float) -> None:
         for op in box.ops:
+            if op[0] in ("text", "rect"):
+                self.shows(op[0], round(op[1], 2), round(top + op[2], 2), *op[3:])
+            else:
+                self.shows(op[0], round(op[1], 2), round(top + op[2], 2), round(op[3], 2),
+                           round(top + op[4], 2))
             if op[0] == "text":
                 _kind, x, y, w, text, size, bold, align, link, grey = op
                 if not text:
@@ -436,6 +449,9 @@ class Paper(FPDF):
 
     def header(self) -> None:
         head = self.head or self.meta
+        self.shows("head", self.meta.get("mode_band"), self.meta.get("marking"),
+                   *(str(head.get(k) or "") for k in ("title", "scope", "mode", "scenario",
+                                                     "next_review")))
         self.set_text_color(0)
         if self.meta.get("mode_band"):
             self.mode_band(self.meta["mode_band"])
@@ -1055,6 +1071,36 @@ class Layout:
 
     # The whole document ----------------------------------------------------------
 
+    def digests(self) -> dict[str, str]:
+        """Each section's digest of what its pages show, page by page."""
+        found = {}
+        for key, (first, last) in self.pages.items():
+            digest = hashlib.sha256()
+            for page in range(first, last + 1):
+                digest.update(self.pdf.page_digests.get(page, hashlib.sha256()).digest())
+            found[key] = digest.hexdigest()
+        return found
+
+    def render_body(self) -> dict[str, str]:
+        """Lay out the sections alone (no cover, front pages or index): their digests."""
+        group = None
+        for section in self.doc["sections"]:
+            if section.get("group") != group and section.get("group") in GROUPS:
+                self.pending_group = str(GROUPS[section["group"]])
+            group = section.get("group")
+            self.section(section)
+        return self.digests()
+
+    def section(self, section: dict) -> None:
+        if section["kind"] == "tree":
+            self.tree(section["tree"], section["level"])
+        elif section["kind"] == "actor":
+            self.actor(section)
+        elif section["kind"] == "patterns":
+            self.patterns(section)
+        elif section["kind"] == "scenarios":
+            self.scenarios(section)
+
     def render(self) -> tuple[bytes, dict[str, list[int]]]:
         pdf, binder = self.pdf, self.doc["kind"] == "binder"
         if binder:
@@ -1071,14 +1117,7 @@ class Layout:
             if section.get("group") != group and section.get("group") in GROUPS:
                 self.pending_group = str(GROUPS[section["group"]])
             group = section.get("group")
-            if section["kind"] == "tree":
-                self.tree(section["tree"], section["level"])
-            elif section["kind"] == "actor":
-                self.actor(section)
-            elif section["kind"] == "patterns":
-                self.patterns(section)
-            elif section["kind"] == "scenarios":
-                self.scenarios(section)
+            self.section(section)
         if binder:
             self.index()
             self.draw_front(front, front_first)
@@ -1152,3 +1191,12 @@ def number_key(point: dict) -> tuple:
 def render_pdf(document: dict, meta: dict, changes: dict | None = None):
     """The PDF of a document, and the first and last page of each section."""
     return Layout(document, meta, changes).render()
+
+
+def section_digests(document: dict, meta: dict) -> dict[str, str]:
+    """A digest of what each section's pages show, to tell which pages changed.
+
+    The sections are laid out as in `render_pdf`; the cover, the front pages
+    and the index, which are replaced with every revision, are left out.
+    """
+    return Layout(document, meta, None).render_body()

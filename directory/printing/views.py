@@ -224,8 +224,9 @@ def binder_pdf():
                       mode=parse_mode(request.args.get("mode")))
     doc = builder.binder(actor)
     latest = latest_revision(binder_scope(actor))
-    changes = compare(latest, doc, document_entries(doc), current_user, left_out_hidden=True)
     meta = binder_meta(doc, preview_label(latest), utcnow(), user_name(current_user))
+    changes = compare(latest, doc, document_entries(doc), current_user,
+                      pdf.section_digests(doc, meta) if latest else {}, left_out_hidden=True)
     content, _pages = pdf.render_pdf(doc, meta, changes)
     return _pdf_response(content, f"{doc['title']} {doc.get('scope_name') or ''} preview")
 
