@@ -338,7 +338,7 @@ def record_revision(actor: Actor | None, user, mode: str | None, at: datetime | 
     digests = pdf.section_digests(doc, meta)
     changes = compare(previous, doc, entries, user, digests, left_out_hidden=True)
     effective = effective_revisions(doc, previous, changes, number)
-    meta["effective"] = effective
+    meta["effective"], meta["number"] = effective, number
     _pdf, pages = pdf.render_pdf(doc, meta, changes)
     revision.snapshot = {"format": FORMAT, "document": doc, "entries": entries,
                          "sections": section_titles(doc), "pages": pages, "digests": digests,
@@ -358,5 +358,6 @@ def render_revision(revision: PrintRevision, user) -> bytes:
                        user_name(revision.printed_by))
     meta["effective"] = snapshot.get("effective") or effective_revisions(
         doc, previous, changes, revision.number)
+    meta["number"] = revision.number
     content, _pages = pdf.render_pdf(doc, meta, changes)
     return content
