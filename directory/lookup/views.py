@@ -38,7 +38,7 @@ from directory.core.models import (
     Shift,
     utcnow,
 )
-from directory.core.modes import mode_for, mode_states, region_mode
+from directory.core.modes import actors_apart, mode_for, mode_states, region_mode
 from directory.core.moments import at_argument
 from directory.core.numbers import display_phone, tel_uri
 from directory.core.pages import is_safe_next
@@ -373,11 +373,12 @@ def set_language():
 
 @bp.app_context_processor
 def _mode_banner():
-    """The region's mode, for the banner on every page."""
+    """The region's mode, and the actors apart from it, for the banner on every page."""
     if not current_user.is_authenticated:
         return {"region_mode": None}
     try:
-        return {"region_mode": region_mode()}
+        states = mode_states()
+        return {"region_mode": region_mode(states), "actors_apart": actors_apart(states)}
     except SQLAlchemyError:  # the 503 page must render without the database
         db.session.rollback()
         return {"region_mode": None}
