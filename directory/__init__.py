@@ -98,8 +98,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from directory.accounts import tokens, users
+    from directory.editing import actors
     from directory.operations import backup, demo
 
+    actors.init_app(app)
     backup.init_app(app)
     demo.init_app(app)
     users.init_app(app)

@@ -33,12 +33,14 @@ from directory.core.extensions import db
 from directory.core.forms import (
     KIND_LABELS,
     MODE_LABELS,
+    Form,
     VersionedForm,
     _choices,
     local_to_utc,
     utc_to_local,
 )
 from directory.core.models import (
+    Actor,
     ActorKind,
     ActorLevel,
     ContactKind,
@@ -263,3 +265,27 @@ class RotationForm(EntryForm):
         from directory.core.entries import set_rotation_members
 
         set_rotation_members(entry, self.member_ids())
+
+
+class NewActorForm(Form):
+    """A new actor: what the coordinators decide; its editors fill in the rest."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    short_name = StringField(_l("Short name"), validators=[Length(max=60)])
+    parent = SelectField(_l("Part of"), coerce=int, default=0)
+    kind = SelectField(_l("Kind"), choices=_choices(ActorKind))
+    level = SelectField(_l("Level"), choices=_choices(ActorLevel))
+    submit = SubmitField(_l("Create actor"))
+
+
+class MoveActorForm(VersionedForm):
+    parent = SelectField(_l("Part of"), coerce=int, default=0)
+    submit = SubmitField(_l("Move"))
+
+
+def parent_choices(exclude: Actor | None = None) -> list[SelectChoice]:
+    """Live actors an actor may be placed under ("–": the top level)."""
+    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
+    actors = [a for a in actors if exclude is None or a.id != exclude.id]
+    actors.sort(key=lambda a: swedish_sort_key(a.name))
+    return [SelectChoice(0, _l("– (top level)"))] + [SelectChoice(a.id, a.name) for a in actors]

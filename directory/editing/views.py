@@ -20,6 +20,8 @@ from directory.core.extensions import db
 from directory.core.forms import ConfirmForm
 from directory.core.models import (
     Actor,
+    ActorKind,
+    ActorLevel,
     CollaborationPattern,
     ContactPoint,
     Override,
@@ -29,16 +31,20 @@ from directory.core.models import (
     Shift,
 )
 from directory.core.pages import actor_for_edit, actor_url, delete_entry, is_safe_next
-from directory.core.security import can_edit, get_for_edit
+from directory.core.security import can_edit, get_for_edit, require_admin
 from directory.core.visibility import HiddenValue, mask_path_history
+from directory.editing import actors as actor_rules
 from directory.editing.forms import (
     ActorForm,
     ContactPointForm,
+    MoveActorForm,
+    NewActorForm,
     OverrideForm,
     PersonForm,
     RoleForm,
     RotationForm,
     ShiftForm,
+    parent_choices,
     person_choices,
 )
 
@@ -107,6 +113,85 @@ def actor_edit(slug):
     """Edit an actor's details."""
     actor = actor_for_edit(slug)
     return edit_entry(actor, ActorForm, _("Edit %(name)s", name=actor.name), actor_url(actor))
+
+
+@bp.route("/actors/new", methods=["GET", "POST"])
+def actor_new():
+    """Create an actor (coordinators); its editors fill in the rest."""
+    require_admin()
+    form = NewActorForm()
+    form.parent.choices = parent_choices()
+    if form.validate_on_submit():
+        parent = db.session.get(Actor, form.parent.data) if form.parent.data else None
+        try:
+            actor = actor_rules.create_actor(
+                form.name.data, parent=parent, kind=ActorKind(form.kind.data),
+                level=ActorLevel(form.level.data), short_name=form.short_name.data)
+            db.session.commit()
+        except actor_rules.ActorError as error:
+            db.session.rollback()
+            form.name.errors.append(str(error))
+        else:
+            flash(_("%(name)s is created. Add its roles and contact paths.", name=actor.name),
+                  "success")
+            return redirect(actor_url(actor))
+    return render_template("editing/form.html", form=form, heading=_("New actor"),
+                           back_url=url_for("lookup.home"), conflict=None, entry=None,
+                           delete_url=None), 422 if request.method == "POST" else 200
+
+
+@bp.route("/actors/<slug>/move", methods=["GET", "POST"])
+def actor_move(slug):
+    """Place an actor under another one, or at the top level (coordinators)."""
+    require_admin()
+    actor = actor_for_edit(slug)
+    form = MoveActorForm()
+    form.parent.choices = parent_choices(exclude=actor)
+    if request.method == "GET":
+        form.parent.data = actor.parent_id or 0
+        form.version.data = str(actor.version)
+    elif form.validate_on_submit():
+        parent = db.session.get(Actor, form.parent.data) if form.parent.data else None
+        try:
+            actor_rules.move_actor(actor, parent, form.expected_version())
+            db.session.commit()
+        except actor_rules.ActorError as error:
+            db.session.rollback()
+            form.parent.errors.append(str(error))
+        except (services.ConflictError, StaleDataError):
+            db.session.rollback()
+            form.form_errors.append(_("Someone changed the actor meanwhile. Look again first."))
+        else:
+            flash(_("Moved."), "success")
+            return redirect(actor_url(actor))
+    return render_template("editing/form.html", form=form,
+                           heading=_("Move %(name)s", name=actor.name), back_url=actor_url(actor),
+                           conflict=None, entry=None, delete_url=None), \
+        422 if request.method == "POST" else 200
+
+
+@bp.post("/actors/<slug>/retire")
+def actor_retire(slug):
+    """Retire an actor (coordinators); restorable from its history."""
+    require_admin()
+    actor = actor_for_edit(slug)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        actor_rules.retire_actor(actor, form.expected_version())
+        db.session.commit()
+    except actor_rules.ActorError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(actor_url(actor))
+    except (services.ConflictError, StaleDataError):
+        db.session.rollback()
+        flash(_("Not retired: someone changed the actor meanwhile. Look again first."), "error")
+        return redirect(actor_url(actor))
+    flash(_("%(name)s is retired. It can be restored from its history.", name=actor.name),
+          "success")
+    return redirect(url_for("editing.history", entity_type="actor", entity_id=actor.id))
 
 
 @bp.post("/actors/<slug>/review")
