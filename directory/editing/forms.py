@@ -3,9 +3,12 @@ errors). Each form knows its entry's fields and nothing about
 permissions or saving; `values()` hands the cleaned data to the
 entry operations."""
 
+from contextlib import suppress
+
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from phonenumbers import NumberParseException
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
@@ -44,11 +47,12 @@ from directory.core.models import (
     ActorKind,
     ActorLevel,
     ContactKind,
+    ContactPoint,
     PathMode,
     Person,
     RotationKind,
 )
-from directory.core.numbers import PhoneNumberError, normalise_phone
+from directory.core.numbers import PhoneNumberError, display_phone, normalise_phone
 from directory.core.text import swedish_sort_key
 
 
@@ -163,6 +167,31 @@ class ContactPointForm(EntryForm):
             )
             return False
         return valid
+
+    def fill(self, entry) -> None:
+        """A stored number as every other page shows it (070-174 06 08), not E.164."""
+        if ContactKind(entry.kind).is_phone:
+            with suppress(ValueError, NumberParseException):
+                self.value.data = display_phone(entry.value,
+                                                current_app.config["DEFAULT_REGION"])
+
+    def after_save(self, entry) -> None:
+        """Warn, not block, when another actor has the same number: a shared duty phone
+        or a number handed on is normal, a typing slip is not."""
+        self.warnings = []
+        others = db.session.scalars(select(ContactPoint).where(
+            ContactPoint.value == entry.value, ContactPoint.id != entry.id,
+            ContactPoint.deleted_at.is_(None))).all()
+        actor_ids = {point.owning_actor_id for point in others} - {None, entry.owning_actor_id}
+        names = sorted((actor.name for actor in db.session.scalars(
+            select(Actor).where(Actor.id.in_(actor_ids), Actor.deleted_at.is_(None)))),
+            key=swedish_sort_key)
+        if names and ContactKind(entry.kind).is_phone:
+            self.warnings.append(_l(
+                "Saved, but note: %(number)s is also a number of %(actors)s. "
+                "Check it is not a typing slip.",
+                number=display_phone(entry.value, current_app.config["DEFAULT_REGION"]),
+                actors=", ".join(names)))
 
     def values(self) -> dict:
         data = super().values()

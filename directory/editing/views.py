@@ -85,7 +85,11 @@ def edit_entry(
                 _("This entry clashes with an existing one (same name or slug?).")
             )
         else:
-            flash(_("Saved."), "success")
+            warnings = getattr(form, "warnings", [])
+            for warning in warnings:
+                flash(str(warning), "warning")
+            if not warnings:
+                flash(_("Saved."), "success")
             return redirect(back_url)
         if conflict is not None:
             fresh = db.session.get(type(entry), entry.id)

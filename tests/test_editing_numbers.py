@@ -1,0 +1,51 @@
+"""An editor's numbers: shown in the edit form as everywhere else, and a number that
+another actor already has is saved with a warning (shared duty phones are normal,
+typing slips are not)."""
+
+from sqlalchemy import select
+
+from directory.core.extensions import db
+from directory.core.models import ContactPoint, UserRole
+from tests.conftest import Auth, make_actor, make_contact, make_role
+
+
+def test_the_edit_form_shows_a_number_as_people_read_it(client, login_as):
+    haninge = make_actor("Haninge kommun")
+    point = make_contact(make_role(haninge), "+46701740608")
+    db.session.commit()
+    login_as(UserRole.EDITOR, actors=[haninge])
+    page = client.get(f"/contacts/{point.id}/edit").get_data(as_text=True)
+    assert 'value="070-174 06 08"' in page and "+46701740608" not in page
+
+
+def test_a_number_another_actor_has_is_saved_with_a_warning(client, login_as):
+    haninge, nynashamn = make_actor("Haninge kommun"), make_actor("Nynäshamns kommun")
+    make_contact(make_role(nynashamn), "+46701740615")
+    role = make_role(haninge)
+    db.session.commit()
+    login_as(UserRole.EDITOR, actors=[haninge])
+    token = Auth(client).csrf_token("/")
+    response = client.post(f"/actors/{haninge.slug}/contacts/new?owner=role-{role.id}",
+                           data={"csrf_token": token, "kind": "mobile", "value": "070-174 06 15",
+                                 "mode": "both", "priority": "1"})
+    assert response.status_code == 302
+    saved = db.session.scalars(select(ContactPoint).where(
+        ContactPoint.value == "+46701740615")).all()
+    assert len(saved) == 2  # warned, not blocked
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "flash-warning" in page
+    assert "070-174 06 15 is also a number of Nynäshamns kommun" in page
+
+
+def test_a_number_only_this_actor_has_is_saved_without_a_warning(client, login_as):
+    haninge = make_actor("Haninge kommun")
+    make_contact(haninge, "+46701740651")
+    role = make_role(haninge)
+    db.session.commit()
+    login_as(UserRole.EDITOR, actors=[haninge])
+    token = Auth(client).csrf_token("/")
+    response = client.post(f"/actors/{haninge.slug}/contacts/new?owner=role-{role.id}",
+                           data={"csrf_token": token, "kind": "switchboard",
+                                 "value": "070-174 06 51", "mode": "both", "priority": "2"})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "flash-warning" not in page and "Saved." in page
