@@ -49,3 +49,27 @@ def test_a_number_only_this_actor_has_is_saved_without_a_warning(client, login_a
                                  "value": "070-174 06 51", "mode": "both", "priority": "2"})
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "flash-warning" not in page and "Saved." in page
+
+
+def test_an_editor_lands_on_their_actors_with_what_needs_review(client, login_as):
+    from directory.core.models import utcnow
+
+    overdue = make_actor("Haninge kommun")
+    current = make_actor("FRG Haninge", last_reviewed_at=utcnow())
+    make_actor("Nynäshamns kommun")
+    db.session.commit()
+    login_as(UserRole.EDITOR, actors=[current, overdue])
+    page = client.get("/").get_data(as_text=True)
+    mine = page.split('id="my-actors"', 1)[1].split("</section>", 1)[0]
+    assert mine.index("Haninge kommun") < mine.index("FRG Haninge")  # overdue first
+    assert "Review overdue" in mine and 'href="/actors/haninge-kommun#review"' in mine
+    assert "Nynäshamns kommun" not in mine
+
+
+def test_reviewed_still_correct_comes_after_the_data_it_certifies(client, login_as):
+    haninge = make_actor("Haninge kommun")
+    db.session.commit()
+    login_as(UserRole.EDITOR, actors=[haninge])
+    page = client.get("/actors/haninge-kommun").get_data(as_text=True)
+    assert page.index('id="persons"') < page.index("Reviewed, still correct")
+    assert page.index('id="paths"') < page.index("Reviewed, still correct")

@@ -36,6 +36,7 @@ from directory.core.models import (
     Role,
     SearchSynonym,
     Shift,
+    UserRole,
     utcnow,
 )
 from directory.core.modes import actors_apart, mode_for, mode_states, region_mode
@@ -155,7 +156,18 @@ def home():
         select(Actor.name, Actor.slug).where(Actor.deleted_at.is_(None))
     ).all()
     actors.sort(key=lambda a: swedish_sort_key(a.name))
-    return render_template("lookup/home.html", actors=actors, query="", results=None)
+    return render_template("lookup/home.html", actors=actors, query="", results=None,
+                           my_actors=my_actors(current_user))
+
+
+def my_actors(user) -> list[dict]:
+    """An editor's own actors with their review state, overdue first: where they start."""
+    if user.role != UserRole.EDITOR:
+        return []
+    now = utcnow()
+    rows = [{"actor": a, "due": review_due_at(a), "overdue": is_overdue(a, now)}
+            for a in user.actors if a.deleted_at is None]
+    return sorted(rows, key=lambda r: (not r["overdue"], swedish_sort_key(r["actor"].name)))
 
 
 @bp.get("/search")
