@@ -73,3 +73,43 @@ def test_reviewed_still_correct_comes_after_the_data_it_certifies(client, login_
     page = client.get("/actors/haninge-kommun").get_data(as_text=True)
     assert page.index('id="persons"') < page.index("Reviewed, still correct")
     assert page.index('id="paths"') < page.index("Reviewed, still correct")
+
+
+def test_a_sick_call_is_one_tap_from_now_replacing_whoever_is_on_call(client, login_as):
+    import re
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from directory.core.models import Shift, utcnow
+    from tests.conftest import make_person
+
+    haninge = make_actor("Haninge kommun")
+    role = make_role(haninge)
+    sick = make_person(haninge, "Åsa Öberg")
+    make_person(haninge, "Per Åkesson")  # who steps in: the editor chooses
+    now = utcnow().replace(second=0, microsecond=0)
+    shift_end = now + timedelta(hours=5)
+    db.session.add(Shift(role=role, person=sick, starts_at=now - timedelta(hours=3),
+                         ends_at=shift_end))
+    db.session.commit()
+    login_as(UserRole.EDITOR, actors=[haninge])
+    url = f"/roles/{role.id}/overrides/new"
+    page = client.get(url).get_data(as_text=True)
+    for key in ("now", "8h", "24h", "handover"):
+        assert f'href="?for={key}"' in page
+    assert re.search(rf'<option selected value="{sick.id}">Åsa Öberg', page)  # replaced
+    stockholm = ZoneInfo("Europe/Stockholm")
+
+    def local(moment):
+        return moment.astimezone(stockholm).strftime("%Y-%m-%dT%H:%M")
+
+    def value(page, name):
+        return re.search(rf'name="{name}"[^>]*value="([^"]*)"', page).group(1)
+
+    eight = client.get(url + "?for=8h").get_data(as_text=True)
+    start = value(eight, "starts_at")
+    assert start in (local(now), local(now + timedelta(minutes=1)))
+    assert value(eight, "ends_at") in (local(now + timedelta(hours=8)),
+                                       local(now + timedelta(hours=8, minutes=1)))
+    handover = client.get(url + "?for=handover").get_data(as_text=True)
+    assert value(handover, "ends_at") == local(shift_end)

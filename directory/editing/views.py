@@ -6,7 +6,19 @@ an old version answers 409 with what the other person changed, keeping what
 this user typed.
 """
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -29,8 +41,10 @@ from directory.core.models import (
     Role,
     Rotation,
     Shift,
+    utcnow,
 )
 from directory.core.pages import actor_for_edit, actor_url, delete_entry, is_safe_next
+from directory.core.schedules import resolve_on_call
 from directory.core.security import can_edit, get_for_edit, require_admin
 from directory.core.visibility import HiddenValue, mask_path_history
 from directory.editing import actors as actor_rules
@@ -53,7 +67,7 @@ bp = Blueprint("editing", __name__)
 
 def edit_entry(
     entry, form_class, heading: str, back_url: str, *, is_new=False, delete_url=None,
-    prepare=None,
+    prepare=None, quick=None,
 ):
     """Show and save a form for a new or existing entry.
 
@@ -107,6 +121,7 @@ def edit_entry(
             conflict=conflict,
             entry=None if is_new else entry,
             delete_url=delete_url,
+            quick=quick,
         ),
         status,
     )
@@ -349,8 +364,40 @@ def schedule_new(role_id, kind):
     """Add a rotation, a single shift or an override to a role."""
     role = get_for_edit(Role, role_id)
     model, form_class, heading, _edit_heading, prepare = _schedule_kind(kind)
+    quick = None
+    if kind == "overrides":
+        prepare, quick = _sick_call(role, prepare(role.actor_id)), SICK_CALL_PRESETS
+    else:
+        prepare = prepare(role.actor_id)
     return edit_entry(model(role_id=role.id), form_class, str(heading), role_url(role),
-                      is_new=True, prepare=prepare(role.actor_id))
+                      is_new=True, prepare=prepare, quick=quick)
+
+
+# A sick call at 06:00 on a phone: one tap instead of two date pickers.
+SICK_CALL_PRESETS = (("now", _l("From now")), ("8h", _l("8 h")), ("24h", _l("24 h")),
+                     ("handover", _l("Until the next handover")))
+
+
+def _sick_call(role: Role, prepare):
+    """Prefill an override: from now, for `?for=`, replacing whoever is on call now."""
+    def with_presets(form):
+        prepare(form)
+        if request.method != "GET":
+            return
+        tz = ZoneInfo(current_app.config["TIMEZONE"])
+        now = utcnow().replace(second=0, microsecond=0)
+        duty = resolve_on_call(role, now, tz)
+        if duty.person is not None:
+            form.replaces_person_id.data = duty.person.id
+        preset = request.args.get("for", "")
+        if preset not in {key for key, _label in SICK_CALL_PRESETS}:
+            return
+        form.starts_at.data = now.astimezone(tz).replace(tzinfo=None)
+        ends = {"8h": now + timedelta(hours=8), "24h": now + timedelta(hours=24),
+                "handover": duty.ends_at}.get(preset)
+        if ends is not None:
+            form.ends_at.data = ends.astimezone(tz).replace(tzinfo=None)
+    return with_presets
 
 
 @bp.route("/<any(rotations, shifts, overrides):kind>/<int:entry_id>/edit",
