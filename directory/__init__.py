@@ -103,9 +103,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from directory.accounts import devices, tokens, users
+    from directory.editing import actors
     from directory.operations import backup, demo
     from directory.reminders import commands as reminder_commands
 
+    actors.init_app(app)
     backup.init_app(app)
     reminder_commands.init_app(app)
     demo.init_app(app)

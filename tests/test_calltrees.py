@@ -172,7 +172,7 @@ def test_coordinator_activates_the_region_and_search_follows(client, login_as, r
     token = Auth(client).csrf_token("/mode")
     response = client.post("/mode", data={"csrf_token": token, "scope": "0",
                                           "mode": "activated", "scenario": "0",
-                                          "reason": "Snöoväder"})
+                                          "reason": "Snöoväder", "confirmed": "1"})
     assert response.status_code == 302
     page = client.get("/search?q=lansstyrelsen+tib").get_data(as_text=True)
     first = page[page.index('href="tel:') + 10:].split('"')[0]

@@ -122,10 +122,8 @@ class TableText(HTMLParser):
 
 
 def short(moment: datetime) -> str:
-    """Babel's short English date and time in Stockholm, as the schedule shows them."""
-    local = moment.astimezone(STOCKHOLM)
-    hour, half = local.hour % 12 or 12, "AM" if local.hour < 12 else "PM"
-    return f"{local.month}/{local.day}/{local:%y}, {hour}:{local:%M} {half}"
+    """A short date and time in Stockholm, as the schedule shows them (ISO 8601)."""
+    return f"{moment.astimezone(STOCKHOLM):%Y-%m-%d %H:%M}"
 
 
 def schedule_rows(page: str) -> list[list[str]]:

@@ -163,7 +163,8 @@ RULES = {
                                            "steps-0-minutes": "10"}, True),
     "coordination.mode": (lambda w: "/mode", lambda w: {"scope": "0", "mode": "activated",
                                                         "scenario": "0",
-                                                        "reason": "Snöstorm"}, False),
+                                                        "reason": "Snöstorm",
+                                                        "confirmed": "1"}, False),
     "coordination.pattern_new": (lambda w: "/patterns/new", pattern_fields, True),
     "coordination.pattern_edit": (lambda w: f"/patterns/{w.pattern.id}/edit", pattern_fields,
                                   True),
@@ -184,7 +185,7 @@ RULES = {
 
 # Each capability keeps its own rules beside its tests, in tests/rules_*.py
 # (a dict RULES of the same form, options may add {"json": True} for the API).
-for _module in ("rules_exports", "rules_printing", "rules_api"):
+for _module in ("rules_exports", "rules_printing", "rules_api", "rules_actors"):
     try:
         _extra = __import__(f"tests.{_module}", fromlist=["RULES"]).RULES
     except ModuleNotFoundError:

@@ -100,11 +100,13 @@ def region(app):
             "asa": asa, "frg": frg}
 
 
-def pages(response) -> list[str]:
-    """The text of each page of a PDF answer."""
+def pages(response, marking_atop: bool = False) -> list[str]:
+    """The text of each page of a PDF answer (less the marking atop the page, which
+    `test_paper_works_without_the_network` reads)."""
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     assert response.mimetype == "application/pdf"
-    return [page.extract_text() for page in PdfReader(BytesIO(response.data)).pages]
+    texts = [page.extract_text() for page in PdfReader(BytesIO(response.data)).pages]
+    return texts if marking_atop else [t.removeprefix(MARKING + "\n") for t in texts]
 
 
 def page_numbers(texts: list[str]) -> list[tuple[int, int]]:
@@ -152,7 +154,7 @@ def test_a_node_shows_its_numbers_in_pace_order_and_whom_to_call_next(client, lo
     talk_group, meeting = text.index("RSTH LST-1"), text.index("Exempelgatan 10")
     assert primary < alternate < talk_group < meeting  # P, A, C, E
     assert "070-174 06 07" not in text  # the staff number is for activated mode
-    assert "tel:+46701740605" in text
+    assert "tel:" not in text  # a link on the number, not printed text
     # The path's own label, then the name of its kind (the label alone says nothing of the kind).
     assert "C RSTH LST-1 Rakel talgrupp · Rakel talk group · never verified E" in text
     assert "Instructions: Säg: detta är inte en övning. Notera klockslag." in text
@@ -541,3 +543,104 @@ def test_a_number_confidential_in_the_last_revision_stays_hidden_after_it_is_unm
         text = body("".join(pages(answer)))
         assert "070-174 06 75" not in text  # the old, private number
         assert "070-174 06 76" in text  # the new one is ordinary now
+
+
+VOLATILE = re.compile(r"binder revision \d+|Valid from \S+|Printed \d{4}-\d\d-\d\d \d\d:\d\d by "
+                      r"\S+|Page \d+ of \d+")
+
+
+def section_texts(client, revision: PrintRevision) -> dict[str, str]:
+    """What each section's pages show, less the revision, date and page number."""
+    texts = pages(client.get(f"/binder/revisions/{revision.id}.pdf"))
+    found = {}
+    for key, title in revision.snapshot["sections"].items():
+        first, last = revision.snapshot["pages"][key]
+        found[title] = VOLATILE.sub("", body(" ".join(texts[first - 1:last])))
+    return found
+
+
+def test_after_a_change_of_mode_every_section_whose_pages_differ_is_to_be_replaced(
+        client, login_as, region):
+    """Printed in ordinary mode, then activated for the snow: not one entry changed,
+    but the headers of most pages did (mode, scenario). Only the pages tell."""
+    from directory.core.modes import switch_mode
+
+    admin = login_as(UserRole.ADMIN)
+    record(client, mode="ordinary")
+    switch_mode(None, Mode.ACTIVATED, reason="Snöoväder", user=db.session.merge(admin),
+                scenario=db.session.scalar(select(Scenario)))
+    db.session.commit()
+    response = client.get(record(client).headers["Location"])
+    first, second = db.session.scalars(select(PrintRevision).order_by(PrintRevision.number))
+    assert second.snapshot["document"]["mode"] == "activated"
+    before, after = section_texts(client, first), section_texts(client, second)
+    differ = {title for title in after if before.get(title) != after[title]}
+    assert {"Haninge kommun", "FRG Haninge", "Länsstyrelsen Stockholm"} <= differ
+    assert "Larmkedja snö" not in differ  # a tree's header is its own mode and scenario
+    texts = [body(t) for t in pages(response)]
+    body_starts = min(first for first, _last in second.snapshot["pages"].values())
+    front = " ".join(texts[1:body_starts - 1])
+    assert "Sections to replace" in front
+    replace = front.split("Sections to replace", 1)[1].split("Contents", 1)[0]
+    listed = {title for title in after if re.search(re.escape(title) + r" \d+(–\d+)?", replace)}
+    assert listed == differ
+
+
+def test_an_actors_pages_hold_both_modes_side_by_side(client, login_as, region):
+    """Printed in ordinary mode, the county board's pages still give the staff number
+    as P for activated mode: the page does not depend on the day it was printed."""
+    login_as(UserRole.ADMIN)
+    texts = [body(t) for t in pages(client.get("/binder.pdf?mode=ordinary"))]
+    (lan,) = [t for t in texts if t.startswith("Länsstyrelsen Stockholm")]
+    assert "Both modes" in lan.split("Länsstyrelsen Stockholm", 2)[1]  # the header
+    role = lan.split("Tjänsteman i beredskap", 1)[1]
+    ordinary, activated = role.split("Activated mode", 1)
+    assert "P 070-174 06 05" in ordinary and "070-174 06 07" not in ordinary
+    assert activated.lstrip().startswith("P 070-174 06 07")  # the staff number first
+
+
+def sizes_of(data: bytes, wanted: str, skip: range = range(0)) -> set[float]:
+    """The font sizes `wanted` is printed in, on every page (but those to skip)."""
+    found = set()
+    for number, page in enumerate(PdfReader(BytesIO(data)).pages, start=1):
+        if number in skip:
+            continue
+        def visit(text, _cm, tm, _font, size):
+            if wanted in text:
+                found.add(round(size * tm[0], 1))
+        page.extract_text(visitor_text=visit)
+    return found
+
+
+def test_paper_works_without_the_network(client, login_as, region):
+    """Large numbers, a PACE legend, no printed tel: text (a link instead), the marking
+    at the top and the bottom, and a cover with copy number, holder and effective pages."""
+    login_as(UserRole.ADMIN)
+    tree = client.get(f"/calltrees/{region['tree'].id}.pdf")
+    assert min(sizes_of(tree.data, "070-174 06 05")) >= 12
+    record(client)
+    binder = client.get(record(client).headers["Location"])
+    first, last = db.session.scalars(select(PrintRevision).order_by(
+        PrintRevision.number.desc())).first().snapshot["pages"]["index"]
+    # On the binder's pages; the index of numbers is a compact table to look one up.
+    assert min(sizes_of(binder.data, "070-174 06 08", skip=range(first, last + 1))) >= 12
+    for response in (tree, binder):
+        reader = PdfReader(BytesIO(response.data))
+        texts = [body(t) for t in pages(response, marking_atop=True)]
+        for t in texts:
+            assert t.index(MARKING) < 60 and t.count(MARKING) >= 2, t  # atop and below
+        assert not any("tel:" in t for t in texts)
+        links = {a.get_object()["/A"]["/URI"] for page in reader.pages
+                 for a in page.get("/Annots", []) if "/A" in a.get_object()}
+        assert "tel:+46701740605" in links
+    text = " ".join(texts)
+    assert "P primary · A alternate · C contingency · E emergency (E2, E3" in text
+    cover = texts[0]
+    assert "Copy no. ________ Holder ____" in cover
+    effective = text.split("Effective pages", 1)[1].split("Index of numbers", 1)[0]
+    assert re.search(r"Larmkedja snö \d+(–\d+)? revision 1", effective)  # unchanged since 1
+    assert re.search(r"Cover, changes and contents 1–\d+ revision 2", effective)
+
+
+def test_the_fifth_and_sixth_paths_are_further_emergency_paths(app):
+    assert [paper.pace_letter(n) for n in range(6)] == ["P", "A", "C", "E", "E2", "E3"]

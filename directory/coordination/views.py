@@ -15,7 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from wtforms import (
+    BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -48,7 +50,13 @@ from directory.core.models import (
     Scenario,
     utcnow,
 )
-from directory.core.modes import ModeError, mode_states, region_mode, switch_mode
+from directory.core.modes import (
+    ModeError,
+    mode_states,
+    preview_region_switch,
+    region_mode,
+    switch_mode,
+)
 from directory.core.pages import delete_entry
 from directory.core.patterns import (
     WEEKDAYS,
@@ -85,6 +93,9 @@ class ModeForm(Form):
     )
     scenario = SelectField(_l("Scenario"), coerce=int, default=0)
     reason = TextAreaField(_l("Why"), validators=[DataRequired(), Length(max=2000)])
+    # The whole region switches only once the coordinator has seen what follows.
+    confirmed = HiddenField(default="")
+    then_print = BooleanField(_l("Then open the binder, to print a revision for this mode"))
     submit = SubmitField(_l("Switch mode"))
 
 
@@ -115,10 +126,16 @@ def mode():
         if form.validate_on_submit():
             actor = db.session.get(Actor, form.scope.data) if form.scope.data else None
             scenario = db.session.get(Scenario, form.scenario.data) if form.scenario.data else None
+            target = Mode(form.mode.data)
+            if actor is None and form.confirmed.data != "1":
+                form.confirmed.data = "1"
+                return render_template(
+                    "coordination/mode_confirm.html", form=form, scenario=scenario,
+                    preview=preview_region_switch(target, scenario), region=region_mode())
             try:
                 change = switch_mode(
                     actor,
-                    Mode(form.mode.data),
+                    target,
                     reason=form.reason.data,
                     user=current_user,
                     scenario=scenario,
@@ -129,6 +146,8 @@ def mode():
                 db.session.commit()
                 notify_mode_switch(change)  # after the commit; a failure is only logged
                 flash(_("The mode is switched."), "success")
+                if actor is None and form.then_print.data:
+                    return redirect(url_for("printing.binder"))
                 return redirect(url_for("coordination.mode"))
     states = mode_states()
     actor_states = []

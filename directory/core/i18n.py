@@ -55,6 +55,10 @@ def init_app(app: Flask) -> None:
         timezone_selector=select_timezone,
         default_translation_directories=str(app.root_path + "/translations"),
     )
+    # Short dates in ISO 8601 in every language: English's own ("12/2/26, 2:05 AM")
+    # is read the wrong way round outside the US.
+    babel.date_formats = dict(babel.date_formats, **{
+        "datetime.short": "yyyy-MM-dd HH:mm", "date.short": "yyyy-MM-dd"})
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
     check_catalogues(app)
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from directory.core.extensions import db
 from directory.core.models import (
     Actor,
+    CallTree,
     ContactPoint,
     Mode,
     ModeChange,
@@ -85,6 +86,43 @@ def paths_for_mode(points, mode: Mode) -> tuple[list[ContactPoint], list[Contact
     applies = [p for p in live if PathMode(p.mode).applies_in(mode)]
     others = [p for p in live if not PathMode(p.mode).applies_in(mode)]
     return applies, others
+
+
+def actors_apart(states: dict[str, ModeInForce] | None = None) -> list[Actor]:
+    """Live actors with a mode of their own that differs from the region's, by name:
+    the banner names them, so an ordinary day with one municipality activated
+    does not read as an ordinary day."""
+    states = mode_states() if states is None else states
+    region = region_mode(states).mode
+    ids = [int(scope.split(":")[1]) for scope, state in states.items()
+           if scope.startswith("actor:") and state.mode is not region]
+    if not ids:
+        return []
+    actors = db.session.scalars(
+        select(Actor).where(Actor.id.in_(ids), Actor.deleted_at.is_(None))).all()
+    return sorted(actors, key=lambda a: a.name.casefold())
+
+
+@dataclass(frozen=True)
+class SwitchPreview:
+    """What follows when the whole region switches: said before it is done."""
+
+    mode: Mode
+    following: int  # actors that will be in `mode`: they follow the region
+    apart: list[Actor]  # actors keeping a mode of their own (they do not follow)
+    trees: list[CallTree]  # the regional call trees for `mode`, the best match first
+
+
+def preview_region_switch(mode: Mode, scenario: Scenario | None) -> SwitchPreview:
+    states = mode_states()
+    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
+    apart = [a for a in actors if mode_for(a, states).scope != "region"]
+    trees = db.session.scalars(select(CallTree).where(
+        CallTree.deleted_at.is_(None), CallTree.actor_id.is_(None), CallTree.mode == mode)).all()
+    scenario_id = scenario.id if scenario else None
+    trees = sorted(trees, key=lambda t: (t.scenario_id != scenario_id, t.name, t.id))
+    return SwitchPreview(mode, len(actors) - len(apart),
+                         sorted(apart, key=lambda a: a.name.casefold()), trees)
 
 
 class ModeError(ValueError):

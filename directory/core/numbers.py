@@ -9,6 +9,7 @@ country code, because `phonenumbers` would otherwise turn them into
 import re
 
 import phonenumbers
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
 
@@ -58,9 +59,15 @@ def normalise_phone(raw: str, region: str = "SE") -> str:
         raise PhoneNumberError(_l("The country code is not known."))
     if number.country_code == phonenumbers.country_code_for_region(region):
         raise PhoneNumberError(
-            _l("This is not a valid number in %(region)s.", region=region)
+            _l("This is not a valid number in %(region)s.", region=region_name(region))
         )
     raise PhoneNumberError(_l("This is not a valid phone number."))
+
+
+def region_name(region: str) -> str:
+    """"Sverige" / "Sweden" for "SE", in the reader's language (the code if unknown)."""
+    locale = get_locale()
+    return locale.territories.get(region, region) if locale is not None else region
 
 
 def display_phone(value: str, region: str = "SE") -> str:

@@ -3,9 +3,12 @@ errors). Each form knows its entry's fields and nothing about
 permissions or saving; `values()` hands the cleaned data to the
 entry operations."""
 
+from contextlib import suppress
+
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from phonenumbers import NumberParseException
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
@@ -41,14 +44,16 @@ from directory.core.forms import (
     utc_to_local,
 )
 from directory.core.models import (
+    Actor,
     ActorKind,
     ActorLevel,
     ContactKind,
+    ContactPoint,
     PathMode,
     Person,
     RotationKind,
 )
-from directory.core.numbers import PhoneNumberError, normalise_phone
+from directory.core.numbers import PhoneNumberError, display_phone, normalise_phone
 from directory.core.text import swedish_sort_key
 
 
@@ -163,6 +168,31 @@ class ContactPointForm(EntryForm):
             )
             return False
         return valid
+
+    def fill(self, entry) -> None:
+        """A stored number as every other page shows it (070-174 06 08), not E.164."""
+        if ContactKind(entry.kind).is_phone:
+            with suppress(ValueError, NumberParseException):
+                self.value.data = display_phone(entry.value,
+                                                current_app.config["DEFAULT_REGION"])
+
+    def after_save(self, entry) -> None:
+        """Warn, not block, when another actor has the same number: a shared duty phone
+        or a number handed on is normal, a typing slip is not."""
+        self.warnings = []
+        others = db.session.scalars(select(ContactPoint).where(
+            ContactPoint.value == entry.value, ContactPoint.id != entry.id,
+            ContactPoint.deleted_at.is_(None))).all()
+        actor_ids = {point.owning_actor_id for point in others} - {None, entry.owning_actor_id}
+        names = sorted((actor.name for actor in db.session.scalars(
+            select(Actor).where(Actor.id.in_(actor_ids), Actor.deleted_at.is_(None)))),
+            key=swedish_sort_key)
+        if names and ContactKind(entry.kind).is_phone:
+            self.warnings.append(_l(
+                "Saved, but note: %(number)s is also a number of %(actors)s. "
+                "Check it is not a typing slip.",
+                number=display_phone(entry.value, current_app.config["DEFAULT_REGION"]),
+                actors=", ".join(names)))
 
     def values(self) -> dict:
         data = super().values()
@@ -323,3 +353,27 @@ class PathCheckForm(Form):
         from directory.core.models import CallOutcome
 
         return CallOutcome.FAILED if self.failed.data else CallOutcome.REACHED
+
+
+class NewActorForm(Form):
+    """A new actor: what the coordinators decide; its editors fill in the rest."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    short_name = StringField(_l("Short name"), validators=[Length(max=60)])
+    parent = SelectField(_l("Part of"), coerce=int, default=0)
+    kind = SelectField(_l("Kind"), choices=_choices(ActorKind))
+    level = SelectField(_l("Level"), choices=_choices(ActorLevel))
+    submit = SubmitField(_l("Create actor"))
+
+
+class MoveActorForm(VersionedForm):
+    parent = SelectField(_l("Part of"), coerce=int, default=0)
+    submit = SubmitField(_l("Move"))
+
+
+def parent_choices(exclude: Actor | None = None) -> list[SelectChoice]:
+    """Live actors an actor may be placed under ("–": the top level)."""
+    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
+    actors = [a for a in actors if exclude is None or a.id != exclude.id]
+    actors.sort(key=lambda a: swedish_sort_key(a.name))
+    return [SelectChoice(0, _l("– (top level)"))] + [SelectChoice(a.id, a.name) for a in actors]

@@ -6,7 +6,19 @@ an old version answers 409 with what the other person changed, keeping what
 this user typed.
 """
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,6 +33,8 @@ from directory.core.extensions import db
 from directory.core.forms import ConfirmForm
 from directory.core.models import (
     Actor,
+    ActorKind,
+    ActorLevel,
     CallOutcome,
     CheckSource,
     CollaborationPattern,
@@ -31,20 +45,26 @@ from directory.core.models import (
     Role,
     Rotation,
     Shift,
+    utcnow,
 )
 from directory.core.pages import actor_for_edit, actor_url, delete_entry, is_safe_next
+from directory.core.schedules import resolve_on_call
 from directory.core.security import (
     can_edit,
     can_edit_escalation,
     can_mark_tested,
     get_for_edit,
     get_or_404,
+    require_admin,
 )
 from directory.core.visibility import HiddenValue, mask_path_history
+from directory.editing import actors as actor_rules
 from directory.editing.forms import (
     ActorForm,
     ContactPointForm,
     EscalationForm,
+    MoveActorForm,
+    NewActorForm,
     OverrideForm,
     PathCheckForm,
     PersonForm,
@@ -52,6 +72,7 @@ from directory.editing.forms import (
     RotationForm,
     ShiftForm,
     escalation_choices,
+    parent_choices,
     person_choices,
 )
 
@@ -60,7 +81,7 @@ bp = Blueprint("editing", __name__)
 
 def edit_entry(
     entry, form_class, heading: str, back_url: str, *, is_new=False, delete_url=None,
-    prepare=None, extra=None,
+    prepare=None, extra=None, quick=None,
 ):
     """Show and save a form for a new or existing entry.
 
@@ -92,7 +113,11 @@ def edit_entry(
                 _("This entry clashes with an existing one (same name or slug?).")
             )
         else:
-            flash(_("Saved."), "success")
+            warnings = getattr(form, "warnings", [])
+            for warning in warnings:
+                flash(str(warning), "warning")
+            if not warnings:
+                flash(_("Saved."), "success")
             return redirect(back_url)
         if conflict is not None:
             fresh = db.session.get(type(entry), entry.id)
@@ -111,6 +136,7 @@ def edit_entry(
             entry=None if is_new else entry,
             delete_url=delete_url,
             **(extra or {}),
+            quick=quick,
         ),
         status,
     )
@@ -121,6 +147,85 @@ def actor_edit(slug):
     """Edit an actor's details."""
     actor = actor_for_edit(slug)
     return edit_entry(actor, ActorForm, _("Edit %(name)s", name=actor.name), actor_url(actor))
+
+
+@bp.route("/actors/new", methods=["GET", "POST"])
+def actor_new():
+    """Create an actor (coordinators); its editors fill in the rest."""
+    require_admin()
+    form = NewActorForm()
+    form.parent.choices = parent_choices()
+    if form.validate_on_submit():
+        parent = db.session.get(Actor, form.parent.data) if form.parent.data else None
+        try:
+            actor = actor_rules.create_actor(
+                form.name.data, parent=parent, kind=ActorKind(form.kind.data),
+                level=ActorLevel(form.level.data), short_name=form.short_name.data)
+            db.session.commit()
+        except actor_rules.ActorError as error:
+            db.session.rollback()
+            form.name.errors.append(str(error))
+        else:
+            flash(_("%(name)s is created. Add its roles and contact paths.", name=actor.name),
+                  "success")
+            return redirect(actor_url(actor))
+    return render_template("editing/form.html", form=form, heading=_("New actor"),
+                           back_url=url_for("lookup.home"), conflict=None, entry=None,
+                           delete_url=None), 422 if request.method == "POST" else 200
+
+
+@bp.route("/actors/<slug>/move", methods=["GET", "POST"])
+def actor_move(slug):
+    """Place an actor under another one, or at the top level (coordinators)."""
+    require_admin()
+    actor = actor_for_edit(slug)
+    form = MoveActorForm()
+    form.parent.choices = parent_choices(exclude=actor)
+    if request.method == "GET":
+        form.parent.data = actor.parent_id or 0
+        form.version.data = str(actor.version)
+    elif form.validate_on_submit():
+        parent = db.session.get(Actor, form.parent.data) if form.parent.data else None
+        try:
+            actor_rules.move_actor(actor, parent, form.expected_version())
+            db.session.commit()
+        except actor_rules.ActorError as error:
+            db.session.rollback()
+            form.parent.errors.append(str(error))
+        except (services.ConflictError, StaleDataError):
+            db.session.rollback()
+            form.form_errors.append(_("Someone changed the actor meanwhile. Look again first."))
+        else:
+            flash(_("Moved."), "success")
+            return redirect(actor_url(actor))
+    return render_template("editing/form.html", form=form,
+                           heading=_("Move %(name)s", name=actor.name), back_url=actor_url(actor),
+                           conflict=None, entry=None, delete_url=None), \
+        422 if request.method == "POST" else 200
+
+
+@bp.post("/actors/<slug>/retire")
+def actor_retire(slug):
+    """Retire an actor (coordinators); restorable from its history."""
+    require_admin()
+    actor = actor_for_edit(slug)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        actor_rules.retire_actor(actor, form.expected_version())
+        db.session.commit()
+    except actor_rules.ActorError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(actor_url(actor))
+    except (services.ConflictError, StaleDataError):
+        db.session.rollback()
+        flash(_("Not retired: someone changed the actor meanwhile. Look again first."), "error")
+        return redirect(actor_url(actor))
+    flash(_("%(name)s is retired. It can be restored from its history.", name=actor.name),
+          "success")
+    return redirect(url_for("editing.history", entity_type="actor", entity_id=actor.id))
 
 
 @bp.post("/actors/<slug>/review")
@@ -368,8 +473,40 @@ def schedule_new(role_id, kind):
     """Add a rotation, a single shift or an override to a role."""
     role = get_for_edit(Role, role_id)
     model, form_class, heading, _edit_heading, prepare = _schedule_kind(kind)
+    quick = None
+    if kind == "overrides":
+        prepare, quick = _sick_call(role, prepare(role.actor_id)), SICK_CALL_PRESETS
+    else:
+        prepare = prepare(role.actor_id)
     return edit_entry(model(role_id=role.id), form_class, str(heading), role_url(role),
-                      is_new=True, prepare=prepare(role.actor_id))
+                      is_new=True, prepare=prepare, quick=quick)
+
+
+# A sick call at 06:00 on a phone: one tap instead of two date pickers.
+SICK_CALL_PRESETS = (("now", _l("From now")), ("8h", _l("8 h")), ("24h", _l("24 h")),
+                     ("handover", _l("Until the next handover")))
+
+
+def _sick_call(role: Role, prepare):
+    """Prefill an override: from now, for `?for=`, replacing whoever is on call now."""
+    def with_presets(form):
+        prepare(form)
+        if request.method != "GET":
+            return
+        tz = ZoneInfo(current_app.config["TIMEZONE"])
+        now = utcnow().replace(second=0, microsecond=0)
+        duty = resolve_on_call(role, now, tz)
+        if duty.person is not None:
+            form.replaces_person_id.data = duty.person.id
+        preset = request.args.get("for", "")
+        if preset not in {key for key, _label in SICK_CALL_PRESETS}:
+            return
+        form.starts_at.data = now.astimezone(tz).replace(tzinfo=None)
+        ends = {"8h": now + timedelta(hours=8), "24h": now + timedelta(hours=24),
+                "handover": duty.ends_at}.get(preset)
+        if ends is not None:
+            form.ends_at.data = ends.astimezone(tz).replace(tzinfo=None)
+    return with_presets
 
 
 @bp.route("/<any(rotations, shifts, overrides):kind>/<int:entry_id>/edit",

@@ -37,9 +37,10 @@ from directory.core.models import (
     Role,
     SearchSynonym,
     Shift,
+    UserRole,
     utcnow,
 )
-from directory.core.modes import mode_for, mode_states, region_mode
+from directory.core.modes import actors_apart, mode_for, mode_states, region_mode
 from directory.core.moments import at_argument
 from directory.core.numbers import display_phone, tel_uri
 from directory.core.pages import is_safe_next
@@ -157,7 +158,18 @@ def home():
         select(Actor.name, Actor.slug).where(Actor.deleted_at.is_(None))
     ).all()
     actors.sort(key=lambda a: swedish_sort_key(a.name))
-    return render_template("lookup/home.html", actors=actors, query="", results=None)
+    return render_template("lookup/home.html", actors=actors, query="", results=None,
+                           my_actors=my_actors(current_user))
+
+
+def my_actors(user) -> list[dict]:
+    """An editor's own actors with their review state, overdue first: where they start."""
+    if user.role != UserRole.EDITOR:
+        return []
+    now = utcnow()
+    rows = [{"actor": a, "due": review_due_at(a), "overdue": is_overdue(a, now)}
+            for a in user.actors if a.deleted_at is None]
+    return sorted(rows, key=lambda r: (not r["overdue"], swedish_sort_key(r["actor"].name)))
 
 
 @bp.get("/search")
@@ -387,11 +399,12 @@ def set_language():
 
 @bp.app_context_processor
 def _mode_banner():
-    """The region's mode, for the banner on every page."""
+    """The region's mode, and the actors apart from it, for the banner on every page."""
     if not current_user.is_authenticated:
         return {"region_mode": None}
     try:
-        return {"region_mode": region_mode()}
+        states = mode_states()
+        return {"region_mode": region_mode(states), "actors_apart": actors_apart(states)}
     except SQLAlchemyError:  # the 503 page must render without the database
         db.session.rollback()
         return {"region_mode": None}

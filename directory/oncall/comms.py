@@ -6,7 +6,8 @@ with their bridges and talk groups, on one or two landscape A4 pages. The
 rows are the board's (`board.board_rows`), so paper and screen agree and
 confidential numbers are left out by the same gate. The layout reuses the
 printing feature's `pdf.Paper` (bundled DejaVu fonts, wrapping, boxes, the
-"page X of Y" alias); only the page geometry, header and footer are its own.
+header and footer with the marking atop and below, "page X of Y"); only the
+page geometry, type sizes and the header's details are its own.
 """
 
 from datetime import datetime
@@ -115,54 +116,32 @@ def until_text(row: BoardRow) -> str:
 
 
 class LandscapePaper(pdf.Paper):
-    """`pdf.Paper` on landscape pages, with the list's header and footer."""
+    """`pdf.Paper` on landscape pages: its geometry and sizes, the list's details."""
 
-    def __init__(self, meta: dict):
-        super().__init__(meta)
-        self.set_margins(LEFT, TOP, PAGE_W - RIGHT)
+    ORIENTATION = "L"
+    PAGE_W, LEFT, RIGHT = PAGE_W, LEFT, RIGHT
+    HEADER_TOP = HEADER_TOP
+    RULE_Y = TOP - 2.5
+    FOOTER_TOP = FOOTER_TOP
+    TITLE_SIZE = 10.0
+    DETAILS_SIZE = 8.0
+    DETAILS_LINES = 1
+    MARKING_SIZE = 9.0
+    PRINTED_SIZE = 8.0
 
     def new_sheet(self) -> None:
-        self.add_page(orientation="L")
+        self.add_page()
         self.set_y(TOP)
 
-    def header(self) -> None:
+    def details_text(self, head: dict) -> str:
         meta = self.meta
-        self.set_text_color(0)
-        self.use(10, True)
-        self.set_xy(LEFT, HEADER_TOP)
-        self.cell(WIDTH * 0.6, 5, self.fit(meta["title"], WIDTH * 0.6, 10, True))
-        self.set_xy(LEFT + WIDTH * 0.6, HEADER_TOP)
-        self.cell(WIDTH * 0.4, 5, self.fit(meta["scope"], WIDTH * 0.4, 10, True), align="R")
-        details = " · ".join([meta["mode_text"],
-                              _("Scenario: %(name)s", name=meta.get("scenario") or "–"),
-                              meta["revision"],
-                              _("Date %(date)s", date=meta["date"])])
-        self.use(8)
-        self.set_xy(LEFT, HEADER_TOP + 6)
-        self.cell(WIDTH, 4, self.fit(details, WIDTH, 8))
-        self.set_line_width(0.3)
-        self.line(LEFT, TOP - 2.5, RIGHT, TOP - 2.5)
-        self.set_line_width(0.2)
-        self._using = None
+        return " · ".join([meta["mode_text"],
+                           _("Scenario: %(name)s", name=meta.get("scenario") or "–"),
+                           meta["revision"], _("Date %(date)s", date=meta["date"])])
 
-    def footer(self) -> None:
-        meta = self.meta
-        self.set_text_color(0)
-        self.set_line_width(0.3)
-        self.line(LEFT, FOOTER_TOP, RIGHT, FOOTER_TOP)
-        self.set_line_width(0.2)
-        self.use(9, True)
-        self.set_xy(LEFT, FOOTER_TOP + 1)
-        self.cell(WIDTH, 4.5, self.fit(meta["marking"], WIDTH, 9, True), align="C")
-        printed = _("Printed %(when)s by %(who)s", when=meta["printed_at"],
-                    who=meta.get("printed_by") or "–")
-        self.use(8)
-        self.set_xy(LEFT, FOOTER_TOP + 6)
-        self.cell(WIDTH - 40, 4, self.fit(printed, WIDTH - 40, 8))
-        self.set_xy(RIGHT - 36, FOOTER_TOP + 6)
-        self.cell(36, 4, _("Page %(page)s of %(pages)s", page=self.page_no(),
-                           pages=pdf.TOTAL_PAGES))
-        self._using = None
+    def printed_text(self) -> str:
+        return _("Printed %(when)s by %(who)s", when=self.meta["printed_at"],
+                 who=self.meta.get("printed_by") or "–")
 
 
 class Table:

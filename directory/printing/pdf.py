@@ -19,6 +19,7 @@ The fonts are DejaVu Sans, bundled in `directory/fonts` with their licence,
 and embedded (as a subset) in every PDF.
 """
 
+import hashlib
 import threading
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ INDENT = 6.0  # per level of a call tree
 MAX_LEVEL = 8  # deeper nodes are drawn at this indentation (their step number tells)
 LOG_W = 28.0  # the box to log the call time
 GAP = 2.0  # between call-tree nodes
+NUMBER_SIZE = 12.0  # a phone number on paper: read at arm's length, by torchlight
 
 # Where a word too long for its line is best cut (e-mail and web addresses).
 BREAK_AFTER = "@./-_,"
@@ -89,6 +91,8 @@ def kind_name(kind: str) -> str:
 
 
 def mode_name(mode: str | None) -> str:
+    if mode == "both":
+        return _("Both modes")
     return _("Activated mode") if mode == "activated" else _("Ordinary mode")
 
 
@@ -108,8 +112,12 @@ def weekdays_text(mask: int) -> str:
     return ", ".join(names[a] if a == b else f"{names[a]}–{names[b]}" for a, b in runs)
 
 
-def point_note(point: dict, with_tel: bool = True) -> str:
-    """What is said beside a number: label, kind, PIN, hours, mode, confidential."""
+def point_note(point: dict) -> str:
+    """What is said beside a number: label, kind, PIN, hours, mode, confidential.
+
+    Never the `tel:` form: on paper it is noise beside the number (the PDF
+    keeps it as the number's link).
+    """
     kind = kind_name(point["kind"])
     parts = [point["label"] or kind]
     if point["label"] and fold(point["label"]) != fold(kind):
@@ -125,8 +133,6 @@ def point_note(point: dict, with_tel: bool = True) -> str:
         parts.append(_("activated mode only"))
     if point.get("confidential"):
         parts.append(_("confidential"))
-    if with_tel and point.get("tel"):
-        parts.append(point["tel"])
     if "verified" in point:  # absent in revisions printed before verification existed
         if point.get("failed"):
             parts.append(_("latest call failed"))
@@ -136,6 +142,25 @@ def point_note(point: dict, with_tel: bool = True) -> str:
         else:
             parts.append(_("never verified"))
     return " · ".join(parts)
+
+
+def pace_letter(index: int) -> str:
+    """P, A, C, E for the first four paths; E2, E3 … for further emergency paths."""
+    return "PACE"[index] if index < 4 else f"E{index - 2}"
+
+
+def pace_legend() -> str:
+    return _("P primary · A alternate · C contingency · E emergency (E2, E3 …: further "
+             "emergency paths). Call in this order.")
+
+
+def mode_order(points: list[dict], mode: str) -> list[dict]:
+    """The paths that apply in `mode`, in its PACE order (as `core.modes.paths_for_mode`:
+    at the same step a path made for the mode comes before one for both)."""
+    def key(point):
+        return (point["priority"], point["mode"] == "both",
+                int(str(point["key"]).rpartition(":")[2] or 0))
+    return sorted((p for p in points if applies_in(p, mode)), key=key)
 
 
 def applies_in(point: dict, mode: str) -> bool:
@@ -267,22 +292,40 @@ def _clean(text) -> str:
 
 
 class Paper(FPDF):
-    """An A4 document with the header and footer paper needs."""
+    """An A4 document with the header and footer paper needs.
+
+    The geometry and type sizes of the header and footer are class attributes,
+    so another sheet (the landscape communications list) changes them, not
+    the drawing.
+    """
+
+    ORIENTATION = "P"
+    PAGE_W, LEFT, RIGHT = PAGE_W, LEFT, RIGHT
+    MARKING_TOP = 3.8  # the sensitivity marking, atop every page as well as below
+    HEADER_TOP = HEADER_TOP
+    RULE_Y = 22.5  # the line under the header
+    FOOTER_TOP = FOOTER_TOP
+    TITLE_SIZE = 9.0
+    DETAILS_SIZE = 7.5
+    DETAILS_LINES = 2
+    MARKING_SIZE = 8.0
+    PRINTED_SIZE = 7.5
 
     def __init__(self, meta: dict):
-        super().__init__(orientation="P", unit="mm", format="A4")
+        super().__init__(orientation=self.ORIENTATION, unit="mm", format="A4")
         for style, file_name in FONT_FILES.items():
             key = f"{FAMILY.lower()}{style}"
             self.fonts[key] = _font_for(self, key, style, file_name)
         self.set_auto_page_break(False)
         self.c_margin = 0  # text starts where it is placed; wrapping counts on that
-        self.set_margins(LEFT, TOP, PAGE_W - RIGHT)
+        self.set_margins(self.LEFT, TOP, self.PAGE_W - self.RIGHT)
         self.alias_nb_pages(TOTAL_PAGES)
         self.set_creator("Kontaktvägar")
         self.set_title(_clean(meta.get("title", "")))
         self.set_lang(str(get_locale() or "sv"))
         self.meta = meta
         self.head: dict = {}
+        self.page_digests: dict = {}  # page -> what it shows
         self._using: tuple | None = None  # the font `use` set last
         self.use(9)
         self.set_draw_color(0)
@@ -364,8 +407,19 @@ class Paper(FPDF):
 
     # Drawing -------------------------------------------------------------------
 
+    def shows(self, *what) -> None:
+        """Add to the digest of what the current page shows (its content, not when
+        or by whom it was printed, its revision or its page number)."""
+        digest = self.page_digests.setdefault(self.page, hashlib.sha256())
+        digest.update(repr(what).encode())
+
     def draw(self, box: Box, top: float) -> None:
         for op in box.ops:
+            if op[0] in ("text", "rect"):
+                self.shows(op[0], round(op[1], 2), round(top + op[2], 2), *op[3:])
+            else:
+                self.shows(op[0], round(op[1], 2), round(top + op[2], 2), round(op[3], 2),
+                           round(top + op[4], 2))
             if op[0] == "text":
                 _kind, x, y, w, text, size, bold, align, link, grey = op
                 if not text:
@@ -449,57 +503,76 @@ class Paper(FPDF):
         self.set_text_color(0)
         self.set_fill_color(255)
 
+    def details_text(self, head: dict) -> str:
+        """The header's second line: mode, scenario, revision, valid from, next review."""
+        return " · ".join([
+            mode_name(head.get("mode")),
+            _("Scenario: %(name)s", name=head.get("scenario") or "–"),
+            head.get("revision", ""),
+            _("Valid from %(date)s", date=day_text(head.get("valid_from"))),
+            _("Next review %(date)s", date=head.get("next_review") or "–"),
+        ])
+
+    def printed_text(self) -> str:
+        return _("Printed %(when)s by %(who)s", when=local_moment(self.meta.get("printed_at")),
+                 who=self.meta.get("printed_by") or "–")
+
+    def marking(self, y: float) -> None:
+        marking = self.meta.get("marking", "")
+        width = self.RIGHT - self.LEFT
+        self.use(self.MARKING_SIZE, True)
+        self.set_xy(self.LEFT, y)
+        self.cell(width, line_height(self.MARKING_SIZE) * 0.85,
+                  self.fit(marking, width, self.MARKING_SIZE, True), align="C")
+
     def header(self) -> None:
         head = self.head or self.meta
+        self.shows("head", self.meta.get("mode_band"), self.meta.get("marking"),
+                   *(str(head.get(k) or "") for k in ("title", "scope", "mode", "scenario",
+                                                     "next_review")))
+        left, right = self.LEFT, self.RIGHT
+        width, size = right - left, self.TITLE_SIZE
         self.set_text_color(0)
         if self.meta.get("mode_band"):
             self.mode_band(self.meta["mode_band"])
+        self.marking(self.MARKING_TOP)
         scope = _clean(head.get("scope", ""))
-        self.use(9, True)
-        scope_w = min(self.width(scope) + 1, WIDTH * 0.45)
-        self.set_xy(LEFT, HEADER_TOP)
-        self.cell(WIDTH - scope_w - 3, 4.5, self.fit(head.get("title", ""), WIDTH - scope_w - 3,
-                                                     9, True))
-        self.set_xy(RIGHT - scope_w, HEADER_TOP)
-        self.cell(scope_w, 4.5, self.fit(scope, scope_w, 9, True), align="R")
-        details = " · ".join(
-            [
-                mode_name(head.get("mode")),
-                _("Scenario: %(name)s", name=head.get("scenario") or "–"),
-                head.get("revision", ""),
-                _("Valid from %(date)s", date=day_text(head.get("valid_from"))),
-                _("Next review %(date)s", date=head.get("next_review") or "–"),
-            ]
-        )
-        y = HEADER_TOP + 5
-        for line in self.wrap(details, WIDTH, 7.5)[:2]:
-            self.use(7.5)
-            self.set_xy(LEFT, y)
-            self.cell(WIDTH, 3.4, line)
-            y += 3.4
+        self.use(size, True)
+        scope_w = min(self.width(scope) + 1, width * 0.45)
+        self.set_xy(left, self.HEADER_TOP)
+        self.cell(width - scope_w - 3, size / 2,
+                  self.fit(head.get("title", ""), width - scope_w - 3, size, True))
+        self.set_xy(right - scope_w, self.HEADER_TOP)
+        self.cell(scope_w, size / 2, self.fit(scope, scope_w, size, True), align="R")
+        y = self.HEADER_TOP + size / 2 + 0.5
+        step = self.DETAILS_SIZE * 0.45
+        for line in self.wrap(self.details_text(head), width, self.DETAILS_SIZE)[
+                :self.DETAILS_LINES]:
+            self.use(self.DETAILS_SIZE)
+            self.set_xy(left, y)
+            self.cell(width, step, line)
+            y += step
         self.set_line_width(0.3)
-        self.line(LEFT, 22.5, RIGHT, 22.5)
+        self.line(left, self.RULE_Y, right, self.RULE_Y)
         self.set_line_width(0.2)
         self._using = None  # add_page restores its own font after the header
 
     def footer(self) -> None:
-        meta = self.meta
+        left, right, top = self.LEFT, self.RIGHT, self.FOOTER_TOP
+        width, size = right - left, self.PRINTED_SIZE
         self.set_text_color(0)
         self.set_line_width(0.3)
-        self.line(LEFT, FOOTER_TOP, RIGHT, FOOTER_TOP)
+        self.line(left, top, right, top)
         self.set_line_width(0.2)
-        self.use(8, True)
-        self.set_xy(LEFT, FOOTER_TOP + 1)
-        self.cell(WIDTH, 4, self.fit(meta.get("marking", ""), WIDTH, 8, True), align="C")
-        printed = _("Printed %(when)s by %(who)s", when=local_moment(meta.get("printed_at")),
-                    who=meta.get("printed_by") or "–")
-        self.use(7.5)
-        self.set_xy(LEFT, FOOTER_TOP + 5.5)
-        self.cell(WIDTH - 40, 3.5, self.fit(printed, WIDTH - 40, 7.5))
-        self.set_xy(RIGHT - 36, FOOTER_TOP + 5.5)
+        self.marking(top + 1)
+        y = top + 1.5 + line_height(self.MARKING_SIZE)
+        self.use(size)
+        self.set_xy(left, y)
+        self.cell(width - 40, size / 2, self.fit(self.printed_text(), width - 40, size))
+        self.set_xy(right - 36, y)
         # Left-aligned: the total is filled in after the layout, in place.
-        self.cell(36, 3.5, _("Page %(page)s of %(pages)s", page=self.page_no(),
-                             pages=TOTAL_PAGES))
+        self.cell(36, size / 2, _("Page %(page)s of %(pages)s", page=self.page_no(),
+                                  pages=TOTAL_PAGES))
         self._using = None
 
 
@@ -522,26 +595,34 @@ class Layout:
 
     def path_rows(self, box: Box, points: list[dict], x: float, y: float, w: float,
                   size: float = 9.0, letters: bool = True) -> float:
-        """Numbers in PACE order: letter, the number (a tel: link), and what it is."""
+        """Numbers in PACE order: letter, the number (a tel: link), and what it is.
+
+        Phone numbers are large (`NUMBER_SIZE`) and never split over lines.
+        """
         pdf = self.pdf
-        letter_w = 5.0 if letters else 0.0
+        letter_w = 7.0 if letters else 0.0
         value_w = min(38.0, max(24.0, w * 0.32))
+        phones = [p["display"] for p in points if p.get("tel") is not None]
+        if phones:  # the widest number fits on its line
+            pdf.use(NUMBER_SIZE, True)
+            value_w = max(value_w, max(pdf.width(n) for n in phones) + 1.5)
         if any(point.get("tel") is None for point in points):
             # Addresses and e-mail get more room than numbers, so they rarely wrap.
             value_w = max(value_w, (w - letter_w) * 0.42)
         note_size = size - 1.5
         for index, point in enumerate(points):
             is_phone = point.get("tel") is not None
-            values = pdf.wrap(point["display"], value_w, size, bold=is_phone)
+            value_size = NUMBER_SIZE if is_phone else size
+            values = pdf.wrap(point["display"], value_w, value_size, bold=is_phone)
             notes = pdf.wrap(point_note(point), w - letter_w - value_w - 2, note_size)
             if letters:
-                box.text(x, y, letter_w, "PACE"[index] if index < 4 else str(index + 1),
-                         size - 1, True)
+                box.text(x, y + (0.8 if is_phone else 0), letter_w, pace_letter(index),
+                         size, True)
             row_y = y
             for line in values:
-                box.text(x + letter_w, row_y, value_w, line, size, is_phone,
+                box.text(x + letter_w, row_y, value_w, line, value_size, is_phone,
                          link=point.get("tel"))
-                row_y += line_height(size)
+                row_y += line_height(value_size)
             note_y = y + 0.3
             for line in notes:
                 box.text(x + letter_w + value_w + 2, note_y, w - letter_w - value_w - 2, line,
@@ -636,6 +717,7 @@ class Layout:
                    _("Rotation members are listed below each role: call the role's numbers, "
                      "or ask who is on call now."))
         y = pdf.para(intro, LEFT, y + 0.5, WIDTH, explain, 8, grey=True)
+        y = pdf.para(intro, LEFT, y + 0.3, WIDTH, pace_legend(), 8, grey=True)
         if tree["notes"]:
             y = pdf.para(intro, LEFT, y + 0.5, WIDTH, tree["notes"], 8.5)
         intro.height = y + 3
@@ -649,8 +731,8 @@ class Layout:
     # Actors ------------------------------------------------------------------
 
     def actor(self, section: dict) -> None:
+        """An actor's pages, both modes side by side: they hold whichever mode is in force."""
         pdf, actor = self.pdf, section["actor"]
-        mode = actor["mode"]
         pdf.new_page(self.actor_head(section))
         self.start(section["key"], actor["name"], section["level"])
         intro = Box()
@@ -663,18 +745,24 @@ class Layout:
         y = pdf.para(intro, LEFT, y + 0.5, WIDTH, " · ".join(filter(None, facts)), 9)
         if actor["is_demo"]:
             y = pdf.para(intro, LEFT, y + 0.5, WIDTH, _("Demo data – not for real use"), 9, True)
+        y = pdf.para(intro, LEFT, y + 0.5, WIDTH, _(
+            "Both modes side by side: use the column of the mode in force."), 8, grey=True)
+        y = pdf.para(intro, LEFT, y + 0.3, WIDTH, pace_legend(), 8, grey=True)
         intro.height = y + 2
         pdf.place(intro)
         if actor["paths"]:  # most reach an actor through its roles; some have a switchboard
-            self.paths_section(actor["paths"], mode, _("Contact paths"))
+            box = Box()
+            y = pdf.para(box, LEFT, 2, WIDTH, _("Contact paths"), 11, True)
+            box.height = self.mode_columns(box, actor["paths"], LEFT, y + 0.5, WIDTH) + 1
+            pdf.place(box)
         if actor["roles"]:
-            first = self.role_box(actor["roles"][0], mode)
+            first = self.role_box(actor["roles"][0])
             pdf.place(self.heading(_("On-call roles")), keep_with=first.height)
             pdf.place(first)
             for role in actor["roles"][1:]:
-                pdf.place(self.role_box(role, mode))
+                pdf.place(self.role_box(role))
         if actor["persons"]:
-            boxes = [self.person_box(person, mode) for person in actor["persons"]]
+            boxes = [self.person_box(person) for person in actor["persons"]]
             pdf.place(self.heading(_("Persons")), keep_with=boxes[0].height)
             for box in boxes:
                 pdf.place(box)
@@ -687,27 +775,24 @@ class Layout:
             self.tree(tree, section["level"] + 1)
         self.end(section["key"])
 
-    def paths_section(self, points: list[dict], mode: str, title: str) -> None:
-        applies = [p for p in points if applies_in(p, mode)]
-        others = [p for p in points if not applies_in(p, mode)]
-        for group, heading in (
-            (applies, f"{title} – {mode_name(mode).lower()}"),
-            (others, _("Only in activated mode") if mode == "ordinary"
-             else _("Only in ordinary mode")),
-        ):
-            if not group and group is others:
-                continue
-            box = Box()
-            y = self.pdf.para(box, LEFT, 2, WIDTH, heading, 11 if group is applies else 9.5, True)
-            if group:
-                y = self.path_rows(box, group, LEFT, y + 0.5, WIDTH)
+    def mode_columns(self, box: Box, points: list[dict], x: float, y: float, w: float) -> float:
+        """Ordinary mode left, activated mode right, each in its own PACE order."""
+        pdf, gap = self.pdf, 4.0
+        column_w = (w - gap) / 2
+        bottom = y
+        for column, mode in enumerate(("ordinary", "activated")):
+            cx = x + column * (column_w + gap)
+            cy = pdf.para(box, cx, y, column_w, mode_name(mode), 9, True)
+            paths = mode_order(points, mode)
+            if paths:
+                cy = self.path_rows(box, paths, cx, cy + 0.3, column_w, 8.5)
             else:
-                y = self.pdf.para(box, LEFT, y, WIDTH, _("No contact path for the mode in force."),
-                                  9)
-            box.height = y + 1
-            self.pdf.place(box)
+                cy = pdf.para(box, cx, cy + 0.3, column_w, _("No contact path."), 8.5, grey=True)
+            bottom = max(bottom, cy)
+        box.line(x + column_w + gap / 2, y, x + column_w + gap / 2, bottom)
+        return bottom
 
-    def role_box(self, role: dict, mode: str) -> Box:
+    def role_box(self, role: dict) -> Box:
         pdf, box = self.pdf, Box()
         title = role["name"] + (f" ({role['short_name']})" if role["short_name"] else "")
         y = pdf.para(box, LEFT + 2, 1.5, WIDTH - 4, title, 10.5, True)
@@ -716,29 +801,19 @@ class Layout:
         y = self.reach_lines(box, role, LEFT + 2, y, WIDTH - 4)
         for step in role.get("escalation", []):
             y = pdf.para(box, LEFT + 2, y, WIDTH - 4, escalation_step_text(step), 8.5)
-        applies = [p for p in role["paths"] if applies_in(p, mode)]
-        others = [p for p in role["paths"] if not applies_in(p, mode)]
-        y = self.path_rows(box, applies, LEFT + 2, y + 0.5, WIDTH - 4)
-        if not applies:
-            y = pdf.para(box, LEFT + 2, y, WIDTH - 4, _("No contact path for the mode in force."),
-                         8.5, True)
-        if others:
-            y = pdf.para(box, LEFT + 2, y + 0.5, WIDTH - 4,
-                         _("Only in activated mode") if mode == "ordinary"
-                         else _("Only in ordinary mode"), 8, True)
-            y = self.path_rows(box, others, LEFT + 2, y, WIDTH - 4, 8.5, letters=False)
+        y = self.mode_columns(box, role["paths"], LEFT + 2, y + 0.5, WIDTH - 4)
         box.rect(LEFT, 0.5, WIDTH, y + 1)
         box.height = y + 3
         return box
 
-    def person_box(self, person: dict, mode: str) -> Box:
-        """One line per person: name and title beside the numbers."""
+    def person_box(self, person: dict) -> Box:
+        """One line per person: name and title beside the numbers (each says its mode)."""
         pdf, box = self.pdf, Box()
-        name_w = 62.0
+        name_w = 52.0
         y = pdf.para(box, LEFT, 0.8, name_w, person["name"], 9, True)
         if person["title"]:
             y = pdf.para(box, LEFT, y, name_w, person["title"], 7.5, grey=True)
-        paths = sorted(person["paths"], key=lambda p: not applies_in(p, mode))
+        paths = sorted(person["paths"], key=lambda p: (p["mode"] != "both", p["priority"]))
         right = self.path_rows(box, paths, LEFT + name_w + 2, 0.8, WIDTH - name_w - 2, 8.5,
                                letters=False)
         if not paths:
@@ -881,6 +956,8 @@ class Layout:
         ]
         if self.doc.get("at"):
             rows.append((_("On call as of"), local_moment(self.doc["at"])))
+        # Filled in by hand: each printed copy is one, held by someone named.
+        rows += [(_("Copy no."), "________"), (_("Holder"), "_" * 34)]
         for label, value in rows:
             box.text(LEFT, y, 45, label, 11, True)
             y = pdf.para(box, LEFT + 47, y, WIDTH - 47, value, 11)
@@ -939,6 +1016,33 @@ class Layout:
         for level, title, key in self.doc_contents():
             boxes.append(self.ref_box(title, lambda key=key: self.first_page(key), page_w,
                                       indent=level * 5, bold=level == 0))
+        boxes.extend(self.effective_boxes())
+        return boxes
+
+    def effective_boxes(self) -> list[Box]:
+        """Which revision each page of a kept-up binder comes from: check it is complete."""
+        effective = self.meta.get("effective")
+        if not effective:
+            return []
+        this = self.meta.get("number")
+        boxes = [self.heading(_("Effective pages"), 12),
+                 self.text_box(_("A binder kept up with every revision holds these pages; "
+                                 "the revision is printed in each page's header."), 8.5,
+                               grey=True)]
+        rows = [(_("Cover, changes and contents"), lambda: self.front_range(), this)]
+        titles = {key: title for _level, title, key in self.doc_contents()}
+        rows += [(titles.get(key, key), lambda key=key: self.range_text(key), number)
+                 for key, number in effective.items()]
+        if any(True for _p in document_points(self.doc)):
+            rows.append((_("Index of numbers"), lambda: self.range_text("index"), this))
+        for title, pages, number in rows:
+            box = Box()
+            y = self.pdf.para(box, LEFT + 3, 0.4, WIDTH - 62, title, 9)
+            box.ops.append(("later", pages, RIGHT - 56, 0.4, 24, 9, False, False, "R"))
+            box.text(RIGHT - 28, 0.4, 28, _("revision %(n)s", n=number) if number else "–", 9,
+                     align="R")
+            box.height = y + 0.6
+            boxes.append(box)
         return boxes
 
     def change_boxes(self, changes: dict) -> list[Box]:
@@ -1066,11 +1170,41 @@ class Layout:
     def actor_head(self, section: dict) -> dict:
         actor = section["actor"]
         head = self.binder_head(actor["name"])
-        head["mode"] = actor["mode"]
+        head["mode"] = "both"  # both modes side by side: the page holds in either
         head["next_review"] = review_text(actor["review_due"], self.today)
         return head
 
     # The whole document ----------------------------------------------------------
+
+    def digests(self) -> dict[str, str]:
+        """Each section's digest of what its pages show, page by page."""
+        found = {}
+        for key, (first, last) in self.pages.items():
+            digest = hashlib.sha256()
+            for page in range(first, last + 1):
+                digest.update(self.pdf.page_digests.get(page, hashlib.sha256()).digest())
+            found[key] = digest.hexdigest()
+        return found
+
+    def render_body(self) -> dict[str, str]:
+        """Lay out the sections alone (no cover, front pages or index): their digests."""
+        group = None
+        for section in self.doc["sections"]:
+            if section.get("group") != group and section.get("group") in GROUPS:
+                self.pending_group = str(GROUPS[section["group"]])
+            group = section.get("group")
+            self.section(section)
+        return self.digests()
+
+    def section(self, section: dict) -> None:
+        if section["kind"] == "tree":
+            self.tree(section["tree"], section["level"])
+        elif section["kind"] == "actor":
+            self.actor(section)
+        elif section["kind"] == "patterns":
+            self.patterns(section)
+        elif section["kind"] == "scenarios":
+            self.scenarios(section)
 
     def render(self) -> tuple[bytes, dict[str, list[int]]]:
         pdf, binder = self.pdf, self.doc["kind"] == "binder"
@@ -1088,14 +1222,7 @@ class Layout:
             if section.get("group") != group and section.get("group") in GROUPS:
                 self.pending_group = str(GROUPS[section["group"]])
             group = section.get("group")
-            if section["kind"] == "tree":
-                self.tree(section["tree"], section["level"])
-            elif section["kind"] == "actor":
-                self.actor(section)
-            elif section["kind"] == "patterns":
-                self.patterns(section)
-            elif section["kind"] == "scenarios":
-                self.scenarios(section)
+            self.section(section)
         if binder:
             self.index()
             self.draw_front(front, front_first)
@@ -1169,3 +1296,12 @@ def number_key(point: dict) -> tuple:
 def render_pdf(document: dict, meta: dict, changes: dict | None = None):
     """The PDF of a document, and the first and last page of each section."""
     return Layout(document, meta, changes).render()
+
+
+def section_digests(document: dict, meta: dict) -> dict[str, str]:
+    """A digest of what each section's pages show, to tell which pages changed.
+
+    The sections are laid out as in `render_pdf`; the cover, the front pages
+    and the index, which are replaced with every revision, are left out.
+    """
+    return Layout(document, meta, None).render_body()
