@@ -2,25 +2,36 @@
 
 The app is served by Werkzeug on a free local port, a small directory is
 seeded, and `st run` (schemathesis 4) generates requests from
-/api/v1/openapi.json as an editor with a bearer token: valid and invalid
+/api/v1/openapi.json as a coordinator with a bearer token: valid and invalid
 bodies, parameters and headers, for every operation, writes included. The
 run fails on any server error, any status code, content type or header the
 description does not list, and any body that does not match its schema.
+It fails when an operation of the description never answered with success
+(2xx or 304) in the whole run: the run must reach every operation, as a
+coordinator (admin) who may use each. It also fails when schemathesis warns
+that it could not reach an operation (every answer a 404, or 401/403:
+`missing_test_data`, `missing_auth`) or that
+the data it generated from the description was mostly refused
+(`validation_mismatch`, `low_valid_rate`): the description and the app then
+disagree about what is valid, even though no single answer broke a check.
 It is bounded: a fixed number of examples per operation and a fixed seed
 (about 2,600 requests, 20-40 s), and a hard time limit.
 """
 
 import json
+import re
 import subprocess
 import sys
 import threading
 import time as clock
 from datetime import date, time, timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from directory.accounts import credentials
+from directory.api.spec import document
 from directory.calltrees.rules import add_node
 from directory.core.extensions import db
 from directory.core.models import (
@@ -53,6 +64,9 @@ CHECKS = ",".join([
 ])
 MAX_EXAMPLES = 12
 SEED = 20261127
+# Warnings that mean an operation was not really tested: they fail the run.
+FAIL_ON_WARNINGS = ["missing_auth", "missing_test_data", "validation_mismatch",
+                    "low_valid_rate", "unresolvable_reference", "unsupported_regex"]
 TIME_LIMIT = 600  # seconds: a guard against a hang; alone it takes ~30 s, beside
 # another xdist worker on a loaded 2-core machine it has taken over 100 s
 
@@ -106,9 +120,11 @@ def seed_directory():
     add_node(tree, police, parent=top)
     db.session.add(ModeState(scope="region", mode=Mode.ACTIVATED, reason="Snöstorm",
                              scenario=scenario))
-    editor = make_user("editor@example.org", role=UserRole.EDITOR, actors=[haninge])
+    # A coordinator may use every operation (the mode switch too); what editors
+    # and viewers may not do is the permission tests' matter.
+    admin = make_user("admin@example.org", role=UserRole.ADMIN)
     db.session.flush()
-    _token, secret = credentials.create_api_token(editor, "schemathesis")
+    _token, secret = credentials.create_api_token(admin, "schemathesis")
     db.session.commit()
     return secret
 
@@ -133,9 +149,18 @@ def live_server(app):
         thread.join(5)
 
 
+def write_config(workdir):
+    """schemathesis.toml: the warnings above shown and failing the run."""
+    config = workdir / "schemathesis.toml"
+    names = ", ".join(f'"{name}"' for name in FAIL_ON_WARNINGS)
+    config.write_text(f"[warnings]\ndisplay = [{names}]\nfail-on = [{names}]\n")
+    return config
+
+
 def run_schemathesis(base_url: str, secret: str, report, workdir) -> subprocess.CompletedProcess:
     command = [
-        sys.executable, "-m", "schemathesis.cli", "run", f"{base_url}/api/v1/openapi.json",
+        sys.executable, "-m", "schemathesis.cli", "--config-file", str(write_config(workdir)),
+        "run", f"{base_url}/api/v1/openapi.json",
         "--url", f"{base_url}/api/v1",
         "--header", f"Authorization: Bearer {secret}",
         "--checks", CHECKS,
@@ -152,6 +177,32 @@ def run_schemathesis(base_url: str, secret: str, report, workdir) -> subprocess.
     # Our own interpreter and arguments, hence the S603 waiver on the call line.
     return subprocess.run(command, capture_output=True, text=True, timeout=TIME_LIMIT,  # noqa: S603
                           check=False, cwd=workdir)
+
+
+def answers_by_operation(report, document) -> dict[str, dict[int, int]]:
+    """For each operation of the description, how often it answered each status."""
+    patterns = []
+    for path, item in document["paths"].items():
+        regex = "^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$"
+        for method in item:
+            patterns.append((method.upper(), re.compile(regex), f"{method.upper()} {path}"))
+    answers = {label: {} for _method, _regex, label in patterns}
+    for line in report.read_text().splitlines():
+        for name, payload in json.loads(line).items():
+            if not (name.endswith("ScenarioFinished") and isinstance(payload, dict)):
+                continue
+            interactions = (payload.get("recorder") or {}).get("interactions") or {}
+            for interaction in interactions.values():
+                if interaction.get("response") is None:
+                    continue
+                request = interaction["request"]
+                path = urlsplit(request["uri"]).path.removeprefix("/api/v1")
+                for method, regex, label in patterns:
+                    if method == request["method"] and regex.match(path):
+                        status = interaction["response"]["status_code"]
+                        answers[label][status] = answers[label].get(status, 0) + 1
+                        break
+    return answers
 
 
 def count_cases(report) -> int:
@@ -176,3 +227,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(app, live_ser
     print(f"schemathesis: {cases} requests in {took:.1f} s")
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
     assert cases > 1000, result.stdout[-5000:]  # the seed makes it about 2,600
+    with app.test_request_context():
+        answers = answers_by_operation(report, document())
+    unreached = {label: codes for label, codes in answers.items()
+                 if not any(200 <= code < 300 or code == 304 for code in codes)}
+    assert not unreached, f"never answered with success: {unreached}"

@@ -5,7 +5,7 @@ import re
 import jsonschema_rs
 import pytest
 
-from directory.api import schemas, spec
+from directory.api import spec
 from directory.core.models import ContactKind, UserRole
 from directory.editing.forms import ContactPointForm, PersonForm
 

@@ -30,7 +30,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeField,
+    FieldList,
     HiddenField,
     IntegerField,
     SelectField,
@@ -41,9 +43,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.fields.core import UnboundField
 from wtforms.meta import DefaultMeta
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from directory.core.models import ActorKind, ActorLevel, ContactKind, Mode, PathMode
+from directory.core.models import ActorKind, ActorLevel, ContactKind, Mode, PathMode, RotationKind
 
 DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_PAGE = 50, 200, 100_000
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
@@ -176,6 +178,19 @@ class Override(Entry):
     starts_at: datetime
     ends_at: datetime
     reason: str
+
+
+class Rotation(Entry):
+    """Members of a role take turns, handing over at a local time."""
+
+    role_id: int
+    name: str
+    kind: _literal(_values(RotationKind))
+    length_days: int
+    handover_time: Clock
+    starts_on: Day
+    ends_on: Day | None
+    members: list[int] = Field(description="The persons' ids, in turn order.")
 
 
 class Ref(Answer):
@@ -371,7 +386,7 @@ def page_of(model: type[BaseModel]) -> type[BaseModel]:
 
 
 PAGES = {model: page_of(model) for model in (
-    Actor, Person, Role, ContactPoint, Shift, Override, OnCallItem, CallTree, Pattern,
+    Actor, Person, Role, ContactPoint, Shift, Override, Rotation, OnCallItem, CallTree, Pattern,
     Scenario)}
 
 
@@ -511,7 +526,8 @@ class CallTreesQuery(ByActorQuery):
 
 class SearchQuery(Query):
     q: str = Field(min_length=1, max_length=200, pattern=r"\S",
-                   description='Words, each the start of a word of the entry ("haninge tib").')
+                   description='Words, each the start of a word of the entry ("haninge tib").',
+                   examples=["haninge tib"])
     limit: Annotated[int, Field(20, ge=1, le=MAX_SEARCH_RESULTS,
                                 description="At most this many results."),
                      _whole(1, MAX_SEARCH_RESULTS, 20)]
@@ -519,10 +535,26 @@ class SearchQuery(Query):
 
 class LookupQuery(Query):
     number: str = Field(min_length=1, max_length=100, pattern=r"\S",
-                        description="A phone number written any common way.")
+                        description="A phone number written any common way.",
+                        examples=["070-174 06 10"])
 
 
 # --- Request bodies, from the forms -------------------------------------------
+
+
+class ModeSwitch(BaseModel):
+    """Switch the region (actor_id null or left out) or one actor to a mode."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    actor_id: int | None = Field(None, ge=1, le=MAX_ID,
+                                 description="The actor; null: the whole region.")
+    mode: ModeValue
+    scenario_id: int | None = Field(None, ge=1, le=MAX_ID,
+                                    description="The scenario that caused it, if any.")
+    reason: str = Field(min_length=1, max_length=2000, pattern=r"\S",
+                        description="Why the mode changes (kept in the mode log).")
+
 
 FIELD_NOTES = {
     "value": "By kind: a phone number written any common way (stored in E.164, national"
@@ -607,6 +639,13 @@ def field_type(form_field) -> tuple[Any, dict] | None:
         kind = bool
     elif isinstance(form_field, IntegerField):
         kind = int
+    elif isinstance(form_field, FieldList):  # a rotation's order: person ids
+        kind = list[int]
+        extra = {**extra, "items": {"type": "integer", **ID_SCHEMA},
+                 "maxItems": form_field.max_entries, "minItems": 1, "uniqueItems": True}
+    elif isinstance(form_field, DateField):
+        nullable = any(isinstance(v, Optional) for v in form_field.validators)
+        kind, extra = (str | None) if nullable else str, {**extra, "format": "date"}
     elif isinstance(form_field, TimeField):
         kind, extra = str | None, {**extra, "pattern": TIME_PATTERN}
     elif isinstance(form_field, DateTimeField):
@@ -667,7 +706,7 @@ def write_model(name: str, form_class, *, create: bool, parents: dict | None = N
         if typed is None:
             continue
         kind, extra = typed
-        needed = _is_required(form_field) or (
+        needed = _is_required(form_field) or isinstance(form_field, FieldList) or (
             isinstance(form_field, SelectField) and form_field.default is None)
         if create and needed and form_field.name not in (defaults or {}):
             fields[form_field.name] = (kind, Field(

@@ -123,7 +123,7 @@ def json_object() -> dict:
 
 def operation(*, ok=None, status: int = 200, query=None, body=None, tags=(),
               errors=(), conditional: bool = False, links: tuple | None = None,
-              guard=None):
+              guard=None, example: dict | None = None):
     """Describe and validate one operation.
 
     `ok` is the answer's model (None: 204 without a body), `query` and `body`
@@ -131,7 +131,9 @@ def operation(*, ok=None, status: int = 200, query=None, body=None, tags=(),
     codes beyond those every operation has, `conditional` whether If-Match
     applies, `links` the kind (and id parameter) whose read, change and delete a
     new entry's id leads to. `guard(**path)` runs before the request is validated:
-    who may not write learns nothing from the validation.
+    who may not write learns nothing from the validation. `example` is a body
+    that is valid where entry 1 of every kind is the caller's (the description
+    shows it; the fuzz run starts from it).
     """
     codes = {400, 401, *errors}
     if query is not None or body is not None:
@@ -161,7 +163,7 @@ def operation(*, ok=None, status: int = 200, query=None, body=None, tags=(),
             return checked(*args, **kwargs)
 
         run._api = {"status": 204 if ok is None else status, "ok": ok,
-                    "conditional": conditional, "links": links,
+                    "conditional": conditional, "links": links, "example": example,
                     "paged": ok is not None and ok.__name__.endswith("Page")}
         api._function_metadata[run] = api._function_metadata[checked]
         return run
@@ -190,6 +192,8 @@ def _finish(operation_: dict, endpoint: str, method: str, info: dict, rule) -> N
         if parameter["in"] == "path":
             parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": schemas.MAX_ID}
             parameter["description"] = parameter.get("description") or "The entry's id."
+            if method != "delete":
+                parameter["example"] = 1
         parameter["schema"].pop("title", None)
     responses = operation_["responses"]
     for code, answer in responses.items():
@@ -223,6 +227,8 @@ def _finish(operation_: dict, endpoint: str, method: str, info: dict, rule) -> N
             "description": "The entry's ETag (or version) as read: 412 if it changed since."})
     if "requestBody" in operation_:
         operation_["requestBody"]["required"] = True
+        if info["example"] is not None:
+            operation_["requestBody"]["content"][JSON]["example"] = info["example"]
 
 
 def document() -> dict:

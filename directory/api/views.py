@@ -76,11 +76,20 @@ from directory.core.models import (
     PathMode,
     Person,
     Role,
+    Rotation,
+    RotationMember,
     Scenario,
     Shift,
     utcnow,
 )
-from directory.core.modes import mode_for, mode_states, paths_for_mode, region_mode
+from directory.core.modes import (
+    ModeError,
+    mode_for,
+    mode_states,
+    paths_for_mode,
+    region_mode,
+    switch_mode,
+)
 from directory.core.numbers import display_phone, tel_uri
 from directory.core.patterns import occurrences
 from directory.core.schedules import on_call_for_roles
@@ -92,6 +101,7 @@ from directory.editing.forms import (
     OverrideForm,
     PersonForm,
     RoleForm,
+    RotationForm,
     ShiftForm,
     person_choices,
 )
@@ -427,6 +437,14 @@ def override_json(override: Override) -> dict:
             "reason": override.reason}
 
 
+def rotation_json(rotation: Rotation) -> dict:
+    return {**_entry_fields(rotation), "role_id": rotation.role_id, "name": rotation.name,
+            "kind": rotation.kind.value, "length_days": rotation.length_days,
+            "handover_time": _clock(rotation.handover_time),
+            "starts_on": _day(rotation.starts_on), "ends_on": _day(rotation.ends_on),
+            "members": [m.person_id for m in rotation.members]}
+
+
 def ref_json(entry) -> dict | None:
     """A short reference to an actor, role, person or pattern."""
     if entry is None:
@@ -515,7 +533,8 @@ def scenario_json(scenario: Scenario) -> dict:
 
 
 SERIALIZERS = {Actor: actor_json, Person: person_json, Role: role_json,
-               ContactPoint: point_json, Shift: shift_json, Override: override_json}
+               ContactPoint: point_json, Shift: shift_json, Override: override_json,
+               Rotation: rotation_json}
 
 
 def _entry_answer(entry, *, status=200, headers=None):
@@ -733,6 +752,29 @@ def overrides():
 def override(override_id):
     """One override."""
     return _entry_answer(_get(Override, override_id))
+
+
+@bp.get("/rotations")
+@operation(ok=S.PAGES[S.Rotation], query=S.PeriodsQuery, tags=["on-call"])
+def rotations():
+    """Rotations, in id order; filter by role, person (a member), or those ending after a day."""
+    query = (select(Rotation).where(Rotation.deleted_at.is_(None)).order_by(Rotation.id)
+             .options(selectinload(Rotation.members)))
+    if (role_id := _q().role_id) is not None:
+        query = query.where(Rotation.role_id == role_id)
+    if (person_id := _q().person_id) is not None:
+        query = query.where(Rotation.members.any(RotationMember.person_id == person_id))
+    if (after := _q().ends_after) is not None:
+        query = query.where(or_(Rotation.ends_on.is_(None),
+                                Rotation.ends_on > after.astimezone(_tz()).date()))
+    return _paginated(query, rotation_json)
+
+
+@bp.get("/rotations/<int:rotation_id>")
+@operation(ok=S.Rotation, errors=[404], tags=["on-call"])
+def rotation(rotation_id):
+    """One rotation and its members in turn order."""
+    return _entry_answer(_get(Rotation, rotation_id))
 
 
 # --- Reads: call trees, patterns, scenarios, mode, search ------------------
@@ -959,6 +1001,10 @@ def _validated_form(form_class, values: dict, prepare=None):
     """The page's form, filled as if posted with `values`, validated."""
     formdata = MultiDict()
     for name, value in values.items():
+        if isinstance(value, list):  # a FieldList: name-0, name-1, …
+            for index, item in enumerate(value):
+                formdata.add(f"{name}-{index}", _form_value(item))
+            continue
         posted = _form_value(value)
         if posted is not None:
             formdata.add(name, posted)
@@ -975,9 +1021,13 @@ def _validated_form(form_class, values: dict, prepare=None):
 
 
 def _current_values(entry, form_class) -> dict:
+    """The entry's values under its form's names (a rotation's members as person ids)."""
     form = form_class(formdata=None, meta={"csrf": False})
-    return {name: getattr(entry, name) for name in form._fields
-            if name not in form_class.NOT_VALUES and hasattr(entry, name)}
+    values = {name: getattr(entry, name) for name in form._fields
+              if name not in form_class.NOT_VALUES and hasattr(entry, name)}
+    if isinstance(entry, Rotation):
+        values["members"] = [member.person_id for member in entry.members]
+    return values
 
 
 def _save(entry, form, *, expected_version, extra=None, after=None):
@@ -1120,6 +1170,12 @@ def _staff_of_role(entry):
     return _persons_of(db.session.get(Role, entry.role_id).actor_id)
 
 
+def _members_of_role(entry):
+    """A rotation's form offers the role's actor's live persons as members."""
+    choices = person_choices(db.session.get(Role, entry.role_id).actor_id)
+    return lambda form: form.set_person_choices(choices)
+
+
 @dataclass(frozen=True)
 class Kind:
     """An entry kind the API writes, and how: the table `_register` reads.
@@ -1143,6 +1199,8 @@ class Kind:
     moments: tuple = ()
     verbs: tuple = ("create", "update", "delete")
     what: str = ""
+    example: dict | None = None  # a new entry, where entry 1 of each kind is yours
+    change: dict | None = None  # a change of one
     id_name: str = ""  # the id's name in the URL, when not `<name>_id`
 
     @property
@@ -1154,23 +1212,42 @@ ID = (int, S.ID_SCHEMA)
 PERIOD_MOMENTS = ("starts_at", "ends_at")
 KINDS = (
     Kind(Actor, ActorForm, S.Actor, "actors", "actor", "directory", verbs=("update",),
-         what="an actor's details"),
+         what="an actor's details", change={"notes": "Granskad i december."}),
     Kind(Person, PersonForm, S.Person, "persons", "person", "directory",
-         parents={"actor_id": ID}, owner=_actor_parent, what="a person of an actor you edit"),
+         parents={"actor_id": ID}, owner=_actor_parent, what="a person of an actor you edit",
+         example={"actor_id": 1, "name": "Cilla Ny", "title": "Kommunikatör"},
+         change={"title": "Säkerhetssamordnare"}),
     Kind(Role, RoleForm, S.Role, "roles", "role", "directory",
          parents={"actor_id": ID}, owner=_actor_parent,
-         what="an on-call role of an actor you edit"),
+         what="an on-call role of an actor you edit",
+         example={"actor_id": 1, "name": "Krisledningsstab", "short_name": "KLS"},
+         change={"description": "Dygnet runt."}),
     Kind(ContactPoint, ContactPointForm, S.ContactPoint, "contact-points", "contact_point",
          "directory",
          parents={"owner_type": (S.OwnerTypeValue, {}), "owner_id": ID}, owner=_owner,
          defaults={"mode": PathMode.BOTH.value, "priority": 1}, id_name="point_id",
+         example={"owner_type": "role", "owner_id": 1, "kind": "mobile",
+                  "value": "070-174 06 20", "label": "Reserv"},
+         change={"label": "Dygnet runt"},
          what="a contact path of an actor, role, person or pattern you edit"),
     Kind(Shift, ShiftForm, S.Shift, "shifts", "shift", "on-call",
          parents={"role_id": ID}, owner=_role_parent, prepare=_staff_of_role,
-         moments=PERIOD_MOMENTS, what="a single shift of a role you edit"),
+         moments=PERIOD_MOMENTS, what="a single shift of a role you edit",
+         example={"role_id": 1, "person_id": 1, "starts_at": "2026-12-24T08:00",
+                  "ends_at": "2026-12-24T20:00", "note": "Julafton"},
+         change={"note": "Byte med Bo"}),
     Kind(Override, OverrideForm, S.Override, "overrides", "override", "on-call",
          parents={"role_id": ID}, owner=_role_parent, prepare=_staff_of_role,
-         moments=PERIOD_MOMENTS, what="an override (someone takes over a role you edit)"),
+         moments=PERIOD_MOMENTS, what="an override (someone takes over a role you edit)",
+         example={"role_id": 1, "person_id": 2, "starts_at": "2026-12-25T08:00",
+                  "ends_at": "2026-12-26T08:00", "reason": "Semester"},
+         change={"reason": "Sjukdom"}),
+    Kind(Rotation, RotationForm, S.Rotation, "rotations", "rotation", "on-call",
+         parents={"role_id": ID}, owner=_role_parent, prepare=_members_of_role,
+         what="a rotation (members taking turns) of a role you edit",
+         example={"role_id": 1, "name": "Veckovis", "kind": "weekly",
+                  "handover_time": "08:00", "starts_on": "2026-01-05", "members": [1, 2]},
+         change={"name": "Veckovis, vinter"}),
 )
 
 
@@ -1208,10 +1285,11 @@ def _register(kind: Kind) -> None:
     views = {
         "create": (f"/{kind.path}", "POST", operation(
             ok=kind.answer, status=201, body=create_body, tags=[kind.tag],
-            errors=[403, 409], links=links, guard=_require_some_edit_right)(create)),
+            errors=[403, 409], links=links, guard=_require_some_edit_right,
+            example=kind.example)(create)),
         "update": (one, "PATCH", operation(
             ok=kind.answer, body=update_body, tags=[kind.tag], errors=[403, 404],
-            conditional=True, guard=may_change)(update)),
+            conditional=True, guard=may_change, example=kind.change)(update)),
         "delete": (one, "DELETE", operation(
             tags=[kind.tag], errors=[403, 404], conditional=True)(delete)),
     }
@@ -1223,6 +1301,39 @@ def _register(kind: Kind) -> None:
 
 for _kind in KINDS:
     _register(_kind)
+
+
+def _require_admin() -> None:
+    """The coordinators (admins) switch modes, as on the mode page."""
+    if not is_admin(current_user):
+        raise ApiError(403, _("Only coordinators may do this."))
+
+
+@bp.post("/mode")
+@operation(ok=S.ModeState, body=S.ModeSwitch, tags=["mode"], errors=[403],
+           guard=_require_admin, example={"mode": "activated", "reason": "Snöstorm"})
+def mode_switch():
+    """Switch the region or one actor to ordinary or activated mode, and log why."""
+    body = request.context.json
+    actor = _get_named(Actor, body.actor_id, "actor_id") if body.actor_id else None
+    scenario = (_get_named(Scenario, body.scenario_id, "scenario_id")
+                if body.scenario_id else None)
+    try:
+        switch_mode(actor, Mode(body.mode), reason=body.reason, user=current_user,
+                    scenario=scenario)
+    except ModeError as error:
+        db.session.rollback()
+        raise invalid("reason", _(str(error))) from None
+    db.session.commit()
+    return _answer(mode_json(mode_for(actor)))
+
+
+def _get_named(model, ident: int, field_name: str):
+    """A live entry named in a body, or a 422 on that field."""
+    entry = db.session.get(model, ident)
+    if entry is None or entry.deleted_at is not None:
+        raise invalid(field_name, _l("There is no such entry."))
+    return entry
 
 
 @bp.post("/actors/<int:actor_id>/review")
