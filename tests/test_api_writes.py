@@ -69,6 +69,9 @@ def test_a_rotation_is_validated_field_by_field_with_the_forms_messages(client, 
     typed = field_errors(client.post(f"{API}/rotations", headers=as_editor,
                                      json=rotation_body(region, members="asa", colour="red")))
     assert set(typed) == {"members", "colour"} and typed["colour"] == "Unknown field."
+    stranger = field_errors(client.post(f"{API}/rotations", headers=as_editor,
+                                        json=rotation_body(region, members=[999999])))
+    assert stranger == {"members": "Not a valid choice."}
     assert count(Rotation) == before
 
 

@@ -13,6 +13,7 @@ own (translated) messages, as it does for the pages. Answers are written out
 here field by field.
 """
 
+import typing
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -578,6 +579,17 @@ class Body(BaseModel):
     """A request body: strict JSON types, no field but those described."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _whole_numbers(cls, value, info):
+        """JSON Schema's integer includes 1.0: take it as 1 where a number is wanted."""
+        if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_ID:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and int in typing.get_args(field.annotation) + (
+                    field.annotation,):
+                return int(value)
+        return value
 
     @field_validator("*", mode="after")
     @classmethod

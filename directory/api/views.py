@@ -1,12 +1,18 @@
 """The JSON API under /api/v1, described by OpenAPI 3.1 at /api/v1/openapi.json.
 
+Every operation names its models (`schemas`) in `spec.operation`: SpecTree
+validates the query string and body against them before the view runs and
+the answer after, and generates the description from them.
+
 Reads answer what the pages answer (actors, persons, roles, contact paths, who
-is on call, call trees resolved, collaboration patterns, scenarios, the mode
-in force, search and reverse lookup) to anyone signed in; confidential paths
-follow the pages' rule (`security.may_see`). Writes are validated by the
-pages' own forms (same rules, same messages), saved by the same `services`
-functions and allowed by the same `security.can_edit`: editors change their
-own actors' entries, admins everything.
+is on call, rotations, call trees resolved, collaboration patterns, scenarios,
+the mode in force, search and reverse lookup) to anyone signed in; confidential
+paths follow the pages' rule (`security.may_see`). Writes of entries come from
+one table (`KINDS`): each body passes its schema, then the page's own form
+(same rules, same messages), is saved by the same `services` functions and
+allowed by the same `security.can_edit`: editors change their own actors'
+entries, admins everything. The mode switch is the coordinators', as on the
+mode page.
 
 A client signs in with a personal token (`Authorization: Bearer kv_…`, see
 `tokens`) or with the browser session. A request that sends a token is signed
@@ -997,6 +1003,17 @@ def _form_value(value):
     return str(value)
 
 
+def _flat(messages) -> list[str]:
+    """A field's messages; a list field's come per entry (lists, often empty)."""
+    flat = []
+    for message in messages:
+        if isinstance(message, list | tuple):
+            flat += [m for m in _flat(message) if m not in flat]
+        elif str(message) not in flat:
+            flat.append(str(message))
+    return flat
+
+
 def _validated_form(form_class, values: dict, prepare=None):
     """The page's form, filled as if posted with `values`, validated."""
     formdata = MultiDict()
@@ -1015,7 +1032,7 @@ def _validated_form(form_class, values: dict, prepare=None):
         raise Invalid([
             {"field": name or "", "message": message}
             for name, messages in form.errors.items()
-            for message in messages
+            for message in _flat(messages)
         ])
     return form
 
@@ -1233,14 +1250,14 @@ KINDS = (
     Kind(Shift, ShiftForm, S.Shift, "shifts", "shift", "on-call",
          parents={"role_id": ID}, owner=_role_parent, prepare=_staff_of_role,
          moments=PERIOD_MOMENTS, what="a single shift of a role you edit",
-         example={"role_id": 1, "person_id": 1, "starts_at": "2026-12-24T08:00",
-                  "ends_at": "2026-12-24T20:00", "note": "Julafton"},
+         example={"role_id": 1, "person_id": 1, "starts_at": "2026-12-24T08:00:00+01:00",
+                  "ends_at": "2026-12-24T20:00:00+01:00", "note": "Julafton"},
          change={"note": "Byte med Bo"}),
     Kind(Override, OverrideForm, S.Override, "overrides", "override", "on-call",
          parents={"role_id": ID}, owner=_role_parent, prepare=_staff_of_role,
          moments=PERIOD_MOMENTS, what="an override (someone takes over a role you edit)",
-         example={"role_id": 1, "person_id": 2, "starts_at": "2026-12-25T08:00",
-                  "ends_at": "2026-12-26T08:00", "reason": "Semester"},
+         example={"role_id": 1, "person_id": 2, "starts_at": "2026-12-25T08:00:00+01:00",
+                  "ends_at": "2026-12-26T08:00:00+01:00", "reason": "Semester"},
          change={"reason": "Sjukdom"}),
     Kind(Rotation, RotationForm, S.Rotation, "rotations", "rotation", "on-call",
          parents={"role_id": ID}, owner=_role_parent, prepare=_members_of_role,
