@@ -537,7 +537,7 @@ class SearchQuery(Query):
 class LookupQuery(Query):
     number: str = Field(min_length=1, max_length=100, pattern=r"\S",
                         description="A phone number written any common way.",
-                        examples=["070-174 06 10"])
+                        examples=["08-700 00 00"])
 
 
 # --- Request bodies, from the forms -------------------------------------------
@@ -575,6 +575,12 @@ SKIPPED_FIELDS = (HiddenField, SubmitField)
 ID_SCHEMA = {"minimum": 1, "maximum": MAX_ID}
 
 
+def _whole_number(value):
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_ID:
+        return int(value)
+    return value
+
+
 class Body(BaseModel):
     """A request body: strict JSON types, no field but those described."""
 
@@ -584,11 +590,14 @@ class Body(BaseModel):
     @classmethod
     def _whole_numbers(cls, value, info):
         """JSON Schema's integer includes 1.0: take it as 1 where a number is wanted."""
-        if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_ID:
-            field = cls.model_fields.get(info.field_name)
-            if field is not None and int in typing.get_args(field.annotation) + (
-                    field.annotation,):
-                return int(value)
+        field = cls.model_fields.get(info.field_name)
+        if field is None:
+            return value
+        kinds = (*typing.get_args(field.annotation), field.annotation)
+        if list[int] in kinds and isinstance(value, list):
+            return [_whole_number(item) for item in value]
+        if int in kinds:
+            return _whole_number(value)
         return value
 
     @field_validator("*", mode="after")

@@ -1244,7 +1244,7 @@ KINDS = (
          parents={"owner_type": (S.OwnerTypeValue, {}), "owner_id": ID}, owner=_owner,
          defaults={"mode": PathMode.BOTH.value, "priority": 1}, id_name="point_id",
          example={"owner_type": "role", "owner_id": 1, "kind": "mobile",
-                  "value": "070-174 06 20", "label": "Reserv"},
+                  "value": "070-174 06 98", "label": "Reserv"},
          change={"label": "Dygnet runt"},
          what="a contact path of an actor, role, person or pattern you edit"),
     Kind(Shift, ShiftForm, S.Shift, "shifts", "shift", "on-call",
