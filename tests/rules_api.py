@@ -8,7 +8,7 @@ a deletion.
 from datetime import timedelta
 
 from directory.core.extensions import db
-from directory.core.models import Shift, utcnow
+from directory.core.models import Rotation, RotationMember, Shift, utcnow
 
 API = "/api/v1"
 CHANGE = {"json": True, "method": "PATCH", "success": (200,)}
@@ -26,6 +26,17 @@ def shift_of(w) -> Shift:
         db.session.commit()
         w.__dict__["shift"] = shift
     return w.__dict__["shift"]
+
+
+def rotation_of(w) -> Rotation:
+    """The world has no rotation of its own: one is made the first time a rule asks."""
+    if "rotation" not in w.__dict__:
+        rotation = Rotation(role=w.role, starts_on=utcnow().date())
+        rotation.members = [RotationMember(person=w.person, position=0)]
+        db.session.add(rotation)
+        db.session.commit()
+        w.__dict__["rotation"] = rotation
+    return w.__dict__["rotation"]
 
 
 def period(w) -> dict:
@@ -68,4 +79,15 @@ RULES = {
                             lambda w: {"reason": "Sjukdom"}, True, CHANGE),
     "api.override_delete": (lambda w: f"{API}/overrides/{w.override.id}", lambda w: {}, True,
                             DELETE),
+    "api.rotation_create": (lambda w: f"{API}/rotations",
+                            lambda w: {"role_id": w.role.id, "kind": "weekly",
+                                       "handover_time": "08:00", "starts_on": "2026-01-05",
+                                       "members": [w.person.id]}, True, CREATE),
+    "api.rotation_update": (lambda w: f"{API}/rotations/{rotation_of(w).id}",
+                            lambda w: {"name": "Vinter"}, True, CHANGE),
+    "api.rotation_delete": (lambda w: f"{API}/rotations/{rotation_of(w).id}",
+                            lambda w: {}, True, DELETE),
+    # Switching modes is the coordinators' (admins') alone, as on the mode page.
+    "api.mode_switch": (lambda w: f"{API}/mode",
+                        lambda w: {"mode": "activated", "reason": "Snöstorm"}, False, ACTION),
 }

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from directory.accounts import credentials
-from directory.api import openapi
+from directory.api import schemas, spec
 from directory.calltrees.rules import add_node
 from directory.core.extensions import db
 from directory.core.models import (
@@ -94,7 +94,7 @@ def matches(response, schema_name: str) -> dict:
     """The JSON body, after checking it against its schema in the description."""
     global _DOCUMENT
     if _DOCUMENT is None:
-        _DOCUMENT = openapi.document()
+        _DOCUMENT = spec.document()
     body = response.get_json()
     schema = {"$ref": f"#/components/schemas/{schema_name}",
               "components": _DOCUMENT["components"]}
@@ -680,7 +680,7 @@ def test_errors_under_the_api_are_problem_json_never_html(client, as_viewer, reg
 
 def test_lists_default_to_the_documented_page_size(client, as_viewer, region):
     body = client.get(f"{API}/persons", headers=as_viewer).get_json()
-    assert body["per_page"] == openapi.DEFAULT_PER_PAGE
+    assert body["per_page"] == schemas.DEFAULT_PER_PAGE
 
 
 def test_role_validation_clashes_and_deleting_a_role(client, as_editor, region):

@@ -2,25 +2,37 @@
 
 The app is served by Werkzeug on a free local port, a small directory is
 seeded, and `st run` (schemathesis 4) generates requests from
-/api/v1/openapi.json as an editor with a bearer token: valid and invalid
+/api/v1/openapi.json as a coordinator with a bearer token: valid and invalid
 bodies, parameters and headers, for every operation, writes included. The
 run fails on any server error, any status code, content type or header the
 description does not list, and any body that does not match its schema.
+It fails when an operation of the description never answered with success
+(2xx or 304) in the whole run: the run must reach every operation, as a
+coordinator (admin) who may use each. It also fails when schemathesis warns
+that it could not reach an operation (every answer a 404, or 401/403:
+`missing_test_data`, `missing_auth`). Its warnings that generated data was
+mostly refused (`validation_mismatch`, `low_valid_rate`) are shown in the
+report but do not fail it: see SHOWN_WARNINGS.
 It is bounded: a fixed number of examples per operation and a fixed seed
 (about 2,600 requests, 20-40 s), and a hard time limit.
 """
 
 import json
+import os
+import re
 import subprocess
 import sys
 import threading
 import time as clock
 from datetime import date, time, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from directory.accounts import credentials
+from directory.api.spec import document
 from directory.calltrees.rules import add_node
 from directory.core.extensions import db
 from directory.core.models import (
@@ -44,6 +56,7 @@ from directory.core.models import (
 )
 from tests.conftest import make_actor, make_contact, make_person, make_role, make_user
 
+ROOT = Path(__file__).resolve().parent.parent
 CHECKS = ",".join([
     "not_a_server_error",
     "status_code_conformance",
@@ -53,6 +66,33 @@ CHECKS = ",".join([
 ])
 MAX_EXAMPLES = 12
 SEED = 20261127
+# Warnings that mean an operation was not reached: they fail the run.
+FAIL_ON_WARNINGS = ["missing_auth", "missing_test_data", "unresolvable_reference",
+                    "unsupported_regex"]
+# Shown, not failing: a few writes (shifts, overrides, rotations, contact
+# paths) refuse much generated data for rules between fields that JSON Schema
+# cannot say (the end after the start, a number valid for its kind, both
+# opening times or neither). Every operation must still succeed (see below).
+SHOWN_WARNINGS = [*FAIL_ON_WARNINGS, "validation_mismatch", "low_valid_rate"]
+# Entries that `seed_directory` makes and the run does not delete (all
+# Haninge's): bodies name them most of the time, and random ids otherwise.
+TEST_DATA = """\
+[dictionaries]
+actors = { values = [1] }
+roles = { values = [3] }
+owners = { values = [1, 3] }
+persons = { values = [3, 4] }
+
+[parameters]
+"header.If-Match" = "*"
+"body.actor_id" = { dictionary = "actors", probability = 0.9 }
+"body.role_id" = { dictionary = "roles", probability = 0.9 }
+"body.owner_id" = { dictionary = "owners", probability = 0.9 }
+"body.scenario_id" = { dictionary = "actors", probability = 0.9 }
+"body.person_id" = { dictionary = "persons", probability = 0.9 }
+"body.replaces_person_id" = { dictionary = "persons", probability = 0.9 }
+"body.members[*]" = { dictionary = "persons", probability = 0.9 }
+"""
 TIME_LIMIT = 600  # seconds: a guard against a hang; alone it takes ~30 s, beside
 # another xdist worker on a loaded 2-core machine it has taken over 100 s
 
@@ -65,6 +105,11 @@ def seed_directory():
     bo = make_person(haninge, "Bo Ek")
     tib = make_role(haninge)
     vb = make_role(police, "Vakthavande befäl", "VB")
+    # Entries the run keeps: the coverage phase deletes the first of each kind
+    # (id 1, the schema's minimum), so bodies name these (TEST_DATA) instead.
+    make_role(haninge, "Krisledning", "KL")  # role 3
+    make_person(haninge, "Cilla Ek")  # person 3
+    make_person(haninge, "Dan Ek")  # person 4
     make_contact(tib, "+46701740610", label="TiB 24/7")
     make_contact(tib, "+46701740611", mode=PathMode.ACTIVATED, priority=2)
     make_contact(asa, "+46701740675", confidential=True, label="Privat")
@@ -106,9 +151,11 @@ def seed_directory():
     add_node(tree, police, parent=top)
     db.session.add(ModeState(scope="region", mode=Mode.ACTIVATED, reason="Snöstorm",
                              scenario=scenario))
-    editor = make_user("editor@example.org", role=UserRole.EDITOR, actors=[haninge])
+    # A coordinator may use every operation (the mode switch too); what editors
+    # and viewers may not do is the permission tests' matter.
+    admin = make_user("admin@example.org", role=UserRole.ADMIN)
     db.session.flush()
-    _token, secret = credentials.create_api_token(editor, "schemathesis")
+    _token, secret = credentials.create_api_token(admin, "schemathesis")
     db.session.commit()
     return secret
 
@@ -133,9 +180,28 @@ def live_server(app):
         thread.join(5)
 
 
+def write_config(workdir):
+    """schemathesis.toml: the warnings above shown and failing the run.
+
+    Writes are sent with `If-Match: *` (any version): an arbitrary tag is a
+    stale one, so generated tags would test only the 412 answer (which
+    tests/test_api*.py check) and never the write behind it. Ids in bodies
+    are mostly those of the seeded entries (`TEST_DATA`): a random id names
+    nothing, and what a body may name (a person of the role's actor) is not a
+    thing a schema can say.
+    """
+    config = workdir / "schemathesis.toml"
+    shown = ", ".join(f'"{name}"' for name in SHOWN_WARNINGS)
+    failing = ", ".join(f'"{name}"' for name in FAIL_ON_WARNINGS)
+    config.write_text(f"[warnings]\ndisplay = [{shown}]\nfail-on = [{failing}]\n\n"
+                      + TEST_DATA)
+    return config
+
+
 def run_schemathesis(base_url: str, secret: str, report, workdir) -> subprocess.CompletedProcess:
     command = [
-        sys.executable, "-m", "schemathesis.cli", "run", f"{base_url}/api/v1/openapi.json",
+        sys.executable, "-m", "schemathesis.cli", "--config-file", str(write_config(workdir)),
+        "run", f"{base_url}/api/v1/openapi.json",
         "--url", f"{base_url}/api/v1",
         "--header", f"Authorization: Bearer {secret}",
         "--checks", CHECKS,
@@ -150,8 +216,36 @@ def run_schemathesis(base_url: str, secret: str, report, workdir) -> subprocess.
     ]
     # In a scratch directory: schemathesis keeps a cache (.schemathesis/) where it runs.
     # Our own interpreter and arguments, hence the S603 waiver on the call line.
+    environment = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks",
+                   "PYTHONPATH": str(ROOT)}
     return subprocess.run(command, capture_output=True, text=True, timeout=TIME_LIMIT,  # noqa: S603
-                          check=False, cwd=workdir)
+                          check=False, cwd=workdir, env=environment)
+
+
+def answers_by_operation(report, document) -> dict[str, dict[int, int]]:
+    """For each operation of the description, how often it answered each status."""
+    patterns = []
+    for path, item in document["paths"].items():
+        regex = "^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$"
+        for method in item:
+            patterns.append((method.upper(), re.compile(regex), f"{method.upper()} {path}"))
+    answers = {label: {} for _method, _regex, label in patterns}
+    for line in report.read_text().splitlines():
+        for name, payload in json.loads(line).items():
+            if not (name.endswith("ScenarioFinished") and isinstance(payload, dict)):
+                continue
+            interactions = (payload.get("recorder") or {}).get("interactions") or {}
+            for interaction in interactions.values():
+                if interaction.get("response") is None:
+                    continue
+                request = interaction["request"]
+                path = urlsplit(request["uri"]).path.removeprefix("/api/v1")
+                for method, regex, label in patterns:
+                    if method == request["method"] and regex.match(path):
+                        status = interaction["response"]["status_code"]
+                        answers[label][status] = answers[label].get(status, 0) + 1
+                        break
+    return answers
 
 
 def count_cases(report) -> int:
@@ -176,3 +270,10 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(app, live_ser
     print(f"schemathesis: {cases} requests in {took:.1f} s")
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
     assert cases > 1000, result.stdout[-5000:]  # the seed makes it about 2,600
+    with app.test_request_context():
+        answers = answers_by_operation(report, document())
+    # The description itself is what the run loads first (a failing load fails it).
+    answers.pop("GET /openapi.json")
+    unreached = {label: codes for label, codes in answers.items()
+                 if not any(200 <= code < 300 or code == 304 for code in codes)}
+    assert not unreached, f"never answered with success: {unreached}"

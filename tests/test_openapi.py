@@ -5,7 +5,7 @@ import re
 import jsonschema_rs
 import pytest
 
-from directory.api import openapi
+from directory.api import spec
 from directory.core.models import ContactKind, UserRole
 from directory.editing.forms import ContactPointForm, PersonForm
 
@@ -16,7 +16,7 @@ METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 @pytest.fixture
 def document(app):
     with app.test_request_context():
-        return openapi.document()
+        return spec.document()
 
 
 def api_routes(app) -> dict[tuple[str, str], tuple[str, set[str]]]:
@@ -124,7 +124,7 @@ def test_request_bodies_follow_the_forms(app, document):
     name_length = next(v.max for v in person.name.validators if hasattr(v, "max"))
     assert schemas["PersonCreate"]["properties"]["name"]["maxLength"] == name_length
     assert set(schemas["PersonCreate"]["required"]) == {"actor_id", "name"}
-    assert schemas["PersonUpdate"].get("required") == []
+    assert schemas["PersonUpdate"].get("required", []) == []
     kinds = schemas["ContactPointCreate"]["properties"]["kind"]["enum"]
     assert kinds == [c.value for c in point.kind.choices] == [k.value for k in ContactKind]
     assert set(schemas["ContactPointCreate"]["required"]) == {
@@ -133,7 +133,7 @@ def test_request_bodies_follow_the_forms(app, document):
     assert (priority["minimum"], priority["maximum"]) == (1, 99)
     assert schemas["ShiftCreate"]["properties"]["starts_at"]["format"] == "date-time"
     override = schemas["OverrideCreate"]["properties"]["replaces_person_id"]
-    assert override["type"] == ["integer", "null"]
+    assert [branch["type"] for branch in override["anyOf"]] == ["integer", "null"]
 
 
 def test_the_description_is_served_as_json(client, login_as, document):

@@ -1,12 +1,18 @@
 """The JSON API under /api/v1, described by OpenAPI 3.1 at /api/v1/openapi.json.
 
+Every operation names its models (`schemas`) in `spec.operation`: SpecTree
+validates the query string and body against them before the view runs and
+the answer after, and generates the description from them.
+
 Reads answer what the pages answer (actors, persons, roles, contact paths, who
-is on call, call trees resolved, collaboration patterns, scenarios, the mode
-in force, search and reverse lookup) to anyone signed in; confidential paths
-follow the pages' rule (`security.may_see`). Writes are validated by the
-pages' own forms (same rules, same messages), saved by the same `services`
-functions and allowed by the same `security.can_edit`: editors change their
-own actors' entries, admins everything.
+is on call, rotations, call trees resolved, collaboration patterns, scenarios,
+the mode in force, search and reverse lookup) to anyone signed in; confidential
+paths follow the pages' rule (`security.may_see`). Writes of entries come from
+one table (`KINDS`): each body passes its schema, then the page's own form
+(same rules, same messages), is saved by the same `services` functions and
+allowed by the same `security.can_edit`: editors change their own actors'
+entries, admins everything. The mode switch is the coordinators', as on the
+mode page.
 
 A client signs in with a personal token (`Authorization: Bearer kv_…`, see
 `tokens`) or with the browser session. A request that sends a token is signed
@@ -25,6 +31,8 @@ the bearer sign-in and `flask tokens`.
 
 import hashlib
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -43,6 +51,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from pydantic_core import PydanticCustomError
 from sqlalchemy import func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -53,7 +62,9 @@ from werkzeug.http import HTTP_STATUS_CODES
 from wtforms.fields.choices import SelectChoice
 
 from directory.accounts import credentials
-from directory.api import openapi
+from directory.api import schemas as S
+from directory.api.errors import ApiError, Invalid, invalid
+from directory.api.spec import document, operation
 from directory.calltrees import rules as calltrees
 from directory.core import entries as services
 from directory.core.errors import problem
@@ -68,13 +79,23 @@ from directory.core.models import (
     ContactPoint,
     Mode,
     Override,
+    PathMode,
     Person,
     Role,
+    Rotation,
+    RotationMember,
     Scenario,
     Shift,
     utcnow,
 )
-from directory.core.modes import mode_for, mode_states, paths_for_mode, region_mode
+from directory.core.modes import (
+    ModeError,
+    mode_for,
+    mode_states,
+    paths_for_mode,
+    region_mode,
+    switch_mode,
+)
 from directory.core.numbers import display_phone, tel_uri
 from directory.core.patterns import occurrences
 from directory.core.schedules import on_call_for_roles
@@ -86,6 +107,7 @@ from directory.editing.forms import (
     OverrideForm,
     PersonForm,
     RoleForm,
+    RotationForm,
     ShiftForm,
     person_choices,
 )
@@ -109,11 +131,7 @@ limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_rate_limit
               scope="api")(bp)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-DEFAULT_PER_PAGE, MAX_PER_PAGE = openapi.DEFAULT_PER_PAGE, openapi.MAX_PER_PAGE
-MAX_PAGE, MAX_ID = openapi.MAX_PAGE, openapi.MAX_ID
-# Moments the API reasons about: far enough for any schedule, near enough
-# that date arithmetic in the schedules never leaves Python's calendar.
-EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+MAX_ID = S.MAX_ID
 NEXT_MEETINGS = 3
 
 
@@ -180,26 +198,6 @@ def _user_from_bearer_token(req):
 # --- Errors ---------------------------------------------------------------
 
 
-class ApiError(Exception):
-    """An answer other than success, as problem+json."""
-
-    def __init__(self, status: int, detail: str = "", *, errors=None, headers=None, **extra):
-        super().__init__(detail)
-        self.status, self.detail, self.errors = status, str(detail), errors
-        self.headers, self.extra = headers or {}, extra
-
-
-class Invalid(ApiError):
-    """A 422 with the failing fields and why."""
-
-    def __init__(self, errors: list[dict]):
-        super().__init__(422, _("Some fields are not valid."), errors=errors)
-
-
-def invalid(field: str, message) -> Invalid:
-    return Invalid([{"field": field, "message": str(message)}])
-
-
 @bp.errorhandler(ApiError)
 def _api_error(error: ApiError):
     extra = dict(error.extra)
@@ -251,41 +249,14 @@ def _tz() -> ZoneInfo:
 def parse_moment(raw: str, field: str) -> datetime:
     """An ISO 8601 moment; without an offset it is local time in the region."""
     try:
-        moment = datetime.fromisoformat(raw.strip())
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=_tz())
-        moment = moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise invalid(field, _l("Give a date and time like 2026-12-24T03:00 (local time)"
-                                " or 2026-12-24T03:00+01:00.")) from None
-    if not EARLIEST <= moment < LATEST:
-        raise invalid(field, _l("Give a date and time between 1970 and 2199."))
-    return moment
+        return S.parse_moment(raw)
+    except PydanticCustomError as error:
+        raise invalid(field, error.message()) from None
 
 
-def _moment_arg(name: str) -> datetime | None:
-    raw = request.args.get(name)
-    return parse_moment(raw, name) if raw else None
-
-
-def _int_arg(name: str, default=None, *, low=1, high=MAX_ID) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 12) or not low <= int(raw) <= high:
-        raise invalid(name, _l("Give a whole number from %(low)d to %(high)d.",
-                               low=low, high=high))
-    return int(raw)
-
-
-def _choice_arg(name: str, choices) -> str | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return None
-    values = [c.value for c in choices]
-    if raw not in values:
-        raise invalid(name, _l("Choose one of: %(values)s.", values=", ".join(values)))
-    return raw
+def _q():
+    """The query string, as validated against the operation's model."""
+    return request.context.query
 
 
 def _get(model, ident: int):
@@ -330,9 +301,7 @@ def _answer(body, *, status=200, etag=None, headers=None):
 
 
 def _pagination() -> tuple[int, int]:
-    page = _int_arg("page", 1, high=MAX_PAGE)
-    per_page = _int_arg("per_page", DEFAULT_PER_PAGE, high=MAX_PER_PAGE)
-    return page, per_page
+    return _q().page, _q().per_page
 
 
 def _page_links(page: int, pages: int, per_page: int) -> str:
@@ -474,6 +443,14 @@ def override_json(override: Override) -> dict:
             "reason": override.reason}
 
 
+def rotation_json(rotation: Rotation) -> dict:
+    return {**_entry_fields(rotation), "role_id": rotation.role_id, "name": rotation.name,
+            "kind": rotation.kind.value, "length_days": rotation.length_days,
+            "handover_time": _clock(rotation.handover_time),
+            "starts_on": _day(rotation.starts_on), "ends_on": _day(rotation.ends_on),
+            "members": [m.person_id for m in rotation.members]}
+
+
 def ref_json(entry) -> dict | None:
     """A short reference to an actor, role, person or pattern."""
     if entry is None:
@@ -562,7 +539,8 @@ def scenario_json(scenario: Scenario) -> dict:
 
 
 SERIALIZERS = {Actor: actor_json, Person: person_json, Role: role_json,
-               ContactPoint: point_json, Shift: shift_json, Override: override_json}
+               ContactPoint: point_json, Shift: shift_json, Override: override_json,
+               Rotation: rotation_json}
 
 
 def _entry_answer(entry, *, status=200, headers=None):
@@ -605,61 +583,69 @@ def _visible_or_404(point: ContactPoint) -> ContactPoint:
 
 
 @bp.get("/openapi.json", endpoint="openapi")
+@operation(ok=S.OpenAPIDocument, tags=["meta"])
 def openapi_document():
-    """The OpenAPI 3.1 description of this API."""
-    return _answer(openapi.document())
+    """This description (OpenAPI 3.1), generated from the schemas the API validates with."""
+    return _answer(document())
 
 
 @bp.get("/actors")
+@operation(ok=S.PAGES[S.Actor], query=S.ActorsQuery, tags=["directory"])
 def actors():
     """The actors, in id order; filter by slug, kind or level."""
     query = select(Actor).where(Actor.deleted_at.is_(None)).order_by(Actor.id)
-    if slug := request.args.get("slug"):
+    if slug := _q().slug:
         query = query.where(Actor.slug == slug)
-    if kind := _choice_arg("kind", ActorKind):
+    if kind := _q().kind:
         query = query.where(Actor.kind == ActorKind(kind))
-    if level := _choice_arg("level", ActorLevel):
+    if level := _q().level:
         query = query.where(Actor.level == ActorLevel(level))
     return _paginated(query, actor_json)
 
 
 @bp.get("/actors/<int:actor_id>")
+@operation(ok=S.Actor, errors=[404], tags=["directory"])
 def actor(actor_id):
     """One actor."""
     return _entry_answer(_get(Actor, actor_id))
 
 
 @bp.get("/actors/<int:actor_id>/mode")
+@operation(ok=S.ModeState, errors=[404], tags=["mode"])
 def actor_mode(actor_id):
     """The mode in force for an actor: its own, its parent's, or the region's."""
     return _answer(mode_json(mode_for(_get(Actor, actor_id))))
 
 
 @bp.get("/persons")
+@operation(ok=S.PAGES[S.Person], query=S.ByActorQuery, tags=["directory"])
 def persons():
     """Persons, in id order; filter by actor."""
     query = select(Person).where(Person.deleted_at.is_(None)).order_by(Person.id)
-    if (actor_id := _int_arg("actor_id")) is not None:
+    if (actor_id := _q().actor_id) is not None:
         query = query.where(Person.actor_id == actor_id)
     return _paginated(query, person_json)
 
 
 @bp.get("/persons/<int:person_id>")
+@operation(ok=S.Person, errors=[404], tags=["directory"])
 def person(person_id):
     """One person."""
     return _entry_answer(_get(Person, person_id))
 
 
 @bp.get("/roles")
+@operation(ok=S.PAGES[S.Role], query=S.ByActorQuery, tags=["directory"])
 def roles():
     """On-call roles, in id order; filter by actor."""
     query = select(Role).where(Role.deleted_at.is_(None)).order_by(Role.id)
-    if (actor_id := _int_arg("actor_id")) is not None:
+    if (actor_id := _q().actor_id) is not None:
         query = query.where(Role.actor_id == actor_id)
     return _paginated(query, role_json)
 
 
 @bp.get("/roles/<int:role_id>")
+@operation(ok=S.Role, errors=[404], tags=["directory"])
 def role(role_id):
     """One on-call role."""
     return _entry_answer(_get(Role, role_id))
@@ -671,10 +657,11 @@ def _live_paths(points, mode: Mode) -> list[dict]:
 
 
 @bp.get("/roles/<int:role_id>/on-call")
+@operation(ok=S.RoleOnCall, query=S.AtQuery, errors=[404], tags=["on-call"])
 def role_on_call(role_id):
     """Who is on call for a role now (or at `at`), and the numbers for the mode in force."""
     role = _get(Role, role_id)
-    at = _moment_arg("at") or utcnow()
+    at = _q().at or utcnow()
     on_call = on_call_for_roles([role], at, _tz())[role.id]
     mode = mode_for(role.actor)
     person = on_call.person
@@ -689,13 +676,14 @@ def role_on_call(role_id):
 
 
 @bp.get("/on-call")
+@operation(ok=S.PAGES[S.OnCallItem], query=S.OnCallQuery, tags=["on-call"])
 def on_call():
     """Who is on call now (or at `at`) for each role, in id order; filter by actor."""
     query = (select(Role).where(Role.deleted_at.is_(None)).order_by(Role.id)
              .options(selectinload(Role.actor)))
-    if (actor_id := _int_arg("actor_id")) is not None:
+    if (actor_id := _q().actor_id) is not None:
         query = query.where(Role.actor_id == actor_id)
-    at = _moment_arg("at") or utcnow()
+    at = _q().at or utcnow()
     answers = {}
 
     def resolve(rows):
@@ -709,24 +697,25 @@ def on_call():
 
 
 @bp.get("/contact-points")
+@operation(ok=S.PAGES[S.ContactPoint], query=S.ContactPointsQuery, tags=["directory"])
 def contact_points():
     """Contact paths you may see, in id order; filter by owner or kind."""
     query = (select(ContactPoint)
              .where(ContactPoint.deleted_at.is_(None), visible_points_clause(current_user))
              .order_by(ContactPoint.id))
-    kind = _choice_arg("owner_type", openapi.OwnerType)
-    owner_id = _int_arg("owner_id")
+    kind, owner_id = _q().owner_type, _q().owner_id
     if (kind is None) != (owner_id is None):
         raise invalid("owner_type" if kind is None else "owner_id",
                       _l("Give owner_type and owner_id together."))
     if kind is not None:
         query = query.where(getattr(ContactPoint, f"{kind}_id") == owner_id)
-    if point_kind := _choice_arg("kind", ContactKind):
+    if point_kind := _q().kind:
         query = query.where(ContactPoint.kind == ContactKind(point_kind))
     return _paginated(query, point_json, page_filter=visible)
 
 
 @bp.get("/contact-points/<int:point_id>")
+@operation(ok=S.ContactPoint, errors=[404], tags=["directory"])
 def contact_point(point_id):
     """One contact path (not found when it is confidential and not for you)."""
     return _entry_answer(_visible_or_404(_get(ContactPoint, point_id)))
@@ -734,59 +723,88 @@ def contact_point(point_id):
 
 def _period_query(model):
     query = select(model).where(model.deleted_at.is_(None)).order_by(model.id)
-    if (role_id := _int_arg("role_id")) is not None:
+    if (role_id := _q().role_id) is not None:
         query = query.where(model.role_id == role_id)
-    if (person_id := _int_arg("person_id")) is not None:
+    if (person_id := _q().person_id) is not None:
         query = query.where(model.person_id == person_id)
-    if (after := _moment_arg("ends_after")) is not None:
+    if (after := _q().ends_after) is not None:
         query = query.where(model.ends_at > after)
     return query
 
 
 @bp.get("/shifts")
+@operation(ok=S.PAGES[S.Shift], query=S.PeriodsQuery, tags=["on-call"])
 def shifts():
     """Single shifts, in id order; filter by role, person, or those ending after a moment."""
     return _paginated(_period_query(Shift), shift_json)
 
 
 @bp.get("/shifts/<int:shift_id>")
+@operation(ok=S.Shift, errors=[404], tags=["on-call"])
 def shift(shift_id):
     """One shift."""
     return _entry_answer(_get(Shift, shift_id))
 
 
 @bp.get("/overrides")
+@operation(ok=S.PAGES[S.Override], query=S.PeriodsQuery, tags=["on-call"])
 def overrides():
     """Overrides, in id order; filter by role, person, or those ending after a moment."""
     return _paginated(_period_query(Override), override_json)
 
 
 @bp.get("/overrides/<int:override_id>")
+@operation(ok=S.Override, errors=[404], tags=["on-call"])
 def override(override_id):
     """One override."""
     return _entry_answer(_get(Override, override_id))
+
+
+@bp.get("/rotations")
+@operation(ok=S.PAGES[S.Rotation], query=S.PeriodsQuery, tags=["on-call"])
+def rotations():
+    """Rotations, in id order; filter by role, person (a member), or those ending after a day."""
+    query = (select(Rotation).where(Rotation.deleted_at.is_(None)).order_by(Rotation.id)
+             .options(selectinload(Rotation.members)))
+    if (role_id := _q().role_id) is not None:
+        query = query.where(Rotation.role_id == role_id)
+    if (person_id := _q().person_id) is not None:
+        query = query.where(Rotation.members.any(RotationMember.person_id == person_id))
+    if (after := _q().ends_after) is not None:
+        query = query.where(or_(Rotation.ends_on.is_(None),
+                                Rotation.ends_on > after.astimezone(_tz()).date()))
+    return _paginated(query, rotation_json)
+
+
+@bp.get("/rotations/<int:rotation_id>")
+@operation(ok=S.Rotation, errors=[404], tags=["on-call"])
+def rotation(rotation_id):
+    """One rotation and its members in turn order."""
+    return _entry_answer(_get(Rotation, rotation_id))
 
 
 # --- Reads: call trees, patterns, scenarios, mode, search ------------------
 
 
 @bp.get("/call-trees")
+@operation(ok=S.PAGES[S.CallTree], query=S.CallTreesQuery, tags=["call trees"])
 def call_trees():
     """Call trees, in id order; filter by owning actor or mode."""
     query = select(CallTree).where(CallTree.deleted_at.is_(None)).order_by(CallTree.id)
-    if (actor_id := _int_arg("actor_id")) is not None:
+    if (actor_id := _q().actor_id) is not None:
         query = query.where(CallTree.actor_id == actor_id)
-    if mode := _choice_arg("mode", Mode):
+    if mode := _q().mode:
         query = query.where(CallTree.mode == Mode(mode))
     return _paginated(query, tree_json)
 
 
 @bp.get("/call-trees/<int:tree_id>")
+@operation(ok=S.ResolvedCallTree, query=S.AtQuery, errors=[404], tags=["call trees"])
 def call_tree(tree_id):
     """A call tree resolved for its mode now (or at `at`): who, which numbers, then whom."""
     _get(CallTree, tree_id)
     tree = calltrees.load_tree(tree_id)
-    at = _moment_arg("at") or utcnow()
+    at = _q().at or utcnow()
     resolved = calltrees.resolve_tree(tree, at, _tz())  # need-to-know: all shown
     return _answer({**tree_json(tree), "at": iso(at),
                     "nodes": [_node_json(node) for node in resolved]})
@@ -801,22 +819,25 @@ def _pattern_query():
 
 
 @bp.get("/patterns")
+@operation(ok=S.PAGES[S.Pattern], query=S.ByActorQuery, tags=["coordination"])
 def patterns():
     """Collaboration patterns with their channels and next meetings; filter by convener."""
     query = _pattern_query()
-    if (actor_id := _int_arg("actor_id")) is not None:
+    if (actor_id := _q().actor_id) is not None:
         query = query.where(CollaborationPattern.convener_actor_id == actor_id)
     now = utcnow()
     return _paginated(query, lambda p: pattern_json(p, now))
 
 
 @bp.get("/patterns/<int:pattern_id>")
+@operation(ok=S.Pattern, errors=[404], tags=["coordination"])
 def pattern(pattern_id):
     """One collaboration pattern with its channels and next meetings."""
     return _answer(pattern_json(_get(CollaborationPattern, pattern_id), utcnow()))
 
 
 @bp.get("/scenarios")
+@operation(ok=S.PAGES[S.Scenario], query=S.Paged, tags=["coordination"])
 def scenarios():
     """Scenarios and their agreed directions, in id order."""
     query = (select(Scenario).where(Scenario.deleted_at.is_(None))
@@ -825,12 +846,14 @@ def scenarios():
 
 
 @bp.get("/scenarios/<int:scenario_id>")
+@operation(ok=S.Scenario, errors=[404], tags=["coordination"])
 def scenario(scenario_id):
     """One scenario: facts, assumptions, goal and prioritised measures per phase."""
     return _answer(scenario_json(_get(Scenario, scenario_id)))
 
 
 @bp.get("/mode")
+@operation(ok=S.ModeOverview, tags=["mode"])
 def mode():
     """The mode in force for the region, and the actors with a mode of their own."""
     states = mode_states()
@@ -879,12 +902,11 @@ def _hit_json(hit, states, on_call_now) -> dict:
 
 
 @bp.get("/search")
+@operation(ok=S.SearchResults, query=S.SearchQuery, tags=["lookup"])
 def search_directory():
     """Search by name, role or label ("haninge tib"): best first, paths for the mode in force."""
-    query = (request.args.get("q") or "").strip()[:200]
-    if not query:
-        raise invalid("q", _l("Type what to search for."))
-    limit = _int_arg("limit", 20, high=MAX_RESULTS)
+    query = _q().q.strip()
+    limit = min(_q().limit, MAX_RESULTS)
     hits = [h for h in search(query, limit=limit)
             if not isinstance(h.entry, ContactPoint) or visible([h.entry])]
     roles = [h.entry for h in hits if isinstance(h.entry, Role)]
@@ -895,11 +917,10 @@ def search_directory():
 
 
 @bp.get("/lookup")
+@operation(ok=S.LookupResults, query=S.LookupQuery, tags=["lookup"])
 def lookup():
     """Reverse lookup: who has this number? Any common way of writing it works."""
-    typed = (request.args.get("number") or "").strip()[:100]
-    if not typed:
-        raise invalid("number", _l("Type a phone number."))
+    typed = _q().number.strip()
     found = lookup_number(typed)
     if found.error:
         raise invalid("number", found.error)
@@ -929,18 +950,6 @@ def _require_some_edit_right() -> None:
     """Viewers change nothing: refused before anything about the body is told."""
     if not is_admin(current_user) and not editable_actor_ids(current_user):
         raise ApiError(403, _("You may not change entries."))
-
-
-def _json_body() -> dict:
-    if not request.is_json:
-        raise ApiError(415, _("Send the body as application/json."))
-    try:
-        body = request.get_json(silent=True)
-    except RecursionError:  # nested deeper than any real body; json gives up
-        raise ApiError(400, _("The body is nested too deeply.")) from None
-    if not isinstance(body, dict):
-        raise ApiError(400, _("The body must be a JSON object."))
-    return body
 
 
 def _expected_version(entry) -> int | None:
@@ -979,66 +988,6 @@ def _stale(entry, events=None, *, since: int | None = None) -> ApiError:
     )
 
 
-def _text_ok(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in value
-
-
-def _type_error(value, schema: dict):
-    """Why a JSON value does not have its field's type (None: it does)."""
-    kinds = schema.get("type")
-    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
-    if value is None:
-        return None if "null" in kinds else _l("This field may not be null.")
-    if "string" in kinds and isinstance(value, str):
-        return None if _text_ok(value) else _l("The text contains characters that cannot"
-                                               " be stored.")
-    if "integer" in kinds and isinstance(value, int) and not isinstance(value, bool):
-        return None  # its range is the form's to check, with the form's message
-    if "boolean" in kinds and isinstance(value, bool):
-        return None
-    return {"string": _l("Give a text."), "integer": _l("Give a whole number."),
-            "boolean": _l("Give true or false.")}.get(kinds[0], _l("Not a valid value."))
-
-
-def _check_body(body: dict, schema: dict, current: dict | None) -> dict:
-    """The writable fields of a body, type-checked against their JSON Schema.
-
-    Fields of the entry's own representation may be sent back unchanged (a
-    client may send what it read); changing them here is refused. A `version`
-    sent back is a precondition, like If-Match (checked before this).
-    """
-    errors, values = [], {}
-    properties, required = schema["properties"], schema.get("required", [])
-    for key, value in body.items():
-        if key in properties:
-            problem_ = _type_error(value, properties[key])
-            if problem_ is None and "enum" in properties[key] and value is not None \
-                    and value not in properties[key]["enum"]:
-                problem_ = _l("Not a valid choice.")
-            if problem_ is not None:
-                errors.append({"field": key, "message": problem_})
-            else:
-                values[key] = value
-        elif current is not None and key == "version":
-            if not isinstance(value, int) or isinstance(value, bool):
-                errors.append({"field": key, "message": _l("Give a whole number.")})
-        elif current is not None and key in current:
-            if current[key] != value:
-                errors.append({"field": key, "message": _l("This field cannot be changed here.")})
-        else:
-            errors.append({"field": key, "message": _l("Unknown field.")})
-    for key in required:
-        if key not in body:
-            errors.append({"field": key, "message": _l("This field is required.")})
-    if errors:
-        raise Invalid(errors)
-    return values
-
-
 def _form_value(value):
     """An entry's value as a form post would carry it."""
     if value is None or value is False:
@@ -1054,10 +1003,25 @@ def _form_value(value):
     return str(value)
 
 
+def _flat(messages) -> list[str]:
+    """A field's messages; a list field's come per entry (lists, often empty)."""
+    flat = []
+    for message in messages:
+        if isinstance(message, list | tuple):
+            flat += [m for m in _flat(message) if m not in flat]
+        elif str(message) not in flat:
+            flat.append(str(message))
+    return flat
+
+
 def _validated_form(form_class, values: dict, prepare=None):
     """The page's form, filled as if posted with `values`, validated."""
     formdata = MultiDict()
     for name, value in values.items():
+        if isinstance(value, list):  # a FieldList: name-0, name-1, …
+            for index, item in enumerate(value):
+                formdata.add(f"{name}-{index}", _form_value(item))
+            continue
         posted = _form_value(value)
         if posted is not None:
             formdata.add(name, posted)
@@ -1068,15 +1032,19 @@ def _validated_form(form_class, values: dict, prepare=None):
         raise Invalid([
             {"field": name or "", "message": message}
             for name, messages in form.errors.items()
-            for message in messages
+            for message in _flat(messages)
         ])
     return form
 
 
 def _current_values(entry, form_class) -> dict:
+    """The entry's values under its form's names (a rotation's members as person ids)."""
     form = form_class(formdata=None, meta={"csrf": False})
-    return {name: getattr(entry, name) for name in form._fields
-            if name not in form_class.NOT_VALUES and hasattr(entry, name)}
+    values = {name: getattr(entry, name) for name in form._fields
+              if name not in form_class.NOT_VALUES and hasattr(entry, name)}
+    if isinstance(entry, Rotation):
+        values["members"] = [member.person_id for member in entry.members]
+    return values
 
 
 def _save(entry, form, *, expected_version, extra=None, after=None):
@@ -1103,23 +1071,47 @@ def _save(entry, form, *, expected_version, extra=None, after=None):
     return entry
 
 
-def _write(entry, form_class, body: dict, schema_name: str, *, is_new: bool,
-           defaults=None, prepare=None, moments=()):
+def _sent(model) -> dict:
+    """The fields a validated body names (not those left out)."""
+    return {name: getattr(model, name) for name in model.model_fields_set}
+
+
+def _sent_back(entry, extra: dict) -> None:
+    """Fields of the entry as read, sent back: allowed unchanged, refused otherwise."""
+    current = SERIALIZERS[type(entry)](entry)
+    errors = []
+    for key, value in extra.items():
+        if key == "version":
+            if not isinstance(value, int) or isinstance(value, bool):
+                errors.append({"field": key, "message": _l("Give a whole number.")})
+        elif key not in current:
+            errors.append({"field": key, "message": _l("Unknown field.")})
+        elif current[key] != value:
+            errors.append({"field": key, "message": _l("This field cannot be changed here.")})
+    if errors:
+        raise Invalid(errors)
+
+
+def _write(kind: "Kind", entry, body, *, is_new: bool, prepare=None):
     """Validate a body with the page's form and save it: the one path for writes.
 
-    `moments` are fields the API takes as exact ISO 8601 moments (the form
-    only checks them, to the minute, in UTC).
+    The body has passed its schema (types, fields, choices); the page's form
+    then checks it as it checks a post (lengths, numbers, the rules between
+    fields), with its messages. `kind.moments` are fields the API takes as
+    exact ISO 8601 moments (the form only checks them, to the minute, in UTC).
     """
-    current = None if is_new else SERIALIZERS[type(entry)](entry)
-    expected = None if is_new else _expected_version(entry)
-    sent_version = body.get("version") if current is not None else None
-    if isinstance(sent_version, int) and not isinstance(sent_version, bool) \
-            and sent_version != entry.version:
-        raise _stale(entry, since=sent_version)  # before the fields that changed with it
-    values = _check_body(body, openapi.write_schema(schema_name, create=is_new), current)
-    exact = {}
-    errors = []
-    for name in moments:
+    expected = None
+    if not is_new:
+        extra = body.model_extra or {}
+        sent_version = extra.get("version")
+        expected = _expected_version(entry)
+        if isinstance(sent_version, int) and not isinstance(sent_version, bool) \
+                and sent_version != entry.version:
+            raise _stale(entry, since=sent_version)  # before the fields that changed with it
+        _sent_back(entry, extra)
+    values = {k: v for k, v in _sent(body).items() if k not in kind.parents}
+    exact, errors = {}, []
+    for name in kind.moments:
         if isinstance(values.get(name), str):
             try:
                 exact[name] = parse_moment(values[name], name)
@@ -1127,28 +1119,16 @@ def _write(entry, form_class, body: dict, schema_name: str, *, is_new: bool,
                 errors += error.errors
     if errors:
         raise Invalid(errors)
-    merged = {**(defaults or {}), **({} if is_new else _current_values(entry, form_class))}
+    merged = {**kind.defaults, **({} if is_new else _current_values(entry, kind.form))}
     merged.update({k: v for k, v in values.items() if k not in exact})
     merged.update(exact)
-    form = _validated_form(form_class, merged, prepare)
-    extra = {name: merged[name] for name in moments if name in merged}
-    return _save(entry, form, expected_version=expected, extra=extra)
+    form = _validated_form(kind.form, merged, prepare)
+    extra_values = {name: merged[name] for name in kind.moments if name in merged}
+    return _save(entry, form, expected_version=expected, extra=extra_values)
 
 
-def _created(entry):
-    endpoint = {Person: "api.person", Role: "api.role", ContactPoint: "api.contact_point",
-                Shift: "api.shift", Override: "api.override"}[type(entry)]
-    key = {Person: "person_id", Role: "role_id", ContactPoint: "point_id",
-           Shift: "shift_id", Override: "override_id"}[type(entry)]
-    return _entry_answer(entry, status=201,
-                         headers={"Location": url_for(endpoint, **{key: entry.id})})
-
-
-def _parent(body: dict, field: str, model):
+def _parent(value: int, field: str, model):
     """The live entry a new one belongs to, named by id in the body; 403 if not yours."""
-    value = body.get(field)
-    if not isinstance(value, int) or isinstance(value, bool):
-        return None  # missing or not a number: said by the body's check
     parent = db.session.get(model, value) if 0 < value <= MAX_ID else None
     if parent is None or parent.deleted_at is not None:
         raise invalid(field, _l("There is no such entry."))
@@ -1173,103 +1153,6 @@ def _delete(entry):
     return response
 
 
-@bp.patch("/actors/<int:actor_id>")
-def actor_update(actor_id):
-    """Change an actor's details (its editors and admins)."""
-    actor = _for_edit(Actor, actor_id)
-    return _entry_answer(_write(actor, ActorForm, _json_body(), "Actor", is_new=False))
-
-
-@bp.post("/actors/<int:actor_id>/review")
-def actor_review(actor_id):
-    """Confirm that the actor's entries are reviewed and still correct."""
-    actor = _for_edit(Actor, actor_id)
-    _expected_version(actor)
-    services.confirm_review(actor, current_user)
-    db.session.commit()
-    return _entry_answer(actor)
-
-
-@bp.post("/persons")
-def person_create():
-    """Add a person to an actor you edit."""
-    _require_some_edit_right()
-    body = _json_body()
-    actor = _parent(body, "actor_id", Actor)
-    person = Person(actor_id=actor.id if actor else None)
-    _write(person, PersonForm, body, "Person", is_new=True)
-    return _created(person)
-
-
-@bp.patch("/persons/<int:person_id>")
-def person_update(person_id):
-    """Change a person."""
-    person = _for_edit(Person, person_id)
-    return _entry_answer(_write(person, PersonForm, _json_body(), "Person", is_new=False))
-
-
-@bp.delete("/persons/<int:person_id>")
-def person_delete(person_id):
-    """Delete a person (restorable from the history)."""
-    return _delete(_for_edit(Person, person_id))
-
-
-@bp.post("/roles")
-def role_create():
-    """Add an on-call role to an actor you edit."""
-    _require_some_edit_right()
-    body = _json_body()
-    actor = _parent(body, "actor_id", Actor)
-    role = Role(actor_id=actor.id if actor else None)
-    _write(role, RoleForm, body, "Role", is_new=True)
-    return _created(role)
-
-
-@bp.patch("/roles/<int:role_id>")
-def role_update(role_id):
-    """Change an on-call role."""
-    role = _for_edit(Role, role_id)
-    return _entry_answer(_write(role, RoleForm, _json_body(), "Role", is_new=False))
-
-
-@bp.delete("/roles/<int:role_id>")
-def role_delete(role_id):
-    """Delete an on-call role (restorable from the history)."""
-    return _delete(_for_edit(Role, role_id))
-
-
-OWNER_MODELS = {"actor": Actor, "role": Role, "person": Person,
-                "pattern": CollaborationPattern}
-
-
-@bp.post("/contact-points")
-def contact_point_create():
-    """Add a contact path to an actor, role, person or pattern you edit."""
-    _require_some_edit_right()
-    body = _json_body()
-    kind = body.get("owner_type")
-    owner = (_parent(body, "owner_id", OWNER_MODELS[kind])
-             if isinstance(kind, str) and kind in OWNER_MODELS else None)
-    point = ContactPoint(**({f"{kind}_id": owner.id} if owner else {}))
-    _write(point, ContactPointForm, body, "ContactPoint", is_new=True,
-           defaults=openapi.WRITES["ContactPoint"].defaults)
-    return _created(point)
-
-
-@bp.patch("/contact-points/<int:point_id>")
-def contact_point_update(point_id):
-    """Change a contact path: number, label, mode, PACE order, hours."""
-    point = _for_edit(ContactPoint, point_id)
-    return _entry_answer(_write(point, ContactPointForm, _json_body(), "ContactPoint",
-                                is_new=False))
-
-
-@bp.delete("/contact-points/<int:point_id>")
-def contact_point_delete(point_id):
-    """Delete a contact path (restorable from the history)."""
-    return _delete(_for_edit(ContactPoint, point_id))
-
-
 def _persons_of(actor_id: int):
     """The pages' choice of who may staff a role: the actor's live persons."""
 
@@ -1282,57 +1165,200 @@ def _persons_of(actor_id: int):
     return prepare
 
 
+OWNER_MODELS = {"actor": Actor, "role": Role, "person": Person,
+                "pattern": CollaborationPattern}
+
+
+def _owner(body) -> dict:
+    """A new contact path's owner, named by owner_type and owner_id."""
+    owner = _parent(body.owner_id, "owner_id", OWNER_MODELS[body.owner_type])
+    return {f"{body.owner_type}_id": owner.id}
+
+
+def _role_parent(body) -> dict:
+    return {"role_id": _parent(body.role_id, "role_id", Role).id}
+
+
+def _actor_parent(body) -> dict:
+    return {"actor_id": _parent(body.actor_id, "actor_id", Actor).id}
+
+
+def _staff_of_role(entry):
+    return _persons_of(db.session.get(Role, entry.role_id).actor_id)
+
+
+def _members_of_role(entry):
+    """A rotation's form offers the role's actor's live persons as members."""
+    choices = person_choices(db.session.get(Role, entry.role_id).actor_id)
+    return lambda form: form.set_person_choices(choices)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """An entry kind the API writes, and how: the table `_register` reads.
+
+    `form` validates it (the page's own), `parents` are the body fields that
+    name what a new entry belongs to (and `owner(body)` finds it, 403 when not
+    the user's), `defaults` are what a new entry gets for fields left out,
+    `prepare(entry)` fills the form's choices, `moments` are exact moments.
+    """
+
+    model: type
+    form: type
+    answer: type
+    path: str
+    name: str
+    tag: str
+    parents: dict = field(default_factory=dict)
+    owner: Callable | None = None
+    defaults: dict = field(default_factory=dict)
+    prepare: Callable | None = None
+    moments: tuple = ()
+    verbs: tuple = ("create", "update", "delete")
+    what: str = ""
+    example: dict | None = None  # a new entry, where entry 1 of each kind is yours
+    change: dict | None = None  # a change of one
+    id_name: str = ""  # the id's name in the URL, when not `<name>_id`
+
+    @property
+    def key(self) -> str:
+        return self.id_name or f"{self.name}_id"
+
+
+ID = (int, S.ID_SCHEMA)
 PERIOD_MOMENTS = ("starts_at", "ends_at")
+KINDS = (
+    Kind(Actor, ActorForm, S.Actor, "actors", "actor", "directory", verbs=("update",),
+         what="an actor's details", change={"notes": "Granskad i december."}),
+    Kind(Person, PersonForm, S.Person, "persons", "person", "directory",
+         parents={"actor_id": ID}, owner=_actor_parent, what="a person of an actor you edit",
+         example={"actor_id": 1, "name": "Cilla Ny", "title": "Kommunikatör"},
+         change={"title": "Säkerhetssamordnare"}),
+    Kind(Role, RoleForm, S.Role, "roles", "role", "directory",
+         parents={"actor_id": ID}, owner=_actor_parent,
+         what="an on-call role of an actor you edit",
+         example={"actor_id": 1, "name": "Krisledningsstab", "short_name": "KLS"},
+         change={"description": "Dygnet runt."}),
+    Kind(ContactPoint, ContactPointForm, S.ContactPoint, "contact-points", "contact_point",
+         "directory",
+         parents={"owner_type": (S.OwnerTypeValue, {}), "owner_id": ID}, owner=_owner,
+         defaults={"mode": PathMode.BOTH.value, "priority": 1}, id_name="point_id",
+         example={"owner_type": "role", "owner_id": 1, "kind": "mobile",
+                  "value": "070-174 06 98", "label": "Reserv"},
+         change={"label": "Dygnet runt"},
+         what="a contact path of an actor, role, person or pattern you edit"),
+    Kind(Shift, ShiftForm, S.Shift, "shifts", "shift", "on-call",
+         parents={"role_id": ID}, owner=_role_parent, prepare=_staff_of_role,
+         moments=PERIOD_MOMENTS, what="a single shift of a role you edit",
+         example={"role_id": 1, "person_id": 1, "starts_at": "2026-12-24T08:00:00+01:00",
+                  "ends_at": "2026-12-24T20:00:00+01:00", "note": "Julafton"},
+         change={"note": "Byte med Bo"}),
+    Kind(Override, OverrideForm, S.Override, "overrides", "override", "on-call",
+         parents={"role_id": ID}, owner=_role_parent, prepare=_staff_of_role,
+         moments=PERIOD_MOMENTS, what="an override (someone takes over a role you edit)",
+         example={"role_id": 1, "person_id": 2, "starts_at": "2026-12-25T08:00:00+01:00",
+                  "ends_at": "2026-12-26T08:00:00+01:00", "reason": "Semester"},
+         change={"reason": "Sjukdom"}),
+    Kind(Rotation, RotationForm, S.Rotation, "rotations", "rotation", "on-call",
+         parents={"role_id": ID}, owner=_role_parent, prepare=_members_of_role,
+         what="a rotation (members taking turns) of a role you edit",
+         example={"role_id": 1, "name": "Veckovis", "kind": "weekly",
+                  "handover_time": "08:00", "starts_on": "2026-01-05", "members": [1, 2]},
+         change={"name": "Veckovis, vinter"}),
+)
 
 
-def _period_create(model, form_class, schema_name):
-    _require_some_edit_right()
-    body = _json_body()
-    role = _parent(body, "role_id", Role)
-    entry = model(role_id=role.id if role else None)
-    _write(entry, form_class, body, schema_name, is_new=True,
-           prepare=_persons_of(role.actor_id) if role else None, moments=PERIOD_MOMENTS)
-    return _created(entry)
+def _register(kind: Kind) -> None:
+    """Create (POST), change (PATCH) and delete (DELETE) of one kind, from its row."""
+    create_body = S.write_model(kind.model.__name__, kind.form, create=True,
+                                parents=kind.parents, defaults=kind.defaults)
+    update_body = S.write_model(kind.model.__name__, kind.form, create=False)
+    links = (kind.name, kind.key) if "delete" in kind.verbs else None
+
+    def create():
+        body = request.context.json
+        entry = kind.model(**kind.owner(body))
+        prepare = kind.prepare(entry) if kind.prepare else None
+        _write(kind, entry, body, is_new=True, prepare=prepare)
+        return _entry_answer(entry, status=201, headers={
+            "Location": url_for(f"api.{kind.name}", **{kind.key: entry.id})})
+
+    def may_change(**ident):
+        _for_edit(kind.model, ident[kind.key])
+
+    def update(**ident):
+        entry = _for_edit(kind.model, ident[kind.key])
+        prepare = kind.prepare(entry) if kind.prepare else None
+        return _entry_answer(_write(kind, entry, request.context.json, is_new=False,
+                                    prepare=prepare))
+
+    def delete(**ident):
+        return _delete(_for_edit(kind.model, ident[kind.key]))
+
+    create.__doc__ = f"Add {kind.what}."
+    update.__doc__ = f"Change {kind.what}."
+    delete.__doc__ = f"Delete {kind.what} (restorable from the history)."
+    one = f"/{kind.path}/<int:{kind.key}>"
+    views = {
+        "create": (f"/{kind.path}", "POST", operation(
+            ok=kind.answer, status=201, body=create_body, tags=[kind.tag],
+            errors=[403, 409], links=links, guard=_require_some_edit_right,
+            example=kind.example)(create)),
+        "update": (one, "PATCH", operation(
+            ok=kind.answer, body=update_body, tags=[kind.tag], errors=[403, 404],
+            conditional=True, guard=may_change, example=kind.change)(update)),
+        "delete": (one, "DELETE", operation(
+            tags=[kind.tag], errors=[403, 404], conditional=True)(delete)),
+    }
+    for verb in kind.verbs:
+        rule, method, view = views[verb]
+        bp.add_url_rule(rule, endpoint=f"{kind.name}_{verb}", view_func=view,
+                        methods=[method])
 
 
-def _period_update(model, form_class, schema_name, ident):
-    entry = _for_edit(model, ident)
-    _write(entry, form_class, _json_body(), schema_name, is_new=False,
-           prepare=_persons_of(entry.role.actor_id), moments=PERIOD_MOMENTS)
-    return _entry_answer(entry)
+for _kind in KINDS:
+    _register(_kind)
 
 
-@bp.post("/shifts")
-def shift_create():
-    """Add a single shift to a role you edit."""
-    return _period_create(Shift, ShiftForm, "Shift")
+def _require_admin() -> None:
+    """The coordinators (admins) switch modes, as on the mode page."""
+    if not is_admin(current_user):
+        raise ApiError(403, _("Only coordinators may do this."))
 
 
-@bp.patch("/shifts/<int:shift_id>")
-def shift_update(shift_id):
-    """Change a shift."""
-    return _period_update(Shift, ShiftForm, "Shift", shift_id)
+@bp.post("/mode")
+@operation(ok=S.ModeState, body=S.ModeSwitch, tags=["mode"], errors=[403],
+           guard=_require_admin, example={"mode": "activated", "reason": "Snöstorm"})
+def mode_switch():
+    """Switch the region or one actor to ordinary or activated mode, and log why."""
+    body = request.context.json
+    actor = _get_named(Actor, body.actor_id, "actor_id") if body.actor_id else None
+    scenario = (_get_named(Scenario, body.scenario_id, "scenario_id")
+                if body.scenario_id else None)
+    try:
+        switch_mode(actor, Mode(body.mode), reason=body.reason, user=current_user,
+                    scenario=scenario)
+    except ModeError as error:
+        db.session.rollback()
+        raise invalid("reason", _(str(error))) from None
+    db.session.commit()
+    return _answer(mode_json(mode_for(actor)))
 
 
-@bp.delete("/shifts/<int:shift_id>")
-def shift_delete(shift_id):
-    """Delete a shift (restorable from the history)."""
-    return _delete(_for_edit(Shift, shift_id))
+def _get_named(model, ident: int, field_name: str):
+    """A live entry named in a body, or a 422 on that field."""
+    entry = db.session.get(model, ident)
+    if entry is None or entry.deleted_at is not None:
+        raise invalid(field_name, _l("There is no such entry."))
+    return entry
 
 
-@bp.post("/overrides")
-def override_create():
-    """Let someone take over a role you edit for a while."""
-    return _period_create(Override, OverrideForm, "Override")
-
-
-@bp.patch("/overrides/<int:override_id>")
-def override_update(override_id):
-    """Change an override."""
-    return _period_update(Override, OverrideForm, "Override", override_id)
-
-
-@bp.delete("/overrides/<int:override_id>")
-def override_delete(override_id):
-    """Delete an override (restorable from the history)."""
-    return _delete(_for_edit(Override, override_id))
+@bp.post("/actors/<int:actor_id>/review")
+@operation(ok=S.Actor, tags=["directory"], errors=[403, 404], conditional=True)
+def actor_review(actor_id):
+    """Confirm that the actor's entries are reviewed and still correct."""
+    actor = _for_edit(Actor, actor_id)
+    _expected_version(actor)
+    services.confirm_review(actor, current_user)
+    db.session.commit()
+    return _entry_answer(actor)
