@@ -64,7 +64,7 @@ lint: dev-venv
 # The suite runs on SQLite; when TEST_DATABASE_URL is set, again on that database.
 # On every core (pytest-xdist): each worker has its own SQLite file or
 # PostgreSQL schema. `make test PYTEST_ARGS=` runs it in one process.
-PYTEST_ARGS ?= -n auto
+PYTEST_ARGS ?= -n auto --durations=15
 test: dev-venv translations lint browser
 	@echo "== test suite on SQLite =="
 	env -u TEST_DATABASE_URL BACKUP_PEER_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -256,8 +256,9 @@ def switch(client, people, scope, mode="activated"):
     auth = Auth(client)
     auth.login(people["admin"])
     token = auth.csrf_token("/mode")
+    # A whole-region switch is confirmed on a page of its own; this is the confirmed post.
     return client.post("/mode", data={"csrf_token": token, "scope": str(scope), "mode": mode,
-                                      "reason": "Snöoväder", "scenario": "0"})
+                                      "reason": "Snöoväder", "scenario": "0", "confirmed": "1"})
 
 
 def test_actor_switch_mails_its_editors_and_duty_officers(people, smtp, client):
