@@ -702,3 +702,34 @@ def test_moments_are_answered_in_utc(client, as_viewer, region):
     item = client.get(f"{API}/shifts", headers=as_viewer).get_json()["items"][0]
     assert (item["starts_at"], item["ends_at"]) == ("2026-12-24T07:00:00Z",
                                                     "2026-12-25T07:00:00Z")
+
+
+def test_a_role_carries_its_escalation_and_a_path_its_verification(client, as_viewer, region):
+    """What pages and paper show beside a role and a number, the API answers too."""
+    from directory.core import escalations
+    from directory.core.models import CheckSource
+    from directory.core.verification import record_call
+
+    escalations.set_steps(region.tib, [(region.asa, 10), (region.haninge, 20)])
+    reached = utcnow() - timedelta(days=3)
+    record_call(region.primary, True, at=reached, source=CheckSource.EDITOR)
+    record_call(region.work, False, source=CheckSource.CALL_OUT)
+    db.session.commit()
+
+    role = matches(client.get(f"{API}/roles/{region.tib.id}", headers=as_viewer), "Role")
+    assert [(s["position"], s["after_minutes"], s["target"]["type"], s["target"]["id"])
+            for s in role["escalation"]] == [
+        (1, 10, "person", region.asa.id), (2, 20, "switchboard", region.haninge.id)]
+    assert role["escalation"][1]["dead_end"]  # Haninge has no switchboard number
+
+    primary = matches(client.get(f"{API}/contact-points/{region.primary.id}",
+                                 headers=as_viewer), "ContactPoint")["verification"]
+    assert primary["verified_how"] == "editor" and not primary["failed"]
+    assert primary["verified_at"] == reached.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    work = matches(client.get(f"{API}/contact-points/{region.work.id}", headers=as_viewer),
+                   "ContactPoint")["verification"]
+    assert work["failed"] and work["verified_at"] is None
+    never = matches(client.get(f"{API}/contact-points/{region.staff.id}", headers=as_viewer),
+                    "ContactPoint")["verification"]
+    assert never == {"verified_at": None, "verified_how": None, "failed": False,
+                     "failed_at": None}

@@ -46,7 +46,15 @@ from wtforms.fields.core import UnboundField
 from wtforms.meta import DefaultMeta
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from directory.core.models import ActorKind, ActorLevel, ContactKind, Mode, PathMode, RotationKind
+from directory.core.models import (
+    ActorKind,
+    ActorLevel,
+    CheckSource,
+    ContactKind,
+    Mode,
+    PathMode,
+    RotationKind,
+)
 
 DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_PAGE = 50, 200, 100_000
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
@@ -132,6 +140,21 @@ class Person(Entry):
     notes: str
 
 
+class EscalationTarget(Answer):
+    type: _literal(["role", "person", "switchboard"])
+    id: int
+    name: str
+
+
+class EscalationStep(Answer):
+    """No answer within `after_minutes` → call `target`: a role, a person or a switchboard."""
+
+    position: int
+    after_minutes: int
+    target: EscalationTarget
+    dead_end: bool = Field(description="The target has no phone number for the mode in force.")
+
+
 class Role(Entry):
     """An on-call function of an actor, such as TiB."""
 
@@ -139,6 +162,18 @@ class Role(Entry):
     name: str
     short_name: str
     description: str
+    escalation: list[EscalationStep] = Field(
+        description="Escalation outside call trees, in order; the targets' numbers are "
+                    "their own contact points.")
+
+
+class Verification(Answer):
+    """When a call on this path last reached someone, and whether the latest call failed."""
+
+    verified_at: datetime | None
+    verified_how: _literal(_values(CheckSource)) | None
+    failed: bool
+    failed_at: datetime | None
 
 
 class ContactPoint(Entry):
@@ -158,6 +193,7 @@ class ContactPoint(Entry):
     available_until: Clock | None
     weekdays: int = Field(description="Bit mask, Monday = 1 … Sunday = 64.")
     confidential: bool
+    verification: Verification
 
 
 class Shift(Entry):

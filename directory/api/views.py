@@ -67,6 +67,7 @@ from directory.api.errors import ApiError, Invalid, invalid
 from directory.api.spec import document, operation
 from directory.calltrees import rules as calltrees
 from directory.core import entries as services
+from directory.core import escalations
 from directory.core.errors import problem
 from directory.core.extensions import csrf, db, limiter, login_manager
 from directory.core.models import (
@@ -101,6 +102,7 @@ from directory.core.patterns import occurrences
 from directory.core.schedules import on_call_for_roles
 from directory.core.security import can_edit, editable_actor_ids, get_for_edit, is_admin, visible
 from directory.core.settings import VIEWERS_SEE_CONFIDENTIAL, get_setting
+from directory.core.verification import status_of
 from directory.editing.forms import (
     ActorForm,
     ContactPointForm,
@@ -380,7 +382,8 @@ def person_json(person: Person) -> dict:
 
 def role_json(role: Role) -> dict:
     return {**_entry_fields(role), "actor_id": role.actor_id, "name": role.name,
-            "short_name": role.short_name, "description": role.description}
+            "short_name": role.short_name, "description": role.description,
+            "escalation": escalations.escalation_data(role)}
 
 
 def owner_type(point: ContactPoint) -> str:
@@ -427,7 +430,15 @@ def point_json(point: ContactPoint) -> dict:
         "available_until": _clock(point.available_until),
         "weekdays": point.weekdays,
         "confidential": point.confidential,
+        "verification": verification_json(point),
     }
+
+
+def verification_json(point: ContactPoint) -> dict:
+    status = status_of(point)
+    return {"verified_at": iso(status.verified_at),
+            "verified_how": status.verified_how.value if status.verified_how else None,
+            "failed": status.failed, "failed_at": iso(status.failed_at)}
 
 
 def shift_json(shift: Shift) -> dict:
