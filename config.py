@@ -87,6 +87,8 @@ class Config:
         self.LANGUAGES = ("sv", "en")
         self.SESSION_IDLE_MINUTES = int(env.get("SESSION_IDLE_MINUTES", "480"))
         self.PERMANENT_SESSION_LIFETIME = timedelta(minutes=self.SESSION_IDLE_MINUTES)
+        # "Remember this device" at sign-in keeps it this many days (0: not offered).
+        self.REMEMBER_DEVICE_DAYS = int(env.get("REMEMBER_DEVICE_DAYS", "30"))
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
         # The largest vCard/CSV file accepted for import.
         self.IMPORT_MAX_BYTES = int(env.get("IMPORT_MAX_BYTES", "2000000"))

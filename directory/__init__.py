@@ -31,6 +31,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
     )
     app.config.from_object((config_class or config_for_env())())
+    from directory.accounts.sessions import DeviceSessionInterface
+
+    app.session_interface = DeviceSessionInterface()
     trust_proxies(app)
     register_request_limits(app)
     register_extensions(app)

@@ -37,9 +37,10 @@ from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from wtforms import EmailField, PasswordField, SubmitField
+from wtforms import BooleanField, EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Length
 
+from directory.accounts.sessions import remember
 from directory.accounts.users import SESSION_KEY, end_session, start_session
 from directory.core.extensions import db, limiter
 from directory.core.forms import Form
@@ -55,6 +56,7 @@ DEVICE_COOKIE = "kv_device"
 class LoginForm(Form):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=500)])
+    remember = BooleanField(_l("Remember this device"))
     submit = SubmitField(_l("Sign in"))
 
 
@@ -152,7 +154,9 @@ def login():
         if verify_password(user, form.password.data):
             end_session(session.get(SESSION_KEY))
             session.clear()
-            session.permanent = True  # expires after SESSION_IDLE_MINUTES idle
+            session.permanent = True  # expires after SESSION_IDLE_MINUTES idle …
+            if form.remember.data:  # … or REMEMBER_DEVICE_DAYS from now
+                remember(session, current_app)
             login_user(user)
             session[SESSION_KEY] = start_session(user)
             user.last_login_at = utcnow()
