@@ -4,7 +4,7 @@ SQLite enforces foreign keys only when asked, per connection; we always ask.
 """
 
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from directory.core.extensions import db
@@ -35,6 +35,21 @@ def live_id_chunks(model, size: int):
     ).all()
     for start in range(0, len(ids), size):
         yield ids[start:start + size]
+
+
+def vacuum_analyze(tables) -> None:
+    """After a bulk load on PostgreSQL: VACUUM (ANALYZE) these tables (call after commit).
+
+    ANALYZE gives the planner its statistics; VACUUM sets the visibility map,
+    without which an index-only scan (search reads its index alone) visits the
+    table for every row: 3-5x slower until autovacuum comes by. VACUUM cannot
+    run in a transaction, hence a connection of its own. SQLite needs nothing.
+    """
+    if db.engine.dialect.name != "postgresql":
+        return
+    names = ", ".join(getattr(table, "name", table) for table in tables)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"VACUUM (ANALYZE) {names}"))
 
 
 def init_app(app: Flask) -> None:

@@ -53,7 +53,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from directory.core.database import live_id_chunks
+from directory.core.database import live_id_chunks, vacuum_analyze
 from directory.core.extensions import db
 from directory.core.models import (
     Actor,
@@ -277,6 +277,7 @@ def reindex_command():
     """Rebuild the search index from the directory."""
     count = reindex_all()
     db.session.commit()
+    vacuum_analyze([SearchTerm.__table__, "search_word"])
     click.echo(f"Indexed {count} words.")
 
 

@@ -35,8 +35,9 @@ import click
 import phonenumbers
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 
+from directory.core.database import vacuum_analyze
 from directory.core.extensions import db
 from directory.core.models import (
     Actor,
@@ -648,16 +649,13 @@ BULK_TABLES = (Actor, Role, Person, ContactPoint, Rotation, RotationMember, Shif
 
 
 def analyze_tables() -> None:
-    """Refresh PostgreSQL's planner statistics after a bulk load (call after commit).
+    """Refresh PostgreSQL's statistics and visibility map after a bulk load (after commit).
 
-    Without them the planner guesses until autovacuum catches up, and picks
-    parallel scans for what is a small index range; SQLite needs nothing.
+    Without them the planner guesses until autovacuum catches up, picks
+    parallel scans for what is a small index range, and index-only scans
+    visit the table; SQLite needs nothing.
     """
-    if db.engine.dialect.name != "postgresql":
-        return
-    names = ", ".join(model.__table__.name for model in BULK_TABLES)
-    db.session.execute(text(f"ANALYZE {names}"))
-    db.session.commit()
+    vacuum_analyze([*(model.__table__ for model in BULK_TABLES), "search_word"])
 
 
 # --- The command ---------------------------------------------------------------------
