@@ -24,8 +24,10 @@ from directory.core.models import (
     Mode,
     PathMode,
     PatternParticipant,
+    Person,
     Phase,
     PrintRevision,
+    Role,
     Rotation,
     RotationKind,
     RotationMember,
@@ -644,3 +646,35 @@ def test_paper_works_without_the_network(client, login_as, region):
 
 def test_the_fifth_and_sixth_paths_are_further_emergency_paths(app):
     assert [paper.pace_letter(n) for n in range(6)] == ["P", "A", "C", "E", "E2", "E3"]
+
+
+def test_a_recorded_revision_masks_a_confidential_number_in_a_roles_escalation(
+        client, app, login_as, region):
+    """A role escalating to someone whose only number is confidential: the coordinator's
+    recorded binder prints it, a viewer's copy of the same revision does not, and shows
+    no verification beside the masked number either."""
+    from directory.core import escalations
+    from directory.core.models import CheckSource
+    from directory.core.verification import record_call
+
+    asa = db.session.get(Person, region["asa"].id)
+    escalations.set_steps(db.session.get(Role, region["han_tib"].id), [(asa, 15)])
+    record_call(asa.contact_points[0], True, source=CheckSource.EDITOR)
+    db.session.commit()
+    login_as(UserRole.ADMIN)
+    url = record(client).headers["Location"]
+    admin_text = "".join(pages(client.get(url)))
+    assert "No answer within 15 min → Åsa Öberg (Haninge kommun) 070-174 06 75" in \
+        admin_text.replace("\n", " ")
+    holder = app.test_client()
+    Auth(holder).login(_make_viewer())
+    viewer_text = "".join(pages(holder.get(url))).replace("\n", " ")
+    # Only where the call tree places her (need-to-know; the tree is printed twice).
+    assert viewer_text.count("070-174 06 75") == 2 < admin_text.count("070-174 06 75")
+    assert "No answer within 15 min → Åsa Öberg (Haninge kommun) (confidential – not shown)" \
+        in viewer_text
+    # On her own (masked) row no verification either; the coordinator's row has it.
+    assert re.search(r"070-174 06 75 Privat mobil · Mobile · confidential · verified \d{4}-",
+                     admin_text)
+    masked_row = viewer_text.split("(confidential – not shown) Privat mobil", 1)[1][:40]
+    assert masked_row.startswith(" · Mobile · confidential") and "verified" not in masked_row

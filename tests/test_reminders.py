@@ -319,3 +319,16 @@ def test_sent_log_written_only_once_a_day_even_by_the_database(region, app):
     with pytest.raises(Exception, match="(?i)unique"):
         db.session.commit()
     db.session.rollback()
+
+
+def test_a_switch_through_the_api_mails_the_same_people_as_the_page(people, smtp, client):
+    from directory.accounts.credentials import create_api_token
+    from directory.accounts.users import find_user
+
+    _token, secret = create_api_token(find_user(people["admin"]), "test")
+    db.session.commit()
+    response = client.post("/api/v1/mode", headers={"Authorization": f"Bearer {secret}"},
+                           json={"actor_id": people["haninge"], "mode": "activated",
+                                 "reason": "Snöoväder"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert sorted(m["To"] for m in smtp.messages) == [people["editor"], people["officer"]]

@@ -115,6 +115,7 @@ from directory.editing.forms import (
 )
 from directory.lookup.callers import caller_of, national_name
 from directory.lookup.search import MAX_RESULTS, lookup_number, search
+from directory.reminders.notices import notify_mode_switch
 from directory.review.rules import review_due_at
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -1347,12 +1348,13 @@ def mode_switch():
     scenario = (_get_named(Scenario, body.scenario_id, "scenario_id")
                 if body.scenario_id else None)
     try:
-        switch_mode(actor, Mode(body.mode), reason=body.reason, user=current_user,
-                    scenario=scenario)
+        change = switch_mode(actor, Mode(body.mode), reason=body.reason, user=current_user,
+                             scenario=scenario)
     except ModeError as error:
         db.session.rollback()
         raise invalid("reason", _(str(error))) from None
     db.session.commit()
+    notify_mode_switch(change)  # as the page does: after the commit, a failure only logged
     return _answer(mode_json(mode_for(actor)))
 
 

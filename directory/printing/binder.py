@@ -262,7 +262,12 @@ def mask_private(value, user):
         point = SimpleNamespace(confidential=True, owning_actor_id=value.get("actor_id"))
         if not may_see(user, point):
             hidden = _("(confidential – not shown)")
-            return dict(value, value=hidden, display=hidden, tel=None, pin="", masked=True)
+            masked = dict(value, value=hidden, display=hidden, tel=None, pin="", masked=True)
+            if "number" in value:  # a role's escalation step
+                masked["number"] = hidden
+            masked.pop("verified", None)  # a hidden number shows no verification either
+            masked.pop("failed", None)
+            return masked
     return {k: mask_private(v, user) for k, v in value.items()}
 
 

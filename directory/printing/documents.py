@@ -286,10 +286,15 @@ def escalation_rows(role: Role, user, states) -> list[dict]:
     rows = []
     for step in escalations.chain_for_print(role, states):
         seen = visible(step["phones"], user)
-        rows.append({"minutes": step["minutes"], "label": step["label"],
-                     "number": _readable(seen[0].value, current_app.config["DEFAULT_REGION"])
-                     if seen else None,
-                     "hidden": bool(step["phones"]) and not seen})
+        row = {"minutes": step["minutes"], "label": step["label"], "number": None,
+               "hidden": bool(step["phones"]) and not seen}
+        if seen:
+            # Keyed and marked like any printed path, so a recorded revision masks
+            # it for a holder who may not see it (binder.mask_private).
+            row.update(number=_readable(seen[0].value, current_app.config["DEFAULT_REGION"]),
+                       key=_key(seen[0]), confidential=bool(seen[0].confidential),
+                       actor_id=seen[0].owning_actor_id)
+        rows.append(row)
     return rows
 
 
