@@ -164,8 +164,9 @@ def test_scenario_words_do_not_break_search(region):
 
 def test_the_reindex_command_leaves_postgresql_its_visibility_map(region, runner):
     """After `flask search reindex` on PostgreSQL the index tables are vacuumed and
-    analysed: index-only scans need the visibility map, or they visit the table
-    for every row (3-5x slower at national scale). SQLite has nothing to do."""
+    analysed: index-only scans need the visibility map that VACUUM sets, or they
+    visit the table for every row (3-5x slower at national scale). SQLite has
+    nothing to do."""
     from sqlalchemy import text
 
     result = runner.invoke(args=["search", "reindex"])
@@ -173,8 +174,10 @@ def test_the_reindex_command_leaves_postgresql_its_visibility_map(region, runner
     if db.engine.dialect.name != "postgresql":
         assert "Indexed" in result.output
         return
+    # The server's own count of manual VACUUMs and ANALYZEs of each table (the
+    # visibility map itself depends on other sessions' open transactions).
     for table in ("search_term", "search_word"):
-        pages, visible = db.session.execute(text(
-            "SELECT relpages, relallvisible FROM pg_class"
-            " WHERE oid = to_regclass(:name)"), {"name": table}).one()
-        assert pages > 0 and visible == pages, (table, pages, visible)
+        vacuums, analyses = db.session.execute(text(
+            "SELECT vacuum_count, analyze_count FROM pg_stat_user_tables"
+            " WHERE relid = to_regclass(:name)"), {"name": table}).one()
+        assert vacuums >= 1 and analyses >= 1, (table, vacuums, analyses)
