@@ -85,6 +85,25 @@ def live_children(tree: CallTree, parent: CallTreeNode | None) -> list[CallTreeN
     )
 
 
+def tree_entries(tree: CallTree) -> list:
+    """A call tree's targets and alternates in calling order, each once
+    (what the tree's vCard export and its CardDAV book hold, in that order)."""
+    found, seen = [], set()
+
+    def visit(node) -> None:
+        for target in (node.target, *(a.target for a in node.alternates)):
+            key = (type(target), target.id)
+            if key not in seen and target.deleted_at is None:
+                seen.add(key)
+                found.append(target)
+        for child in live_children(tree, node):
+            visit(child)
+
+    for top in live_children(tree, None):
+        visit(top)
+    return found
+
+
 def subtree(node: CallTreeNode) -> list[CallTreeNode]:
     """The node and everything under it, parents before children."""
     found = [node]

@@ -35,7 +35,7 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from directory.calltrees.rules import live_children, load_tree
+from directory.calltrees.rules import load_tree, tree_entries
 from directory.core.extensions import db
 from directory.core.models import Actor, CallTree, CardDAVSnapshot, User, UserRole, utcnow
 from directory.core.security import editable_actor_ids, reader_of
@@ -108,24 +108,6 @@ def book_named(user: User, name: str) -> Book | None:
                     tree_id=tree.id)  # fmt: skip
     return next((b for b in books_of(user) if b.name == name and not b.tree_id), None)
 
-
-def tree_entries(tree: CallTree) -> list:
-    """A call tree's targets and alternates in calling order, each once
-    (what the tree's vCard export holds, in its order)."""
-    found, seen = [], set()
-
-    def visit(node) -> None:
-        for target in (node.target, *(a.target for a in node.alternates)):
-            key = (type(target), target.id)
-            if key not in seen and target.deleted_at is None:
-                seen.add(key)
-                found.append(target)
-        for child in live_children(tree, node):
-            visit(child)
-
-    for top in live_children(tree, None):
-        visit(top)
-    return found
 
 
 def cards_of(user: User, book: Book) -> Iterator[Card]:

@@ -49,7 +49,7 @@ from wtforms import BooleanField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
-from directory.calltrees.rules import live_children, load_tree
+from directory.calltrees.rules import load_tree, tree_entries
 from directory.core.extensions import db, limiter
 from directory.core.forms import KIND_LABELS, Form
 from directory.core.models import (
@@ -158,23 +158,6 @@ def _actor_entries(actor: Actor) -> list:
     return [actor, *roles, *persons]
 
 
-def _tree_entries(tree: CallTree) -> list:
-    """A call tree's targets and alternates in calling order, each once."""
-    found, seen = [], set()
-
-    def visit(node) -> None:
-        for target in (node.target, *(a.target for a in node.alternates)):
-            key = (type(target), target.id)
-            if key not in seen and target.deleted_at is None:
-                seen.add(key)
-                found.append(target)
-        for child in live_children(tree, node):
-            visit(child)
-
-    for top in live_children(tree, None):
-        visit(top)
-    return found
-
 
 def _live_tree(tree_id: int) -> CallTree:
     tree = load_tree(tree_id)
@@ -245,7 +228,7 @@ def actor_zip(slug):
 def calltree_vcard(tree_id):
     """The cards of everyone a call tree calls, with the paths for the tree's mode."""
     tree = _live_tree(tree_id)
-    cards = vcards.entry_cards(_tree_entries(tree), current_user, _version(), mode=tree.mode,
+    cards = vcards.entry_cards(tree_entries(tree), current_user, _version(), mode=tree.mode,
                                disclosed=True)
     return _vcf(cards, slugify(tree.name) or f"calltree-{tree.id}", display=tree.name)
 
@@ -254,7 +237,7 @@ def calltree_vcard(tree_id):
 def calltree_zip(tree_id):
     """A call tree's cards, one file each."""
     tree = _live_tree(tree_id)
-    cards = vcards.entry_cards(_tree_entries(tree), current_user, _version(), mode=tree.mode,
+    cards = vcards.entry_cards(tree_entries(tree), current_user, _version(), mode=tree.mode,
                                disclosed=True)
     return _zip(cards, slugify(tree.name) or f"calltree-{tree.id}", display=tree.name)
 
