@@ -204,3 +204,23 @@ def test_an_actor_switched_back_follows_the_region_again(client, login_as, regio
     db.session.commit()
     assert mode_for(region["haninge"]).mode is Mode.ACTIVATED
     assert len(db.session.scalars(select(ModeChange)).all()) == 3
+
+
+def test_long_names_break_only_at_swedish_hyphenation_points(app, client, login_as):
+    from directory.core.text import SOFT_HYPHEN, breakable
+
+    name = "Samhällsbyggnadsförvaltningen <b>"
+    assert breakable(name).replace(SOFT_HYPHEN, "") == name
+    assert breakable(name).startswith(f"Samhälls{SOFT_HYPHEN}bygg")
+    assert breakable("Haninge kommun – TiB") == "Haninge kommun – TiB"  # short words whole
+
+    actor = make_actor("Samhällsbyggnadsförvaltningen <b>Haninge</b>")
+    role = make_role(actor)
+    make_contact(role, "+46701740611")
+    tree = make_tree()
+    add_node(tree, role)
+    db.session.commit()
+    login_as("viewer")
+    page = client.get(f"/calltrees/{tree.id}").get_data(as_text=True)
+    assert f"Samhälls{SOFT_HYPHEN}bygg" in page
+    assert "<b>Haninge" not in page and "&lt;b&gt;Haninge" in page

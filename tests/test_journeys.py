@@ -275,8 +275,10 @@ def test_coordinator_activates_the_region_and_everything_follows(page: Page):
     open_menu(page)
     page.get_by_role("link", name="Binder").click()
     check_accessibility(page)
-    with page.expect_response(lambda r: r.url.endswith(".pdf")) as answer:
-        page.get_by_role("button", name="Print a new revision").click()
+    # The whole binder is laid out in the request (twice, for the pages' digests):
+    # on a loaded CI machine that takes longer than a click's usual 10 s.
+    with page.expect_response(lambda r: r.url.endswith(".pdf"), timeout=60_000) as answer:
+        page.get_by_role("button", name="Print a new revision").click(timeout=60_000)
     assert answer.value.status == 200
     assert answer.value.header_value("content-type") == "application/pdf"
     # Chromium shows the PDF in its viewer; fetch the same URL as the user's session.
@@ -313,6 +315,47 @@ def numbers_on_one_line(page: Page) -> int:
     split = [n for n in numbers if n["lines"] > 1]
     assert split == [], f"{page.url}: numbers split across lines: {split[:5]}"
     return len(numbers)
+
+
+# Every word of a heading, a table header or a call-tree step's name, letter by
+# letter: where two letters of one word sit on different lines, the word was cut,
+# which is allowed only at a soft hyphen (where the browser shows a hyphen) or
+# after a hyphen or slash written in the text.
+WORD_BREAKS = """() => {
+    const cut = [];
+    for (const el of document.querySelectorAll('h1, h2, h3, th, .reach .target')) {
+        if (el.offsetParent === null) continue;
+        const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+        let node;
+        while ((node = walker.nextNode())) {
+            const text = node.data;
+            let top = null;
+            for (let i = 0; i < text.length; i++) {
+                if (/\\s/.test(text[i])) { top = null; continue; }
+                if (text[i] === '\\u00ad') continue;
+                const range = document.createRange();
+                range.setStart(node, i); range.setEnd(node, i + 1);
+                const boxes = [...range.getClientRects()].filter(r => r.width > 0);
+                if (!boxes.length) continue;
+                const here = Math.round(boxes[boxes.length - 1].top);
+                if (top !== null && Math.abs(here - top) > 2
+                        && !['\\u00ad', '-', '/', '–'].includes(text[i - 1])) {
+                    const words = text.slice(0, i).split(/\\s/);
+                    cut.push(words[words.length - 1] + '|' + text.slice(i).split(/\\s/)[0]);
+                }
+                top = here;
+            }
+        }
+    }
+    return cut;
+}"""
+
+
+def words_whole(page: Page) -> None:
+    """No word of a heading or a step's name is cut across lines but at a hyphen."""
+    page.wait_for_load_state("load")
+    cut = page.evaluate(WORD_BREAKS)
+    assert cut == [], f"{page.url}: words cut across lines: {cut[:5]}"
 
 
 def first_number_on_first_screen(page: Page) -> None:
@@ -380,6 +423,7 @@ def test_no_number_is_split_in_deep_call_trees_or_editor_lists(page: Page):
     for href in [links.nth(i).get_attribute("href") for i in range(links.count())]:
         visit(page, href)
         numbers_on_one_line(page)
+        words_whole(page)
         deepest = max(deepest, page.evaluate(
             """() => Math.max(0, ...[...document.querySelectorAll('.tree-node a[href^="tel:"]')]
                 .map(a => { let depth = 0, e = a;

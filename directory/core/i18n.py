@@ -19,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from directory.core.extensions import babel
+from directory.core.text import breakable
 
 SOURCE_LOCALE = "en"  # the language the messages are written in: no catalogue
 COMPILE_HINT = (
@@ -60,6 +61,7 @@ def init_app(app: Flask) -> None:
     babel.date_formats = dict(babel.date_formats, **{
         "datetime.short": "yyyy-MM-dd HH:mm", "date.short": "yyyy-MM-dd"})
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
+    app.jinja_env.filters["breakable"] = breakable
     check_catalogues(app)
 
 

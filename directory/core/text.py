@@ -78,3 +78,43 @@ def csv_cell(value) -> str:
     """A cell no spreadsheet runs as a formula: a leading `'` where one could start."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+# --- Long words on a narrow screen ------------------------------------------
+
+# Swedish names are long compounds ("Samhällsbyggnadsförvaltningen", 29
+# letters): deep in a call tree on a phone such a word is wider than its box,
+# and the browser would cut it anywhere ("Beredskapsansvari / g"). Names get
+# break opportunities at Swedish hyphenation points instead (LibreOffice's
+# dictionary through pyphen), as soft hyphens: a hyphen shows only where a
+# line breaks.
+LONG_WORD = 12
+_hyphenator = None
+
+
+def _hyphenate_sv():
+    global _hyphenator
+    if _hyphenator is None:
+        import pyphen
+
+        _hyphenator = pyphen.Pyphen(lang="sv_SE", left=4, right=4)
+    return _hyphenator
+
+
+SOFT_HYPHEN = "\u00ad"
+
+
+def breakable(text: str | None) -> str:
+    """`text` with soft hyphens at the hyphenation points of its long words.
+
+    Browsers, screen readers and find-in-page read the word whole; a soft
+    hyphen shows only where the line breaks. Jinja escapes the result as any
+    other text.
+    """
+    if not text:
+        return ""
+    return "".join(
+        _hyphenate_sv().inserted(piece, hyphen=SOFT_HYPHEN)
+        if len(piece) >= LONG_WORD and piece.isalpha() else piece
+        for piece in re.split(r"(\s+)", str(text))
+    )
