@@ -178,25 +178,52 @@ def count_queries(client, url) -> int:
     return len(statements)
 
 
-def grow(actor, role, start, n):
-    """More of everything an actor page and a search show."""
+def grow(actor, role, start, n, tree=None):
+    """More of everything an actor page, a role page, a search and a call tree show."""
+    from directory.calltrees.rules import add_node
+
     for i in range(start, start + n):
         person = make_person(actor, f"Person {i}")
         make_contact(person, f"+467017406{20 + i:02d}")
+        make_contact(person, f"+467017408{20 + i:02d}", label="Privat", confidential=True)
         make_contact(role, f"+467017407{20 + i:02d}", label=f"Extra {i}", priority=3 + i)
         db.session.add(Shift(role=role, person=person, starts_at=utcnow() + timedelta(days=i + 1),
                              ends_at=utcnow() + timedelta(days=i + 1, hours=8)))
         other = make_actor(f"Annan aktör {i}")
-        make_role(other)
+        other_role = make_role(other)
+        make_contact(other_role, f"+467017409{20 + i:02d}")
+        if tree is not None:
+            node = add_node(tree, other_role, escalate_after_minutes=5,
+                            alternates=[(person, 5)])
+            add_node(tree, person, parent=node)
     db.session.commit()
 
 
-@pytest.mark.parametrize("url", ["/actors/haninge-kommun", "/search?q=haninge",
-                                 "/search?q=0701740608"])
-def test_queries_per_page_do_not_grow_with_the_data(client, login_as, haninge, url):
+PAGES = {
+    "actor": lambda actor, role, tree: f"/actors/{actor.slug}",
+    "role": lambda actor, role, tree: f"/roles/{role.id}",
+    "search by name": lambda actor, role, tree: "/search?q=haninge",
+    "search by number": lambda actor, role, tree: "/search?q=0701740608",
+    "call tree": lambda actor, role, tree: f"/calltrees/{tree.id}",
+}
+
+
+@pytest.mark.parametrize("reader", ["viewer", "editor", "admin"])
+@pytest.mark.parametrize("page", PAGES)
+def test_queries_per_page_do_not_grow_with_the_data(client, login_as, haninge, page, reader):
+    """The statements a page sends are fixed: no query per actor, person, path,
+    shift or tree node (issue 18), for every kind of reader."""
+    from directory.calltrees.rules import add_node
+    from directory.core.models import CallTree, Mode
+
     actor, tib = haninge
-    login_as("viewer")
-    grow(actor, tib, 0, 2)
+    tree = CallTree(name="Larmkedja", mode=Mode.ORDINARY, valid_from=date(2026, 12, 1))
+    db.session.add(tree)
+    db.session.flush()
+    add_node(tree, tib)
+    login_as(reader, actors=[actor] if reader == "editor" else ())
+    grow(actor, tib, 0, 2, tree)
+    url = PAGES[page](actor, tib, tree)
     small = count_queries(client, url)
-    grow(actor, tib, 2, 20)
+    grow(actor, tib, 2, 20, tree)
     assert count_queries(client, url) == small
