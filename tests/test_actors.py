@@ -118,3 +118,12 @@ def test_the_command_line_creates_renames_moves_and_retires(app, runner):
     assert retired.exit_code == 0 and live("FRG Haninge–Tyresö") is None
     unknown = runner.invoke(args=["actors", "retire", "frg-haninge"])
     assert unknown.exit_code != 0 and "no live actor has the slug" in unknown.output
+
+
+def test_an_actor_named_new_gets_a_slug_its_page_can_be_opened_by(client, login_as):
+    login_as(UserRole.ADMIN)
+    new_actor(client, "New")
+    actor = live("New")
+    assert actor.slug == "new-2"  # /actors/new is the page that creates an actor
+    page = client.get(f"/actors/{actor.slug}")
+    assert page.status_code == 200 and "<h1>New" in page.get_data(as_text=True)

@@ -41,3 +41,15 @@ def test_a_label_that_only_repeats_the_kind_is_not_said_twice(client, login_as):
     client.post("/language", data={"locale": "sv", "csrf_token": Auth(client).csrf_token("/")})
     page = client.get("/actors/haninge-kommun").get_data(as_text=True)
     assert "Rakel talgrupp" in page and "Rakel-talgrupp" not in page
+
+
+def test_daily_reads_as_its_context_says(app):
+    """A rotation is "Dygnsvis" (one day at a time); a mail comes "Dagligen"."""
+    from directory.editing.forms import ROTATION_KIND_LABELS
+    from directory.reminders.forms import MailPreferencesForm
+
+    with app.test_request_context(), force_locale("sv"):
+        field = MailPreferencesForm(meta={"csrf": False}).reminder_frequency
+        choices = {choice.value: choice.label for choice in field.choices}
+        assert str(choices["daily"]) == "Dagligen"
+        assert "Dygnsvis" in {str(label) for label in ROTATION_KIND_LABELS.values()}

@@ -52,16 +52,21 @@ def check_version(entry: Entry, expected_version: int | None) -> None:
         raise ConflictError(entry, changes_since(entry, expected_version))
 
 
+# Words that are pages of their own beside an entry's slug (`/actors/new`).
+RESERVED_SLUGS = frozenset({"new"})
+
+
 def unique_slug(model, name: str, fallback: str) -> str:
     """A slug for a new entry's URL: from its name, never empty, not yet taken.
 
     A name of only punctuation or non-Latin letters gives no slug of its own,
-    so the fallback word stands in; a taken slug gets -2, -3, ...
+    so the fallback word stands in; a taken or reserved slug gets -2, -3, ...
+    (an actor named "New" gets `new-2`, since `/actors/new` creates one).
     """
     base = slugify(name or "") or fallback
     taken = set(db.session.scalars(
         select(model.slug).where(model.slug.like(f"{base}%"))
-    ))
+    )) | RESERVED_SLUGS
     if base not in taken:
         return base
     return next(f"{base}-{n}" for n in range(2, len(taken) + 3) if f"{base}-{n}" not in taken)

@@ -1,6 +1,7 @@
 """The account page's form: how often the digest comes, and mode notices."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import BooleanField, RadioField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
@@ -13,7 +14,7 @@ class MailPreferencesForm(Form):
     reminder_frequency = RadioField(
         _l("Reminder digest (what needs attention in your actors' entries)"),
         choices=[
-            SelectChoice(ReminderFrequency.DAILY.value, _l("Daily")),
+            SelectChoice(ReminderFrequency.DAILY.value, lazy_pgettext("how often", "Daily")),
             SelectChoice(ReminderFrequency.WEEKLY.value, _l("Weekly")),
             SelectChoice(ReminderFrequency.OFF.value, _l("Off")),
         ],
