@@ -232,7 +232,10 @@ def test_the_role_card_in_search_results_names_the_next_person(client, login_as,
     _now, other = _on_call_now_and_next(weekly)
     login_as(UserRole.VIEWER)
     page = client.get("/search?q=tib").get_data(as_text=True)
-    assert f"then {other}" in page
+    # On a line of its own, in the role page's words: "then NAME" ran on after
+    # "until ..." and read as one sentence.
+    line = re.search(r'<p class="next-on-call muted">(.*?)</p>', page, re.S).group(1)
+    assert f"Takes over next: {other} from " in line
 
 
 def test_a_coming_gap_is_said_as_nobody(client, login_as, weekly):
