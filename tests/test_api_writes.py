@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from directory.api import views
+from directory.api import writes
 from directory.core.extensions import db
 from directory.core.models import Mode, ModeChange, ModeState, Rotation, RotationMember
 from tests import test_api
@@ -173,7 +173,7 @@ def test_every_kind_in_the_table_has_its_routes_described(app):
 
     with app.test_request_context():
         paths = document()["paths"]
-    for kind in views.KINDS:
+    for kind in writes.KINDS:
         one = f"/{kind.path}/{{{kind.key}}}"
         for verb in kind.verbs:
             path, method = {"create": (f"/{kind.path}", "post"), "update": (one, "patch"),
