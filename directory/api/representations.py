@@ -6,10 +6,13 @@ from flask import current_app
 
 from directory.api.common import NEXT_MEETINGS, answer, entry_etag, region_tz
 from directory.calltrees import rules as calltrees
+from directory.calltrees.forms import target_value
+from directory.calltrees.operations import placing_notes
 from directory.core import escalations
 from directory.core.models import (
     Actor,
     CallTree,
+    CallTreeNode,
     CollaborationPattern,
     ContactKind,
     ContactPoint,
@@ -19,6 +22,7 @@ from directory.core.models import (
     Rotation,
     Scenario,
     Shift,
+    utcnow,
 )
 from directory.core.numbers import display_phone, tel_uri
 from directory.core.patterns import occurrences
@@ -204,6 +208,24 @@ def resolved_node_json(resolved) -> dict:
     }
 
 
+def node_json(node: CallTreeNode) -> dict:
+    """A step as stored (the tree's read resolves it), with what placing it means."""
+    notes = placing_notes(node.tree, [node.target, *(a.target for a in node.alternates)])
+    return {
+        **_entry_fields(node),
+        "tree_id": node.tree_id,
+        "parent_id": node.parent_id,
+        "depth": node.depth,
+        "position": node.position,
+        "target": target_value(node.target),
+        "instructions": node.instructions,
+        "escalate_after_minutes": node.escalate_after_minutes,
+        "alternates": [{"target": target_value(a.target), "minutes": a.escalate_after_minutes}
+                       for a in node.alternates],
+        "warnings": [{"target": target_value(n.target), "warning": n.kind} for n in notes],
+    }
+
+
 def pattern_json(pattern: CollaborationPattern, now: datetime) -> dict:
     return {
         **_entry_fields(pattern),
@@ -238,7 +260,9 @@ def scenario_json(scenario: Scenario) -> dict:
 
 SERIALIZERS = {Actor: actor_json, Person: person_json, Role: role_json,
                ContactPoint: point_json, Shift: shift_json, Override: override_json,
-               Rotation: rotation_json}
+               Rotation: rotation_json, CallTree: tree_json, CallTreeNode: node_json,
+               CollaborationPattern: lambda pattern: pattern_json(pattern, utcnow()),
+               Scenario: scenario_json}
 
 
 def entry_answer(entry, *, status=200, headers=None):

@@ -85,6 +85,7 @@ from directory.core.models import (
     ActorKind,
     ActorLevel,
     CallTree,
+    CallTreeNode,
     CollaborationPattern,
     ContactKind,
     ContactPoint,
@@ -474,6 +475,16 @@ def call_tree(tree_id):
     resolved = calltrees.resolve_tree(tree, at, region_tz())  # need-to-know: all shown
     return answer({**tree_json(tree), "at": iso(at),
                     "nodes": [resolved_node_json(node) for node in resolved]})
+
+
+@bp.get("/call-tree-nodes/<int:node_id>")
+@operation(ok=S.CallTreeStep, errors=[404], tags=["call trees"])
+def call_tree_node(node_id):
+    """One step of a call tree as stored: whom it calls, where it sits, who next."""
+    node = get_live(CallTreeNode, node_id)
+    if node.tree.deleted_at is not None:
+        raise ApiError(404, _("There is no such entry."))
+    return entry_answer(node)
 
 
 def _pattern_query():

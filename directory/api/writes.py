@@ -18,9 +18,12 @@ from flask import current_app, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
+from wtforms import FieldList
 from wtforms.fields.choices import SelectChoice
 
 from directory.api import schemas as S
@@ -35,10 +38,23 @@ from directory.api.common import (
 from directory.api.errors import ApiError, Invalid, invalid
 from directory.api.representations import SERIALIZERS, entry_answer, mode_json
 from directory.api.spec import operation
+from directory.calltrees import operations as tree_operations
+from directory.calltrees.forms import (
+    PlacedNodeForm,
+    TreeFieldsForm,
+    scenario_choices,
+    target_choices,
+)
+from directory.calltrees.rules import CallTreeError
+from directory.coordination import operations as pattern_operations
+from directory.coordination.forms import PatternFieldsForm, ScenarioForm, live_actor_choices
+from directory.coordination.operations import NotAllowed
 from directory.core import entries as services
 from directory.core.extensions import db
 from directory.core.models import (
     Actor,
+    CallTree,
+    CallTreeNode,
     CollaborationPattern,
     ContactPoint,
     Mode,
@@ -126,7 +142,9 @@ def _flat(messages) -> list[str]:
     """A field's messages; a list field's come per entry (lists, often empty)."""
     flat = []
     for message in messages:
-        if isinstance(message, list | tuple):
+        if isinstance(message, dict):  # a sub-form's fields (a node's alternate)
+            flat += [m for m in _flat(list(message.values())) if m not in flat]
+        elif isinstance(message, list | tuple):
             flat += [m for m in _flat(message) if m not in flat]
         elif str(message) not in flat:
             flat.append(str(message))
@@ -136,10 +154,22 @@ def _flat(messages) -> list[str]:
 def _validated_form(form_class, values: dict, prepare=None):
     """The page's form, filled as if posted with `values`, validated."""
     formdata = MultiDict()
+    lists = {f.name for f in S.form_fields(form_class) if isinstance(f, FieldList)}
     for name, value in values.items():
-        if isinstance(value, list):  # a FieldList: name-0, name-1, …
+        if isinstance(value, list) and name in lists:  # a FieldList: name-0, name-1, …
             for index, item in enumerate(value):
-                formdata.add(f"{name}-{index}", _form_value(item))
+                if isinstance(item, BaseModel):
+                    item = item.model_dump(exclude_unset=True)
+                if isinstance(item, dict):  # of sub-forms: name-0-field, …
+                    for key, part in item.items():
+                        if (posted := _form_value(part)) is not None:
+                            formdata.add(f"{name}-{index}-{key}", posted)
+                else:
+                    formdata.add(f"{name}-{index}", _form_value(item))
+            continue
+        if isinstance(value, list):  # a multiple choice: the name again for each
+            for item in value:
+                formdata.add(name, _form_value(item))
             continue
         posted = _form_value(value)
         if posted is not None:
@@ -158,6 +188,8 @@ def _validated_form(form_class, values: dict, prepare=None):
 
 def _current_values(entry, form_class) -> dict:
     """The entry's values under its form's names (a rotation's members as person ids)."""
+    if hasattr(form_class, "current_values"):  # names that are not the entry's columns
+        return form_class.current_values(entry)
     form = form_class(formdata=None, meta={"csrf": False})
     values = {name: getattr(entry, name) for name in form._fields
               if name not in form_class.NOT_VALUES and hasattr(entry, name)}
@@ -166,15 +198,22 @@ def _current_values(entry, form_class) -> dict:
     return values
 
 
-def _save(entry, form, *, expected_version, extra=None, after=None):
-    """Save through the services; conflicts as 409/412, clashes as 409."""
-    values = {**form.values(), **(extra or {})}
+def _save(entry, form, *, expected_version, extra=None, save=None):
+    """Save through the operations (`save`, else the services); conflicts as 409/412,
+    clashes as 409, a broken call tree as 422 at its field, a foreign actor as 403."""
     try:
-        services.save(entry, values, expected_version)
-        form.after_save(entry)
-        if after is not None:
-            after(entry)
+        if save is not None:
+            save(entry, form, expected_version)
+        else:
+            services.save(entry, {**form.values(), **(extra or {})}, expected_version)
+            form.after_save(entry)
         db.session.commit()
+    except CallTreeError as error:
+        db.session.rollback()
+        raise invalid(error.field, error.message) from None
+    except NotAllowed:
+        db.session.rollback()
+        raise ApiError(403, _("You may not change this entry.")) from None
     except services.ConflictError as error:
         db.session.rollback()
         fresh = db.session.get(type(entry), entry.id)
@@ -243,7 +282,7 @@ def _write(kind: "Kind", entry, body, *, is_new: bool, prepare=None):
     merged.update(exact)
     form = _validated_form(kind.form, merged, prepare)
     extra_values = {name: merged[name] for name in kind.moments if name in merged}
-    return _save(entry, form, expected_version=expected, extra=extra_values)
+    return _save(entry, form, expected_version=expected, extra=extra_values, save=kind.save)
 
 
 def _parent(value: int, field: str, model):
@@ -256,9 +295,9 @@ def _parent(value: int, field: str, model):
     return parent
 
 
-def _delete(entry):
+def _delete(entry, remove=None):
     try:
-        services.soft_delete(entry, _expected_version(entry))
+        (remove or services.soft_delete)(entry, _expected_version(entry))
         db.session.commit()
     except services.ConflictError as error:
         db.session.rollback()
@@ -312,6 +351,85 @@ def _members_of_role(entry):
     return lambda form: form.set_person_choices(choices)
 
 
+def _tree_owner(body) -> dict:
+    """A new tree's actor (yours), or none: a regional tree, the coordinators'."""
+    if body.actor_id is None:
+        if not is_admin(current_user):
+            raise ApiError(403, _("Only coordinators may do this."))
+        return {"actor_id": None}
+    return _actor_parent(body)
+
+
+def _tree_choices(entry):
+    return lambda form: setattr(form.scenario_id, "choices", scenario_choices())
+
+
+def _save_tree(tree, form, expected_version):
+    tree_operations.save_tree(tree, form.values(), tree.actor_id, expected_version)
+
+
+def _node_tree(body) -> dict:
+    return {"tree_id": _parent(body.tree_id, "tree_id", CallTree).id}
+
+
+def _node_choices(entry):
+    """Whom a step may call (every live role, person and actor), and under which step."""
+    tree = db.session.get(CallTree, entry.tree_id)
+    choices = target_choices()
+
+    def prepare(form):
+        form.set_choices(choices)
+        form.set_steps(tree)
+
+    return prepare
+
+
+def _save_node(node, form, expected_version):
+    values = form.values()
+    if node.id is None:
+        tree = db.session.get(CallTree, node.tree_id)
+        parent = tree_operations.node_parent(tree, values["parent_id"])
+        tree_operations.add_node(tree, values, parent, node=node)
+    else:
+        tree_operations.change_node(node, values, expected_version)
+
+
+def _convener(body) -> dict:
+    return {"convener_actor_id": _parent(body.convener_actor_id, "convener_actor_id",
+                                         Actor).id}
+
+
+def _pattern_choices(entry):
+    """The convener's own roles may convene; any live actor may take part."""
+    roles = db.session.scalars(select(Role).where(
+        Role.actor_id == entry.convener_actor_id, Role.deleted_at.is_(None))).all()
+    actors = live_actor_choices()
+
+    def prepare(form):
+        form.convener_role_id.choices = [SelectChoice(0, "–")] + [
+            SelectChoice(r.id, r.name) for r in roles]
+        form.scenario_id.choices = scenario_choices()
+        form.participants.choices = actors
+
+    return prepare
+
+
+def _save_pattern(pattern, form, expected_version):
+    pattern_operations.save_pattern(pattern, form.values(), pattern.convener_actor_id,
+                                    current_user, expected_version)
+
+
+def _regional(_body) -> dict:
+    """Regional entries (scenarios) are the coordinators'."""
+    if not is_admin(current_user):
+        raise ApiError(403, _("Only coordinators may do this."))
+    return {}
+
+
+def _save_scenario(scenario, form, expected_version):
+    pattern_operations.save_scenario(scenario, form.values(), expected_version)
+
+
 @dataclass(frozen=True)
 class Kind:
     """An entry kind the API writes, and how: the table `_register` reads.
@@ -338,6 +456,8 @@ class Kind:
     example: dict | None = None  # a new entry, where entry 1 of each kind is yours
     change: dict | None = None  # a change of one
     id_name: str = ""  # the id's name in the URL, when not `<name>_id`
+    save: Callable | None = None  # save(entry, form, expected_version): the operations'
+    remove: Callable | None = None  # remove(entry, expected_version), else a soft delete
 
     @property
     def key(self) -> str:
@@ -384,6 +504,37 @@ KINDS = (
          example={"role_id": 1, "name": "Veckovis", "kind": "weekly",
                   "handover_time": "08:00", "starts_on": "2026-01-05", "members": [1, 2]},
          change={"name": "Veckovis, vinter"}),
+    Kind(CallTree, TreeFieldsForm, S.CallTree, "call-trees", "call_tree", "call trees",
+         parents={"actor_id": (int | None, S.ID_SCHEMA)}, owner=_tree_owner,
+         prepare=_tree_choices, save=_save_tree, id_name="tree_id", defaults={"revision": 1},
+         what="a call tree of an actor you edit (actor_id null: a regional one, the"
+              " coordinators')",
+         example={"actor_id": 1, "name": "Larmkedja storm", "mode": "activated",
+                  "valid_from": "2026-12-01"},
+         change={"revision": 2}),
+    Kind(CallTreeNode, PlacedNodeForm, S.CallTreeStep, "call-tree-nodes", "call_tree_node",
+         "call trees", parents={"tree_id": ID}, owner=_node_tree, prepare=_node_choices,
+         save=_save_node, remove=tree_operations.remove_node, id_name="node_id",
+         what="a step of a call tree you edit, with its alternates (deleting it deletes"
+              " the steps under it)",
+         example={"tree_id": 1, "target": "role-1", "escalate_after_minutes": 5,
+                  "alternates": [{"target": "person-1", "minutes": 10}]},
+         change={"instructions": "Ring två gånger."}),
+    Kind(CollaborationPattern, PatternFieldsForm, S.Pattern, "patterns", "pattern",
+         "coordination", parents={"convener_actor_id": ID}, owner=_convener,
+         prepare=_pattern_choices, save=_save_pattern,
+         defaults={"duration_minutes": 30, "mode": PathMode.BOTH.value},
+         what="a collaboration pattern convened by an actor you edit",
+         example={"convener_actor_id": 1, "name": "Samverkanskonferens", "mode": "activated",
+                  "frequency": "daily", "times": "09:00, 15:00", "starts_on": "2026-12-01",
+                  "participants": [1]},
+         change={"meeting_place": "Länsstyrelsens lokal"}),
+    Kind(Scenario, ScenarioForm, S.Scenario, "scenarios", "scenario", "coordination",
+         owner=_regional, save=_save_scenario,
+         what="a scenario and its agreed direction (the coordinators')",
+         example={"name": "Översvämning", "goal": "Skydda liv",
+                  "preparatory": "Förvarna\nSandsäckar", "handling": "Samverka"},
+         change={"facts": "Högt vattenstånd."}),
 )
 
 
@@ -412,7 +563,7 @@ def _register(kind: Kind) -> None:
                                     prepare=prepare))
 
     def delete(**ident):
-        return _delete(for_edit(kind.model, ident[kind.key]))
+        return _delete(for_edit(kind.model, ident[kind.key]), kind.remove)
 
     create.__doc__ = f"Add {kind.what}."
     update.__doc__ = f"Change {kind.what}."

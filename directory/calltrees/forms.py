@@ -78,6 +78,8 @@ def scenario_choices() -> list[SelectChoice]:
 
 
 class AlternateForm(Form):
+    """Who to call next when nobody answers, after how many minutes."""
+
     class Meta:
         csrf = False  # part of the node form, which has the token
 
@@ -168,3 +170,32 @@ class TreeForm(Form):
             "next_review_on": self.next_review_on.data,
             "notes": self.notes.data or "",
         }
+
+
+class PlacedNodeForm(NodeForm):
+    """A step as the API takes it: also where it sits (pages move it with buttons)."""
+
+    parent_id = SelectField(_l("Called by"), coerce=int, default=0)  # 0: a top step
+    position = IntegerField(_l("Place among its siblings"),
+                            validators=[Optional(), NumberRange(0, 999)])
+
+    def set_steps(self, tree) -> None:
+        """The steps of the tree this one may sit under."""
+        self.parent_id.choices = [SelectChoice(0, "–")] + [
+            SelectChoice(n.id, calltrees.target_label(n.target))
+            for n in tree.nodes if n.deleted_at is None]
+
+    @staticmethod
+    def current_values(node) -> dict:
+        return {**NodeForm.current_values(node), "parent_id": node.parent_id,
+                "position": node.position}
+
+    def values(self) -> dict:
+        return {**super().values(), "parent_id": self.parent_id.data or None,
+                "position": self.position.data}
+
+
+class TreeFieldsForm(TreeForm):
+    """A tree as the API takes it: its owner is named once, by `actor_id`, when created."""
+
+    owner = None

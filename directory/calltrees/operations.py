@@ -61,11 +61,15 @@ def node_parent(tree: CallTree, parent_id: int | None) -> CallTreeNode | None:
     return parent
 
 
-def add_node(tree: CallTree, values: dict, parent: CallTreeNode | None = None
-             ) -> tuple[CallTreeNode, list[PlacingNote]]:
-    """A new step at the end of `parent`'s children (or of the top), from `NodeForm.values()`."""
-    node = rules.add_node(tree, values["target"], parent=parent)
-    return node, save_node(node, values)
+def add_node(tree: CallTree, values: dict, parent: CallTreeNode | None = None, *,
+             node: CallTreeNode | None = None) -> tuple[CallTreeNode, list[PlacingNote]]:
+    """A new step at the end of `parent`'s children (or of the top), from `NodeForm.values()`;
+    with a `position` among them, there."""
+    node = rules.add_node(tree, values["target"], parent=parent, node=node)
+    notes = save_node(node, values)
+    if values.get("position") is not None and values["position"] != node.position:
+        rules.reparent(node, parent, values["position"])
+    return node, notes
 
 
 def save_node(node: CallTreeNode, values: dict, expected_version: int | None = None
@@ -82,9 +86,22 @@ def save_node(node: CallTreeNode, values: dict, expected_version: int | None = N
     return placing_notes(node.tree, [target, *(a for a, _m in values["alternates"])])
 
 
-def move_node(node: CallTreeNode, parent_id: int | None, position: int) -> None:
-    """Put a step (with everything under it) under another step of its tree, or at the top."""
-    rules.reparent(node, node_parent(node.tree, parent_id), position)
+def move_node(node: CallTreeNode, parent_id: int | None, position: int | None) -> None:
+    """Put a step (with everything under it) under another step of its tree, or at the
+    top; at `position` among its new siblings (None: last)."""
+    parent = node_parent(node.tree, parent_id)
+    if position is None:
+        position = len(rules.live_children(node.tree, parent))
+    rules.reparent(node, parent, position)
+
+
+def change_node(node: CallTreeNode, values: dict, expected_version: int | None = None
+                ) -> list[PlacingNote]:
+    """Whom a step calls and, when `parent_id` or `position` differ, where it sits."""
+    notes = save_node(node, values, expected_version)
+    if (values["parent_id"], values["position"]) != (node.parent_id, node.position):
+        move_node(node, values["parent_id"], values["position"])
+    return notes
 
 
 def remove_node(node: CallTreeNode, expected_version: int | None = None) -> None:

@@ -50,23 +50,26 @@ def add_node(
     instructions: str = "",
     escalate_after_minutes: int | None = None,
     alternates: list[tuple[Role | Person | Actor, int]] = (),
+    node: CallTreeNode | None = None,
 ) -> CallTreeNode:
-    """Append a node under `parent` (or at the top) with ordered alternates."""
+    """Append a node (`node`, or a new one) under `parent` (or at the top) with
+    ordered alternates."""
     if parent is not None and parent.tree is not tree:
         raise CallTreeError(_l("Choose a step of this call tree."))
-    siblings = [n for n in tree.nodes if n.parent_id == (parent.id if parent else None)]
+    siblings = [n for n in tree.nodes if n.parent_id == (parent.id if parent else None)
+                and n is not node]
     if parent is not None and parent.id is None:
         db.session.flush()  # the parent needs its id before it can be referenced
-    node = CallTreeNode(
-        tree=tree,
-        parent_id=parent.id if parent else None,
-        parent_depth=parent.depth if parent else None,
-        depth=parent.depth + 1 if parent else 0,
-        position=len(siblings),
-        instructions=instructions,
-        escalate_after_minutes=escalate_after_minutes,
-        **_target_columns(target),
-    )
+    node = node if node is not None else CallTreeNode()
+    node.tree = tree
+    node.parent_id = parent.id if parent else None
+    node.parent_depth = parent.depth if parent else None
+    node.depth = parent.depth + 1 if parent else 0
+    node.position = len(siblings)
+    node.instructions = instructions
+    node.escalate_after_minutes = escalate_after_minutes
+    for key, value in _target_columns(target).items():
+        setattr(node, key, value)
     for position, (alternate, minutes) in enumerate(alternates):
         node.alternates.append(
             CallTreeAlternate(

@@ -174,3 +174,10 @@ class ScenarioForm(Form):
             "measures": {Phase.PREPARATORY: measure_lines(self.preparatory.data),
                          Phase.HANDLING: measure_lines(self.handling.data)},
         }
+
+
+class PatternFieldsForm(PatternForm):
+    """A pattern as the API takes it: the convener is named once, by
+    `convener_actor_id`, when created."""
+
+    convener = None
