@@ -122,6 +122,12 @@ RULES = {
                             lambda w: {"facts": "Höga flöden"}, False, CHANGE),
     "api.scenario_delete": (lambda w: f"{API}/scenarios/{w.scenario.id}", lambda w: {},
                             False, DELETE),
+    # The register of actors is the coordinators' (admins'), as on the pages.
+    "api.actor_create": (lambda w: f"{API}/actors", lambda w: {"name": "Tyresö kommun"},
+                         False, CREATE),
+    "api.actor_move": (lambda w: f"{API}/actors/{w.own.id}/move",
+                       lambda w: {"parent_id": w.other.id}, False, ACTION),
+    "api.actor_delete": (lambda w: f"{API}/actors/{w.other.id}", lambda w: {}, False, DELETE),
     # Switching modes is the coordinators' (admins') alone, as on the mode page.
     "api.mode_switch": (lambda w: f"{API}/mode",
                         lambda w: {"mode": "activated", "reason": "Snöstorm"}, False, ACTION),

@@ -16,6 +16,7 @@ from directory.api import writes
 from directory.calltrees.rules import add_node
 from directory.core.extensions import db
 from directory.core.models import (
+    Actor,
     CallTree,
     CallTreeNode,
     CollaborationPattern,
@@ -27,7 +28,7 @@ from directory.core.models import (
     Scenario,
 )
 from tests import test_api
-from tests.conftest import make_person, make_role
+from tests.conftest import make_actor, make_person, make_role
 from tests.test_api import API, field_errors, matches, problem
 
 # The API tests' region and signed-in clients.
@@ -431,3 +432,64 @@ def test_scenarios_are_the_coordinators_and_a_refusal_changes_nothing(
     assert field_errors(client.post(f"{API}/scenarios", headers=as_admin,
                                     json={"name": " "})) == {"name": "This field is required."}
     assert count(Scenario) == 0
+
+
+# --- The register of actors (coordinators) ---------------------------------------
+
+
+def test_a_coordinator_creates_moves_and_retires_an_actor(client, as_admin, region):
+    response = client.post(f"{API}/actors", headers=as_admin, json={
+        "name": "Haninge räddningstjänst", "parent_id": region.haninge.id,
+        "kind": "rescue_service", "level": "local"})
+    made = matches(response, "Actor")
+    assert response.status_code == 201
+    assert response.headers["Location"] == f"{API}/actors/{made['id']}"
+    assert (made["slug"], made["parent_id"], made["kind"]) == (
+        "haninge-raddningstjanst", region.haninge.id, "rescue_service")
+    moved = matches(client.post(f"{API}/actors/{made['id']}/move", headers=as_admin,
+                                json={"parent_id": None}), "Actor")
+    assert (moved["parent_id"], moved["version"]) == (None, 2)
+    assert client.delete(f"{API}/actors/{made['id']}", headers=as_admin).status_code == 204
+    problem(client.get(f"{API}/actors/{made['id']}", headers=as_admin), 404)
+    assert db.session.get(Actor, made["id"]).deleted_at is not None  # restorable
+
+
+def test_the_register_refuses_at_the_field_and_changes_nothing(client, as_admin, region):
+    part = make_actor("Haninge hemtjänst")
+    part.parent = region.haninge
+    db.session.commit()
+    before = count(Actor)
+    assert field_errors(client.post(f"{API}/actors", headers=as_admin, json={
+        "name": "haninge KOMMUN"})) == {
+        "name": "Another actor is already called “haninge KOMMUN”."}
+    assert field_errors(client.post(f"{API}/actors/{region.haninge.id}/move",
+                                    headers=as_admin, json={"parent_id": part.id})) == {
+        "parent_id": "An actor cannot be placed under itself or one of its parts."}
+    assert problem(client.delete(f"{API}/actors/{region.haninge.id}", headers=as_admin),
+                   409)["detail"] == "Move or retire its parts first: Haninge hemtjänst."
+    db.session.expire_all()
+    assert count(Actor) == before
+    assert (region.haninge.parent_id, region.haninge.deleted_at) == (None, None)
+
+
+def test_moving_an_actor_with_a_stale_etag_answers_412(client, as_admin, region):
+    url = f"{API}/actors/{region.nynashamn.id}"
+    stale = client.get(url, headers=as_admin).headers["ETag"]
+    client.patch(url, headers=as_admin, json={"notes": "Granskad"})
+    problem(client.post(f"{url}/move", headers={**as_admin, "If-Match": stale},
+                        json={"parent_id": region.haninge.id}), 412)
+    db.session.expire_all()
+    assert region.nynashamn.parent_id is None
+
+
+@pytest.mark.parametrize("who", ["as_editor", "as_viewer"])
+def test_only_coordinators_keep_the_register(client, request, region, who):
+    headers = request.getfixturevalue(who)
+    before = count(Actor)
+    problem(client.post(f"{API}/actors", headers=headers, json={"name": "Tyresö kommun"}), 403)
+    problem(client.post(f"{API}/actors/{region.haninge.id}/move", headers=headers,
+                        json={"parent_id": region.nynashamn.id}), 403)
+    problem(client.delete(f"{API}/actors/{region.haninge.id}", headers=headers), 403)
+    db.session.expire_all()
+    assert count(Actor) == before
+    assert (region.haninge.parent_id, region.haninge.deleted_at) == (None, None)

@@ -623,6 +623,29 @@ class ModeSwitch(BaseModel):
                         description="Why the mode changes (kept in the mode log).")
 
 
+class NewActor(BaseModel):
+    """A new actor (coordinators): what they decide; its editors fill in the rest."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S",
+                      description="Unique among live actors (case does not matter).")
+    short_name: str = Field("", max_length=60)
+    parent_id: int | None = Field(None, ge=1, le=MAX_ID,
+                                  description="The live actor it is part of; null: top level.")
+    kind: ActorKindValue = "other"
+    level: ActorLevelValue = "regional"
+
+
+class ActorMove(BaseModel):
+    """Where an actor sits: under another live actor (never under itself or one of its
+    parts), or at the top level (null)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    parent_id: int | None = Field(ge=1, le=MAX_ID)
+
+
 FIELD_NOTES = {
     "value": "By kind: a phone number written any common way (stored in E.164, national"
              " short numbers such as 112 or 113 13 as digits), an e-mail address, a web"

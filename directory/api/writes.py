@@ -53,6 +53,8 @@ from directory.core import entries as services
 from directory.core.extensions import db
 from directory.core.models import (
     Actor,
+    ActorKind,
+    ActorLevel,
     CallTree,
     CallTreeNode,
     CollaborationPattern,
@@ -68,6 +70,7 @@ from directory.core.models import (
 )
 from directory.core.modes import ModeError, mode_for, switch_mode
 from directory.core.security import can_edit, editable_actor_ids, is_admin
+from directory.editing import actors as actor_rules
 from directory.editing.forms import (
     ActorForm,
     ContactPointForm,
@@ -633,3 +636,71 @@ def actor_review(actor_id):
     services.confirm_review(actor, current_user)
     db.session.commit()
     return entry_answer(actor)
+
+
+# --- The register of actors (coordinators) -----------------------------------------
+
+
+def _actor_error(error: actor_rules.ActorError) -> ApiError:
+    db.session.rollback()
+    if error.field is None:
+        return ApiError(409, str(error))
+    return invalid(error.field, str(error))
+
+
+def _live_parent(parent_id: int | None) -> Actor | None:
+    """The actor named as parent: a live one (a retired one is the rules' to refuse)."""
+    if parent_id is None:
+        return None
+    parent = db.session.get(Actor, parent_id)
+    if parent is None:
+        raise invalid("parent_id", _l("There is no such entry."))
+    return parent
+
+
+@bp.post("/actors")
+@operation(ok=S.Actor, status=201, body=S.NewActor, tags=["directory"], errors=[403, 409],
+           links=("actor", "actor_id"), guard=_require_admin,
+           example={"name": "Tyresö kommun", "kind": "municipality"})
+def actor_create():
+    """Create an actor (coordinators), as on the new-actor page and `flask actors create`."""
+    body = request.context.json
+    try:
+        actor = actor_rules.create_actor(
+            body.name, parent=_live_parent(body.parent_id), kind=ActorKind(body.kind),
+            level=ActorLevel(body.level), short_name=body.short_name)
+        db.session.commit()
+    except actor_rules.ActorError as error:
+        raise _actor_error(error) from None
+    return entry_answer(actor, status=201,
+                        headers={"Location": url_for("api.actor", actor_id=actor.id)})
+
+
+def _admin_for(**_ident) -> None:
+    _require_admin()
+
+
+@bp.post("/actors/<int:actor_id>/move")
+@operation(ok=S.Actor, body=S.ActorMove, tags=["directory"], errors=[403, 404],
+           conditional=True, guard=_admin_for, example={"parent_id": None})
+def actor_move(actor_id):
+    """Place an actor under another one, or at the top level (coordinators)."""
+    actor = for_edit(Actor, actor_id)
+    expected = _expected_version(actor)
+    try:
+        actor_rules.move_actor(actor, _live_parent(request.context.json.parent_id), expected)
+        db.session.commit()
+    except actor_rules.ActorError as error:
+        raise _actor_error(error) from None
+    return entry_answer(actor)
+
+
+@bp.delete("/actors/<int:actor_id>")
+@operation(tags=["directory"], errors=[403, 404], conditional=True, guard=_admin_for)
+def actor_delete(actor_id):
+    """Retire an actor (coordinators; restorable from its history); its parts first: 409."""
+    actor = for_edit(Actor, actor_id)
+    try:
+        return _delete(actor, actor_rules.retire_actor)
+    except actor_rules.ActorError as error:
+        raise _actor_error(error) from None
