@@ -7,12 +7,9 @@ the answer after, and generates the description from them.
 Reads answer what the pages answer (actors, persons, roles, contact paths, who
 is on call, rotations, call trees resolved, collaboration patterns, scenarios,
 the mode in force, search and reverse lookup) to anyone signed in; confidential
-paths follow the pages' rule (`security.may_see`). Writes of entries come from
-one table (`KINDS`): each body passes its schema, then the page's own form
-(same rules, same messages), is saved by the same `services` functions and
-allowed by the same `security.can_edit`: editors change their own actors'
-entries, admins everything. The mode switch is the coordinators', as on the
-mode page.
+paths follow the pages' rule (`security.may_see`). Writes are in `writes`
+(one table, `KINDS`, saved by the operations the pages use); the blueprint
+and request helpers in `common`, the answers in `representations`.
 
 A client signs in with a personal token (`Authorization: Bearer kv_…`, see
 `tokens`) or with the browser session. A request that sends a token is signed
