@@ -86,13 +86,24 @@ actors = { values = [1] }
 roles = { values = [3] }
 owners = { values = [1, 3] }
 persons = { values = [3, 4] }
+scenarios = { values = [2] }
+trees = { values = [2] }
+steps = { values = [4] }
+targets = { values = ["role-3", "person-3", "person-4", "actor-1"] }
+participants = { values = [1, 2] }
 
 [parameters]
 "header.If-Match" = "*"
 "body.actor_id" = { dictionary = "actors", probability = 0.9 }
 "body.role_id" = { dictionary = "roles", probability = 0.9 }
 "body.owner_id" = { dictionary = "owners", probability = 0.9 }
-"body.scenario_id" = { dictionary = "actors", probability = 0.9 }
+"body.scenario_id" = { dictionary = "scenarios", probability = 0.9 }
+"body.tree_id" = { dictionary = "trees", probability = 0.9 }
+"body.parent_id" = { dictionary = "steps", probability = 0.9 }
+"body.target" = { dictionary = "targets", probability = 0.9 }
+"body.convener_actor_id" = { dictionary = "actors", probability = 0.9 }
+"body.convener_role_id" = { dictionary = "roles", probability = 0.9 }
+"body.participants[*]" = { dictionary = "participants", probability = 0.9 }
 "body.person_id" = { dictionary = "persons", probability = 0.9 }
 "body.replaces_person_id" = { dictionary = "persons", probability = 0.9 }
 "body.members[*]" = { dictionary = "persons", probability = 0.9 }
@@ -153,6 +164,13 @@ def seed_directory():
     top = add_node(tree, tib, escalate_after_minutes=5, alternates=[(asa, 10)])
     add_node(tree, vb, parent=top)
     add_node(tree, police, parent=top)
+    # Kept by the run (ids 2 and 4: the coverage phase deletes id 1 of each kind).
+    kept_scenario = Scenario(slug="storm", name="Storm")
+    kept = CallTree(name="Larmkedja ordinarie", actor=haninge, mode=Mode.ORDINARY,
+                    valid_from=date(2026, 11, 1))
+    db.session.add_all([kept_scenario, kept])
+    db.session.flush()
+    add_node(kept, tib, alternates=[(asa, 5)])  # step 4
     db.session.add(ModeState(scope="region", mode=Mode.ACTIVATED, reason="Snöstorm",
                              scenario=scenario))
     # A coordinator may use every operation (the mode switch too); what editors

@@ -153,7 +153,7 @@ def test_editor_builds_a_tree_in_the_browser(client, login_as, region):
     token = Auth(client).csrf_token("/")
     response = client.post("/calltrees/new", data={
         "csrf_token": token, "name": "Haninges larmkedja", "owner": str(region["haninge"].id),
-        "mode": "ordinary", "scenario": "0", "revision": "1", "valid_from": "2026-12-01"})
+        "mode": "ordinary", "scenario_id": "0", "revision": "1", "valid_from": "2026-12-01"})
     assert response.status_code == 302
     tree = db.session.scalar(select(CallTree))
     client.post(f"/calltrees/{tree.id}/nodes/new", data={

@@ -39,7 +39,7 @@ def test_coordinator_creates_a_pattern_shown_on_participants_pages(client, login
     token = Auth(client).csrf_token("/")
     response = client.post("/patterns/new", data={
         "csrf_token": token, "name": "Regional samverkanskonferens", "convener": str(lan.id),
-        "convener_role": "0", "mode": "both", "scenario": "0", "frequency": "daily",
+        "convener_role_id": "0", "mode": "both", "scenario_id": "0", "frequency": "daily",
         "times": "09:00, 15:00", "starts_on": "2026-11-01", "duration_minutes": "30",
         "participants": [str(lan.id), str(haninge.id)], "purpose": "Gemensam lägesbild"})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
@@ -55,8 +55,8 @@ def test_a_bad_cadence_is_a_field_error(client, login_as):
     login_as(UserRole.ADMIN)
     token = Auth(client).csrf_token("/")
     response = client.post("/patterns/new", data={
-        "csrf_token": token, "name": "Möte", "convener": str(lan.id), "convener_role": "0",
-        "mode": "both", "scenario": "0", "frequency": "weekly", "times": "10:00",
+        "csrf_token": token, "name": "Möte", "convener": str(lan.id), "convener_role_id": "0",
+        "mode": "both", "scenario_id": "0", "frequency": "weekly", "times": "10:00",
         "starts_on": "2026-11-01", "duration_minutes": "30"})
     assert response.status_code == 422
     assert "Choose at least one weekday." in response.get_data(as_text=True)

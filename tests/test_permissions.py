@@ -73,8 +73,8 @@ def actor_fields(w):
 
 
 def pattern_fields(w):
-    return {"name": "Samverkan", "convener": str(w.own.id), "convener_role": "0",
-            "mode": "activated", "scenario": "0", "frequency": "daily", "times": "09:00, 15:00",
+    return {"name": "Samverkan", "convener": str(w.own.id), "convener_role_id": "0",
+            "mode": "activated", "scenario_id": "0", "frequency": "daily", "times": "09:00, 15:00",
             "starts_on": "2026-12-01", "duration_minutes": "30", "participants": str(w.own.id)}
 
 
@@ -85,7 +85,7 @@ def scenario_fields(w):
 
 def tree_fields(w):
     return {"name": "Larmkedja snö", "owner": str(w.own.id), "mode": "activated",
-            "scenario": "0", "revision": "2", "valid_from": "2026-12-01"}
+            "scenario_id": "0", "revision": "2", "valid_from": "2026-12-01"}
 
 
 def period_fields(w):

@@ -34,9 +34,11 @@ from wtforms import (
     DateField,
     DateTimeField,
     FieldList,
+    FormField,
     HiddenField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TimeField,
@@ -326,6 +328,34 @@ class ResolvedCallTree(CallTree):
     nodes: list[CallTreeNode]
 
 
+class StepAlternate(Answer):
+    target: str = Field(description="role-<id>, person-<id> or actor-<id>.")
+    minutes: int = Field(description="Minutes without an answer before moving on.")
+
+
+class StepWarning(Answer):
+    """What placing a target means: `no_path`, nobody running the tree can reach them
+    in its mode (a dead end); `confidential_shown`, their hidden numbers are shown to
+    everyone who may run or print the tree."""
+
+    target: str
+    warning: Literal["no_path", "confidential_shown"]
+
+
+class CallTreeStep(Entry):
+    """A step of a call tree as stored: whom it calls, where it sits, who next."""
+
+    tree_id: int
+    parent_id: int | None
+    depth: int
+    position: int
+    target: str = Field(description="role-<id>, person-<id> or actor-<id>.")
+    instructions: str
+    escalate_after_minutes: int | None
+    alternates: list[StepAlternate]
+    warnings: list[StepWarning]
+
+
 class Participant(Answer):
     actor_id: int
     role_id: int | None
@@ -593,6 +623,29 @@ class ModeSwitch(BaseModel):
                         description="Why the mode changes (kept in the mode log).")
 
 
+class NewActor(BaseModel):
+    """A new actor (coordinators): what they decide; its editors fill in the rest."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S",
+                      description="Unique among live actors (case does not matter).")
+    short_name: str = Field("", max_length=60)
+    parent_id: int | None = Field(None, ge=1, le=MAX_ID,
+                                  description="The live actor it is part of; null: top level.")
+    kind: ActorKindValue = "other"
+    level: ActorLevelValue = "regional"
+
+
+class ActorMove(BaseModel):
+    """Where an actor sits: under another live actor (never under itself or one of its
+    parts), or at the top level (null)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    parent_id: int | None = Field(ge=1, le=MAX_ID)
+
+
 FIELD_NOTES = {
     "value": "By kind: a phone number written any common way (stored in E.164, national"
              " short numbers such as 112 or 113 13 as digits), an e-mail address, a web"
@@ -606,7 +659,18 @@ FIELD_NOTES = {
     "replaces_person_id": "The person taken over from (a live person of the role's"
                           " actor), or null.",
     "priority": "PACE order, 1 = primary.",
+    "target": "Whom to call: role-<id>, person-<id> or actor-<id> (a live entry).",
+    "alternates": "Who to call next, in order, each after `minutes` without an answer.",
+    "parent_id": "The step of the same tree that calls this one; null: a top step.",
+    "position": "The place among its siblings, from 0 (left out: at the end, or kept).",
+    "times": "Local times of day, like \"09:00, 15:00\".",
+    "weekdays": "With frequency weekly: the days it meets.",
+    "participants": "The ids of the taking-part actors.",
+    "preparatory": "Measures of the preparatory phase, one per line, most important first.",
+    "handling": "Measures of the handling phase, one per line, most important first.",
 }
+# Choices set per request (entries) that are not ids: their shape.
+FIELD_PATTERNS = {"target": "^(role|person|actor)-[1-9][0-9]{0,9}$"}
 SKIPPED_FIELDS = (HiddenField, SubmitField)
 ID_SCHEMA = {"minimum": 1, "maximum": MAX_ID}
 
@@ -696,10 +760,21 @@ def field_type(form_field) -> tuple[Any, dict] | None:
         kind = bool
     elif isinstance(form_field, IntegerField):
         kind = int
+    elif isinstance(form_field, FieldList) and _is_form_list(form_field):  # alternates
+        kind = Annotated[list[nested_model(form_field)],
+                         Field(max_length=form_field.max_entries)]
     elif isinstance(form_field, FieldList):  # a rotation's order: person ids
         kind = list[int]
         extra = {**extra, "items": {"type": "integer", **ID_SCHEMA},
                  "maxItems": form_field.max_entries, "minItems": 1, "uniqueItems": True}
+    elif isinstance(form_field, SelectMultipleField):
+        if form_field.coerce is int:  # entries, by id
+            kind = list[int]
+            extra = {**extra, "items": {"type": "integer", **ID_SCHEMA}, "uniqueItems": True}
+        else:
+            kind = list[_literal([c.value if isinstance(c, SelectChoice) else c[0]
+                                  for c in form_field.choices])]
+            extra = {**extra, "uniqueItems": True}
     elif isinstance(form_field, DateField):
         nullable = any(isinstance(v, Optional) for v in form_field.validators)
         kind, extra = (str | None) if nullable else str, {**extra, "format": "date"}
@@ -711,6 +786,9 @@ def field_type(form_field) -> tuple[Any, dict] | None:
         if form_field.coerce is int:  # a choice among entries: an id
             kind = int | None if form_field.default == 0 else int
             extra = {**extra, **ID_SCHEMA}
+        elif form_field.choices is None:  # entries named otherwise (a call's target)
+            kind = str
+            extra = {**extra, "pattern": FIELD_PATTERNS[form_field.name]}
         else:
             kind = _literal([c.value if isinstance(c, SelectChoice) else c[0]
                              for c in form_field.choices])
@@ -734,6 +812,36 @@ def _schema_extra(extra: dict, *, optional: bool):
             (schema if key == "description" else target)[key] = value
 
     return adjust
+
+
+def _is_form_list(form_field) -> bool:
+    return form_field.unbound_field.field_class is FormField
+
+
+_NESTED: dict = {}
+
+
+def nested_model(form_field) -> type[BaseModel]:
+    """The JSON object of one entry of a list of sub-forms (a node's alternate)."""
+    form_class = form_field.unbound_field.args[0]
+    if form_class not in _NESTED:
+        fields: dict[str, Any] = {}
+        for inner in form_fields(form_class):
+            typed = field_type(inner)
+            if typed is None:
+                continue
+            kind, extra = typed
+            if _is_required(inner) or (isinstance(inner, SelectField)
+                                       and inner.choices is None):
+                fields[inner.name] = (kind, Field(json_schema_extra=_schema_extra(
+                    extra, optional=False)))
+            else:
+                fields[inner.name] = (kind, Field(None, json_schema_extra=_schema_extra(
+                    extra, optional=True)))
+        name = form_class.__name__.removesuffix("Form")
+        _NESTED[form_class] = create_model(name, __base__=Body, __doc__=form_class.__doc__
+                                           or f"One {name.lower()}.", **fields)
+    return _NESTED[form_class]
 
 
 def form_fields(form_class) -> list:
@@ -763,8 +871,10 @@ def write_model(name: str, form_class, *, create: bool, parents: dict | None = N
         if typed is None:
             continue
         kind, extra = typed
-        needed = _is_required(form_field) or isinstance(form_field, FieldList) or (
-            isinstance(form_field, SelectField) and form_field.default is None)
+        needed = _is_required(form_field) or (
+            isinstance(form_field, FieldList) and not _is_form_list(form_field)) or (
+            isinstance(form_field, SelectField) and form_field.default is None
+            and not isinstance(form_field, SelectMultipleField))
         if create and needed and form_field.name not in (defaults or {}):
             fields[form_field.name] = (kind, Field(
                 json_schema_extra=_schema_extra(extra, optional=False)))

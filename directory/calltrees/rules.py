@@ -7,6 +7,7 @@ keep those columns right and give a clear error before the database has to.
 
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -23,7 +24,12 @@ from directory.core.models import (
 
 
 class CallTreeError(ValueError):
-    """A change that would break a call tree (a cycle, a foreign parent)."""
+    """A change that would break a call tree (a cycle, a foreign parent), and the
+    field it is about, so pages and the API say it where it belongs."""
+
+    def __init__(self, message, *, field: str = "parent_id"):
+        super().__init__(message)
+        self.message, self.field = message, field
 
 
 def _target_columns(target: Role | Person | Actor) -> dict:
@@ -33,7 +39,7 @@ def _target_columns(target: Role | Person | Actor) -> dict:
         return {"target_person": target}
     if isinstance(target, Actor):
         return {"target_actor": target}
-    raise CallTreeError(f"a call tree cannot target {type(target).__name__}")
+    raise CallTreeError(_l("Choose whom to call."), field="target")
 
 
 def add_node(
@@ -44,23 +50,26 @@ def add_node(
     instructions: str = "",
     escalate_after_minutes: int | None = None,
     alternates: list[tuple[Role | Person | Actor, int]] = (),
+    node: CallTreeNode | None = None,
 ) -> CallTreeNode:
-    """Append a node under `parent` (or at the top) with ordered alternates."""
+    """Append a node (`node`, or a new one) under `parent` (or at the top) with
+    ordered alternates."""
     if parent is not None and parent.tree is not tree:
-        raise CallTreeError("the parent node belongs to another call tree")
-    siblings = [n for n in tree.nodes if n.parent_id == (parent.id if parent else None)]
+        raise CallTreeError(_l("Choose a step of this call tree."))
+    siblings = [n for n in tree.nodes if n.parent_id == (parent.id if parent else None)
+                and n is not node]
     if parent is not None and parent.id is None:
         db.session.flush()  # the parent needs its id before it can be referenced
-    node = CallTreeNode(
-        tree=tree,
-        parent_id=parent.id if parent else None,
-        parent_depth=parent.depth if parent else None,
-        depth=parent.depth + 1 if parent else 0,
-        position=len(siblings),
-        instructions=instructions,
-        escalate_after_minutes=escalate_after_minutes,
-        **_target_columns(target),
-    )
+    node = node if node is not None else CallTreeNode()
+    node.tree = tree
+    node.parent_id = parent.id if parent else None
+    node.parent_depth = parent.depth if parent else None
+    node.depth = parent.depth + 1 if parent else 0
+    node.position = len(siblings)
+    node.instructions = instructions
+    node.escalate_after_minutes = escalate_after_minutes
+    for key, value in _target_columns(target).items():
+        setattr(node, key, value)
     for position, (alternate, minutes) in enumerate(alternates):
         node.alternates.append(
             CallTreeAlternate(
@@ -122,9 +131,10 @@ def reparent(node: CallTreeNode, new_parent: CallTreeNode | None, position: int)
     """Move a node (with its subtree) under another parent of the same tree."""
     if new_parent is not None:
         if new_parent.tree_id != node.tree_id:
-            raise CallTreeError("the new parent belongs to another call tree")
+            raise CallTreeError(_l("Choose a step of this call tree."))
         if new_parent in subtree(node):
-            raise CallTreeError("a node cannot be moved under itself: that is a cycle")
+            raise CallTreeError(_l("A step cannot be placed under itself or a step below"
+                                   " it: that would make a cycle."))
     tree = node.tree
     old_siblings = [n for n in live_children(tree, _parent(node)) if n is not node]
     _renumber(old_siblings)

@@ -12,38 +12,17 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from wtforms import (
-    DateField,
-    FieldList,
-    FormField,
-    IntegerField,
-    SelectField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from directory.calltrees import operations
 from directory.calltrees import rules as calltrees
-from directory.core import entries as services
+from directory.calltrees.forms import NodeForm, TreeForm, scenario_choices, target_choices
 from directory.core.extensions import db
-from directory.core.forms import ConfirmForm, Form
-from directory.core.models import (
-    Actor,
-    CallOut,
-    CallTree,
-    CallTreeNode,
-    Mode,
-    Person,
-    Role,
-    Scenario,
-    utcnow,
-)
+from directory.core.forms import ConfirmForm
+from directory.core.models import Actor, CallOut, CallTree, CallTreeNode, utcnow
 from directory.core.modes import mode_states
 from directory.core.moments import at_argument
 from directory.core.pages import delete_entry
@@ -57,8 +36,6 @@ from directory.core.text import swedish_sort_key
 
 bp = Blueprint("calltrees", __name__)
 
-MAX_ALTERNATES = 3
-
 
 def _tz() -> ZoneInfo:
     return ZoneInfo(current_app.config["TIMEZONE"])
@@ -71,85 +48,6 @@ def _at():
 # --- Forms -------------------------------------------------------------------
 
 
-def target_choices() -> list[SelectChoice]:
-    """Everything a node can call: roles, actors and persons, in Swedish order."""
-    roles = db.session.scalars(
-        select(Role).where(Role.deleted_at.is_(None)).options(selectinload(Role.actor))
-    ).all()
-    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
-    persons = db.session.scalars(
-        select(Person).where(Person.deleted_at.is_(None)).options(selectinload(Person.actor))
-    ).all()
-    choices = [SelectChoice("", "–")]
-    for group, rows, label in (
-        (_("Roles"), roles, calltrees.target_label),
-        (_("Actors"), actors, lambda a: a.name),
-        (_("Persons"), persons, calltrees.target_label),
-    ):
-        prefix = {"Role": "role", "Actor": "actor", "Person": "person"}
-        for row in sorted(rows, key=lambda r: swedish_sort_key(label(r))):
-            choices.append(SelectChoice(f"{prefix[type(row).__name__]}-{row.id}", label(row),
-                                        optgroup=group))
-    return choices
-
-
-def parse_target(value: str):
-    kind, _sep, ident = (value or "").partition("-")
-    model = {"role": Role, "actor": Actor, "person": Person}.get(kind)
-    entry = db.session.get(model, int(ident)) if model and ident.isdigit() else None
-    return entry if entry is not None and entry.deleted_at is None else None
-
-
-def target_value(target) -> str:
-    return f"{type(target).__name__.lower()}-{target.id}" if target else ""
-
-
-class AlternateForm(Form):
-    class Meta:
-        csrf = False  # part of the node form, which has the token
-
-    target = SelectField(_l("Alternate"), default="")
-    minutes = IntegerField(_l("Minutes before moving on"), default=5,
-                           validators=[Optional(), NumberRange(0, 1440)])
-
-
-class NodeForm(Form):
-    target = SelectField(_l("Call"), validators=[DataRequired()])
-    instructions = TextAreaField(_l("Instructions"), validators=[Length(max=2000)])
-    escalate_after_minutes = IntegerField(
-        _l("Minutes without answer before the first alternate"),
-        validators=[Optional(), NumberRange(0, 1440)],
-    )
-    alternates = FieldList(FormField(AlternateForm), min_entries=MAX_ALTERNATES,
-                           max_entries=MAX_ALTERNATES)
-    submit = SubmitField(_l("Save"))
-
-    def set_choices(self, choices) -> None:
-        self.target.choices = choices
-        for alternate in self.alternates:
-            alternate.form.target.choices = choices
-
-    def validate_target(self, field):
-        if parse_target(field.data) is None:
-            from wtforms.validators import ValidationError
-
-            raise ValidationError(_l("Choose whom to call."))
-
-
-class TreeForm(Form):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    owner = SelectField(_l("Owner"), coerce=int)  # 0 = regional
-    mode = SelectField(_l("Mode"), choices=[SelectChoice("ordinary", _l("Ordinary mode")),
-                                           SelectChoice("activated", _l("Activated mode"))])
-    scenario = SelectField(_l("Scenario"), coerce=int, default=0)
-    revision = IntegerField(_l("Revision"), default=1, validators=[InputRequired(),
-                                                                  NumberRange(1, 9999)])
-    valid_from = DateField(_l("Valid from"), validators=[InputRequired()])
-    next_review_on = DateField(_l("Next review"), validators=[Optional()])
-    notes = TextAreaField(_l("Notes"), validators=[Length(max=5000)])
-    submit = SubmitField(_l("Save"))
-
-
 def _tree_form(tree: CallTree | None) -> TreeForm:
     form = TreeForm(obj=None if request.method == "POST" else tree)
     actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
@@ -158,13 +56,11 @@ def _tree_form(tree: CallTree | None) -> TreeForm:
     form.owner.choices = [SelectChoice(a.id, a.name) for a in actors]
     if current_user.role.value == "admin":
         form.owner.choices.insert(0, SelectChoice(0, _("Regional (coordinators)")))
-    scenarios = db.session.scalars(select(Scenario).where(Scenario.deleted_at.is_(None))).all()
-    form.scenario.choices = [SelectChoice(0, "–")] + [SelectChoice(s.id, s.name)
-                                                      for s in scenarios]
+    form.scenario_id.choices = scenario_choices()
     if request.method == "GET":
         if tree is not None:
             form.owner.data = tree.actor_id or 0
-            form.scenario.data = tree.scenario_id or 0
+            form.scenario_id.data = tree.scenario_id or 0
             form.mode.data = tree.mode.value
         else:
             form.valid_from.data = date.today()
@@ -229,16 +125,7 @@ def show(tree_id):
 
 def _save_tree(tree: CallTree, form: TreeForm) -> None:
     owner = db.session.get(Actor, form.owner.data) if form.owner.data else None
-    services.save(tree, {
-        "name": form.name.data,
-        "actor_id": owner.id if owner else None,
-        "mode": Mode(form.mode.data),
-        "scenario_id": form.scenario.data or None,
-        "revision": form.revision.data,
-        "valid_from": form.valid_from.data,
-        "next_review_on": form.next_review_on.data,
-        "notes": form.notes.data or "",
-    })
+    operations.save_tree(tree, form.values(), owner.id if owner else None)
 
 
 @bp.route("/calltrees/new", methods=["GET", "POST"])
@@ -284,44 +171,14 @@ def _node_form(node: CallTreeNode | None) -> NodeForm:
     form = NodeForm()
     form.set_choices(target_choices())
     if request.method == "GET" and node is not None:
-        form.target.data = target_value(node.target)
-        form.instructions.data = node.instructions
-        form.escalate_after_minutes.data = node.escalate_after_minutes
-        for slot, alternate in zip(form.alternates, node.alternates, strict=False):
-            slot.form.target.data = target_value(alternate.target)
-            slot.form.minutes.data = alternate.escalate_after_minutes
+        form.fill(node)
     return form
 
 
-def _save_node(node: CallTreeNode, form: NodeForm) -> None:
-    target = parse_target(form.target.data)
-    node.target_role = target if isinstance(target, Role) else None
-    node.target_person = target if isinstance(target, Person) else None
-    node.target_actor = target if isinstance(target, Actor) else None
-    node.instructions = form.instructions.data or ""
-    node.escalate_after_minutes = form.escalate_after_minutes.data
-    alternates = []
-    for slot in form.alternates:
-        alternate = parse_target(slot.form.target.data)
-        if alternate is not None:
-            alternates.append((alternate, slot.form.minutes.data or 0))
-    calltrees.set_alternates(node, alternates)
-    _say_what_placing_means(node.tree, [target, *(a for a, _m in alternates)])
-
-
-def _say_what_placing_means(tree: CallTree, targets) -> None:
-    """The builder's word when a step is placed: shown numbers, and dead ends."""
-    from directory.core.modes import paths_for_mode
-
-    for target in targets:
-        paths = paths_for_mode(target.contact_points, tree.mode)[0]
-        label = calltrees.target_label(target)
-        if not paths:
-            flash(_("%(target)s has no contact path for this tree's mode: nobody running "
-                    "the tree can reach them.", target=label), "warning")
-        elif any(p.confidential for p in paths):
-            flash(_("%(target)s's confidential numbers are shown to everyone who may run "
-                    "or print this tree.", target=label), "info")
+def _say_what_placing_means(notes) -> None:
+    """The builder's word when a step is placed: dead ends, and shown numbers."""
+    for note in notes:
+        flash(str(note.message), "warning" if note.kind == "no_path" else "info")
 
 
 @bp.route("/calltrees/<int:tree_id>/nodes/new", methods=["GET", "POST"])
@@ -335,9 +192,9 @@ def node_new(tree_id):
             abort(404)
     form = _node_form(None)
     if form.validate_on_submit():
-        node = calltrees.add_node(tree, parse_target(form.target.data), parent=parent)
-        _save_node(node, form)
+        node, notes = operations.add_node(tree, form.values(), parent)
         db.session.commit()
+        _say_what_placing_means(notes)
         return redirect(url_for("calltrees.show", tree_id=tree.id) + f"#node-{node.id}")
     status = 422 if request.method == "POST" else 200
     return render_template("calltrees/node_form.html", form=form, tree=tree, node=None,
@@ -350,8 +207,9 @@ def node_edit(node_id):
     node = get_for_edit(CallTreeNode, node_id)
     form = _node_form(node)
     if form.validate_on_submit():
-        _save_node(node, form)
+        notes = operations.save_node(node, form.values())
         db.session.commit()
+        _say_what_placing_means(notes)
         return redirect(url_for("calltrees.show", tree_id=node.tree_id) + f"#node-{node.id}")
     status = 422 if request.method == "POST" else 200
     return render_template("calltrees/node_form.html", form=form, tree=node.tree, node=node,
@@ -377,7 +235,7 @@ def node_delete(node_id):
     node = get_for_edit(CallTreeNode, node_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    calltrees.remove(node)
+    operations.remove_node(node)
     db.session.commit()
     flash(_("Deleted. It can be restored from its history."), "success")
     return redirect(url_for("calltrees.show", tree_id=node.tree_id))

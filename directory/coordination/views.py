@@ -16,26 +16,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
-    StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
-    InputRequired,
     Length,
-    NumberRange,
-    ValidationError,
 )
 
-from directory.core import entries as services
+from directory.coordination import operations
+from directory.coordination.forms import PatternForm, ScenarioForm, actor_choices
 from directory.core.extensions import db
 from directory.core.forms import Form
 from directory.core.models import (
@@ -45,7 +39,6 @@ from directory.core.models import (
     Mode,
     ModeChange,
     PathMode,
-    Phase,
     Role,
     Scenario,
     utcnow,
@@ -59,12 +52,8 @@ from directory.core.modes import (
 )
 from directory.core.pages import delete_entry
 from directory.core.patterns import (
-    WEEKDAYS,
-    CadenceError,
-    build_rrule,
     describe_rrule,
     occurrences,
-    parse_times,
 )
 from directory.core.security import (
     can_edit,
@@ -245,95 +234,26 @@ def patterns():
 # --- Editing patterns and scenarios -------------------------------------------
 
 
-class PatternForm(Form):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    convener = SelectField(_l("Convened by (actor)"), coerce=int)
-    convener_role = SelectField(_l("Convening role"), coerce=int, default=0)
-    mode = SelectField(
-        _l("Applies in"),
-        choices=[
-            SelectChoice("both", _l("Both modes")),
-            SelectChoice("ordinary", _l("Ordinary mode only")),
-            SelectChoice("activated", _l("Activated mode only")),
-        ],
-    )
-    scenario = SelectField(_l("Scenario"), coerce=int, default=0)
-    frequency = RadioField(
-        _l("Meets"),
-        default="daily",
-        choices=[
-            SelectChoice("daily", _l("Every day")),
-            SelectChoice("weekly", _l("Some weekdays")),
-        ],
-    )
-    weekdays = SelectMultipleField(
-        _l("Weekdays (weekly)"),
-        choices=[
-            SelectChoice(code, label)
-            for code, label in zip(
-                WEEKDAYS,
-                (
-                    _l("Monday"),
-                    _l("Tuesday"),
-                    _l("Wednesday"),
-                    _l("Thursday"),
-                    _l("Friday"),
-                    _l("Saturday"),
-                    _l("Sunday"),
-                ),
-                strict=True,
-            )
-        ],
-    )
-    times = StringField(_l("At (e.g. 09:00, 15:00)"), validators=[DataRequired()])
-    starts_on = DateField(_l("From"), validators=[InputRequired()])
-    duration_minutes = IntegerField(
-        _l("Minutes"), default=30, validators=[InputRequired(), NumberRange(1, 1440)]
-    )
-    meeting_place = StringField(_l("Meeting place"), validators=[Length(max=300)])
-    purpose = TextAreaField(_l("Purpose"), validators=[Length(max=5000)])
-    mandate = TextAreaField(_l("Mandate"), validators=[Length(max=5000)])
-    keywords = StringField(
-        _l("Search words"),
-        description=_l("Words search finds this by, separated by commas; not printed."),
-        validators=[Length(max=1000)],
-    )
-    participants = SelectMultipleField(_l("Participants"), coerce=int)
-    submit = SubmitField(_l("Save"))
-
-    def validate_times(self, field):
-        try:
-            times = parse_times(field.data)
-            self.rrule = build_rrule(self.frequency.data, self.weekdays.data or [], times)
-        except CadenceError as error:
-            raise ValidationError(str(error)) from None
-
-
-def _actor_choices(actors) -> list[SelectChoice]:
-    return [
-        SelectChoice(a.id, a.name) for a in sorted(actors, key=lambda a: swedish_sort_key(a.name))
-    ]
-
-
 def _pattern_form(pattern: CollaborationPattern | None) -> PatternForm:
     form = PatternForm(obj=None if request.method == "POST" else pattern)
     actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
-    form.convener.choices = _actor_choices(a for a in actors if can_edit(current_user, a))
-    form.participants.choices = _actor_choices(actors)
+    form.convener.choices = actor_choices(a for a in actors if can_edit(current_user, a))
+    form.participants.choices = actor_choices(actors)
     roles = db.session.scalars(
         select(Role).where(Role.deleted_at.is_(None)).options(selectinload(Role.actor))
     ).all()
-    form.convener_role.choices = [SelectChoice(0, "–")] + [
+    form.convener_role_id.choices = [SelectChoice(0, "–")] + [
         SelectChoice(r.id, f"{r.short_name or r.name} – {r.actor.name}")
         for r in sorted(roles, key=lambda r: swedish_sort_key(r.actor.name))
     ]
     scenarios = db.session.scalars(select(Scenario).where(Scenario.deleted_at.is_(None))).all()
-    form.scenario.choices = [SelectChoice(0, "–")] + [SelectChoice(s.id, s.name) for s in scenarios]
+    form.scenario_id.choices = [SelectChoice(0, "–")] + [SelectChoice(s.id, s.name)
+                                                         for s in scenarios]
     if request.method == "GET":
         if pattern is not None:
             form.convener.data = pattern.convener_actor_id
-            form.convener_role.data = pattern.convener_role_id or 0
-            form.scenario.data = pattern.scenario_id or 0
+            form.convener_role_id.data = pattern.convener_role_id or 0
+            form.scenario_id.data = pattern.scenario_id or 0
             form.mode.data = pattern.mode.value
             form.participants.data = [p.actor_id for p in pattern.participants]
             form.frequency.data, form.weekdays.data, form.times.data = describe_rrule(
@@ -345,28 +265,10 @@ def _pattern_form(pattern: CollaborationPattern | None) -> PatternForm:
 
 
 def _save_pattern(pattern: CollaborationPattern, form: PatternForm) -> None:
-    convener = db.session.get(Actor, form.convener.data)
-    if convener is None or not can_edit(current_user, convener):
+    try:
+        operations.save_pattern(pattern, form.values(), form.convener.data, current_user)
+    except operations.NotAllowed:
         abort(403)
-    role = db.session.get(Role, form.convener_role.data) if form.convener_role.data else None
-    services.save(
-        pattern,
-        {
-            "name": form.name.data,
-            "convener_actor_id": convener.id,
-            "convener_role_id": role.id if role and role.actor_id == convener.id else None,
-            "mode": PathMode(form.mode.data),
-            "scenario_id": form.scenario.data or None,
-            "recurrence": form.rrule,
-            "starts_on": form.starts_on.data,
-            "duration_minutes": form.duration_minutes.data,
-            "meeting_place": form.meeting_place.data or "",
-            "purpose": form.purpose.data or "",
-            "mandate": form.mandate.data or "",
-            "keywords": form.keywords.data or "",
-        },
-    )
-    services.set_participants(pattern, form.participants.data or [])
 
 
 @bp.route("/patterns/new", methods=["GET", "POST"])
@@ -408,40 +310,8 @@ def pattern_delete(pattern_id):
     return delete_entry(pattern, url_for("coordination.patterns"))
 
 
-class ScenarioForm(Form):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    facts = TextAreaField(_l("Facts"), validators=[Length(max=10000)])
-    assumptions = TextAreaField(_l("Assumptions"), validators=[Length(max=10000)])
-    goal = TextAreaField(_l("Goal"), validators=[Length(max=10000)])
-    preparatory = TextAreaField(
-        _l("Measures, preparatory phase (one per line, most important first)"),
-        validators=[Length(max=10000)],
-    )
-    handling = TextAreaField(
-        _l("Measures, handling phase (one per line, most important first)"),
-        validators=[Length(max=10000)],
-    )
-    submit = SubmitField(_l("Save"))
-
-
-def _measure_lines(text: str) -> list[str]:
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
-
-
 def _save_scenario(scenario: Scenario, form: ScenarioForm) -> None:
-    values = {
-        key: getattr(form, key).data or "" for key in ("name", "facts", "assumptions", "goal")
-    }
-    if scenario.id is None:
-        values["slug"] = services.unique_slug(Scenario, form.name.data, "scenario")
-    services.save(scenario, values)
-    services.set_measures(
-        scenario,
-        {
-            Phase.PREPARATORY: _measure_lines(form.preparatory.data),
-            Phase.HANDLING: _measure_lines(form.handling.data),
-        },
-    )
+    operations.save_scenario(scenario, form.values())
 
 
 @bp.route("/scenarios/new", methods=["GET", "POST"])
@@ -472,11 +342,7 @@ def scenario_edit(slug):
         abort(404)
     form = ScenarioForm(obj=None if request.method == "POST" else scenario)
     if request.method == "GET":
-        for phase, field_ in (
-            (Phase.PREPARATORY, form.preparatory),
-            (Phase.HANDLING, form.handling),
-        ):
-            field_.data = "\n".join(m.text for m in scenario.measures if m.phase == phase)
+        form.fill(scenario)
     if form.validate_on_submit():
         _save_scenario(scenario, form)
         db.session.commit()

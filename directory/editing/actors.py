@@ -17,7 +17,12 @@ from directory.core.models import Actor, ActorKind, ActorLevel
 
 
 class ActorError(ValueError):
-    """A change to an actor that cannot be made; the message says why (translated)."""
+    """A change to an actor that cannot be made; the message says why (translated),
+    `field` which field it is about (`name` or `parent_id`; None: the actor as a whole)."""
+
+    def __init__(self, message: str, field: str | None = "name"):
+        super().__init__(message)
+        self.field = field
 
 
 def _clean_name(name: str) -> str:
@@ -46,7 +51,7 @@ def create_actor(name: str, *, parent: Actor | None = None,
     _name_free(name)
     if parent is not None and parent.deleted_at is not None:
         raise ActorError(_("“%(name)s” is retired: it cannot hold a new actor.",
-                           name=parent.name))
+                           name=parent.name), "parent_id")
     actor = Actor(slug=services.unique_slug(Actor, name, "aktor"), name=name,
                   short_name=(short_name or "").strip()[:60], kind=kind, level=level,
                   parent=parent)
@@ -66,12 +71,12 @@ def move_actor(actor: Actor, parent: Actor | None,
     if parent is not None:
         if parent.deleted_at is not None:
             raise ActorError(_("“%(name)s” is retired: it cannot hold an actor.",
-                               name=parent.name))
+                               name=parent.name), "parent_id")
         ancestor = parent
         while ancestor is not None:
             if ancestor.id == actor.id:
                 raise ActorError(_("An actor cannot be placed under itself or one of its "
-                                   "parts."))
+                                   "parts."), "parent_id")
             ancestor = ancestor.parent
     return services.save(actor, {"parent_id": parent.id if parent else None},
                          expected_version)
@@ -86,7 +91,7 @@ def retire_actor(actor: Actor, expected_version: int | None = None) -> None:
     parts = live_parts(actor)
     if parts:
         raise ActorError(_("Move or retire its parts first: %(names)s.",
-                           names=", ".join(sorted(p.name for p in parts))))
+                           names=", ".join(sorted(p.name for p in parts))), None)
     services.soft_delete(actor, expected_version)
 
 
