@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -178,3 +180,57 @@ def test_opening_hours_need_both_times_and_say_so(app, client, login_as):
     assert response.status_code == 422
     assert "Give both times" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count(ContactPoint.id))) == 0
+
+
+def test_a_change_to_an_entrys_parts_moves_the_entrys_version(app):
+    """Participants, measures, a rotation's order and a step's alternates are saved
+    against their entry's version: changing only them must move it, or two saves
+    from the same read would both pass and the second undo the first unseen."""
+    from datetime import date
+
+    from directory.calltrees.rules import add_node, set_alternates
+    from directory.core import entries
+    from directory.core.models import (
+        CallTree,
+        CollaborationPattern,
+        Mode,
+        Phase,
+        Rotation,
+        Scenario,
+    )
+
+    haninge, nynas = make_actor("Haninge kommun"), make_actor("Nynäshamns kommun")
+    tib = make_role(haninge)
+    anna, bo = make_person(haninge, "Anna Berg"), make_person(haninge, "Bo Ek")
+    pattern = CollaborationPattern(name="Samverkanskonferens", convener_actor=haninge,
+                                   starts_on=date(2026, 1, 1),
+                                   recurrence="FREQ=DAILY;BYHOUR=9;BYMINUTE=0")
+    scenario = Scenario(slug="sno", name="Snö och halka")
+    rotation = Rotation(role=tib, name="Veckovis", starts_on=date(2026, 1, 5))
+    tree = CallTree(name="Larmkedja", mode=Mode.ORDINARY, valid_from=date(2026, 12, 1))
+    db.session.add_all([pattern, scenario, rotation, tree])
+    node = add_node(tree, tib, alternates=[(anna, 5)])
+    db.session.flush()
+    entries.set_participants(pattern, [haninge.id])
+    entries.set_measures(scenario, {Phase.HANDLING: ["Larma TiB"]})
+    entries.set_rotation_members(rotation, [anna.id, bo.id])
+    db.session.commit()
+
+    changes = [
+        (pattern, lambda: entries.set_participants(pattern, [haninge.id, nynas.id])),
+        (pattern, lambda: entries.set_participants(pattern, [nynas.id])),
+        (scenario, lambda: entries.set_measures(scenario, {Phase.HANDLING: ["Larma VB"]})),
+        (scenario, lambda: entries.set_measures(scenario, {Phase.HANDLING: []})),
+        (rotation, lambda: entries.set_rotation_members(rotation, [bo.id, anna.id])),
+        (rotation, lambda: entries.set_rotation_members(rotation, [bo.id])),
+        (node, lambda: set_alternates(node, [(anna, 10)])),
+        (node, lambda: set_alternates(node, [(anna, 10), (bo, 5)])),
+        (node, lambda: set_alternates(node, [])),
+    ]
+    for entry, change in changes:
+        read = entry.version
+        change()
+        db.session.commit()
+        assert entry.version == read + 1, (type(entry).__name__, read, entry.version)
+        with pytest.raises(entries.ConflictError):  # a save from the old read is refused
+            entries.check_version(entry, read)

@@ -177,7 +177,11 @@ def _record(session: Session, flush_context) -> None:
 
     for obj in session.new:
         if isinstance(obj, AUDITED):
-            add(obj, AuditAction.CREATE, None, snapshot(obj))
+            after = snapshot(obj)
+            entry = _entry_of_part(session, obj)
+            if entry is not None:  # a part added: its entry's version moved with it
+                after["_version"] = entry.version
+            add(obj, AuditAction.CREATE, None, after)
     for obj in session.dirty:
         if isinstance(obj, AUDITED) and session.is_modified(obj):
             before, after = _changes(obj)
@@ -185,7 +189,9 @@ def _record(session: Session, flush_context) -> None:
                 action = _action_for_update(before, after)
                 # The version this change created, so a conflicting save can
                 # be shown exactly the changes made since the version it read.
-                after["_version"] = getattr(obj, "version", None)
+                # A part has no version of its own: its entry's, which moved with it.
+                entry = _entry_of_part(session, obj)
+                after["_version"] = getattr(entry if entry is not None else obj, "version", None)
                 add(obj, action, before, after)
     for obj in session.deleted:
         if isinstance(obj, AUDITED):
@@ -194,7 +200,50 @@ def _record(session: Session, flush_context) -> None:
         session.connection().execute(insert(AuditEvent.__table__), rows)
 
 
+# Parts whose change is a change of their entry: the entry's version must move,
+# or two people saving the same pattern's participants (or a rotation's order,
+# a step's alternates, a scenario's measures) from the same read would both
+# pass the version check and the second would silently undo the first. A
+# number's verification is not an edit of the number, so PathCheck is left out.
+VERSIONED_PARTS = {
+    RotationMember: ("rotation", Rotation),
+    CallTreeAlternate: ("node", CallTreeNode),
+    ScenarioMeasure: ("scenario", Scenario),
+    PatternParticipant: ("pattern", CollaborationPattern),
+}
+
+
+def _entry_of_part(session: Session, obj):
+    """The entry a versioned part belongs to (None for other rows)."""
+    part = VERSIONED_PARTS.get(type(obj))
+    if part is None:
+        return None
+    relationship_name, model = part
+    entry = getattr(obj, relationship_name)
+    if entry is None:  # taken out of its entry's list: the key still names it
+        key = getattr(obj, PART_TYPES[type(obj)])
+        entry = session.get(model, key) if isinstance(key, int) else None
+    return entry
+
+
+def _parts_change_their_entry(session: Session, flush_context, instances) -> None:
+    """Before a flush: an entry whose parts were added, changed or removed gets
+    an UPDATE of its own, which raises its version."""
+    entries = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        part = VERSIONED_PARTS.get(type(obj))
+        if part is None or (obj in session.dirty and not session.is_modified(obj)):
+            continue
+        entry = _entry_of_part(session, obj)
+        if entry is not None and entry not in session.new:
+            entries.add(entry)
+    for entry in entries:
+        entry.updated_at = utcnow()
+
+
 def init_app(app) -> None:
     """Record every flushed change of directory data."""
     if not event.contains(Session, "after_flush", _record):
         event.listen(Session, "after_flush", _record)
+    if not event.contains(Session, "before_flush", _parts_change_their_entry):
+        event.listen(Session, "before_flush", _parts_change_their_entry)

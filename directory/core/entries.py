@@ -44,7 +44,7 @@ def changes_since(entry: Entry, version: int) -> list[AuditEvent]:
         )
         .order_by(AuditEvent.id)
     ).all()
-    return [e for e in events if (e.after or {}).get("_version", 0) > version]
+    return [e for e in events if ((e.after or {}).get("_version") or 0) > version]
 
 
 def check_version(entry: Entry, expected_version: int | None) -> None:
