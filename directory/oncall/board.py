@@ -24,6 +24,8 @@ from directory.core.models import (
     Person,
     Role,
     RoleEscalationStep,
+    Rotation,
+    RotationMember,
 )
 from directory.core.modes import ModeInForce, mode_for, mode_states, paths_for_mode
 from directory.core.schedules import next_on_call, timelines
@@ -134,6 +136,8 @@ def load_roles(filters: Filters) -> list[Role]:
             selectinload(Role.actor).selectinload(Actor.parent),
             selectinload(Role.actor).selectinload(Actor.contact_points),
             selectinload(Role.contact_points),
+            selectinload(Role.rotations).selectinload(Rotation.members)
+            .selectinload(RotationMember.person),
             *escalation_loads(),
         )
     )
@@ -182,7 +186,7 @@ def board_rows(filters: Filters, at: datetime, tz: ZoneInfo) -> list[BoardRow]:
     roles = load_roles(filters)
     states = mode_states()
     end = at + WINDOW
-    stretches = timelines(roles, at, end, tz)
+    stretches = timelines(roles, at, end, tz, now_and_next=True)
     rows = []
     for role in roles:
         timeline_now = stretches.get(role.id) or []
