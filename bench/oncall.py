@@ -182,7 +182,15 @@ def main(argv=None) -> int:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
         return 0
 
-    rows, bad = [], []
+    print()
+    print(f"Milliseconds per request through the app (test client), {args.requests} per case "
+          f"after {args.warmup} warm-up; floor = the same request's SQL statements replayed "
+          "raw on the DBAPI cursor. Bars: p95 <= 100 ms and <= 3x the floor's p95.")
+    header = (f"{'case':<42} {'p50':>6} {'p95':>6} {'floor50':>8} {'floor95':>8} "
+              f"{'p95/floor':>9} {'stmts':>6} {'result':>6}")
+    print(header)
+    print("-" * len(header), flush=True)
+    bad = []
     for name, (who, queries) in sets.items():
         client, path = clients[who], path_of(name)
         replay, statuses = {}, []
@@ -221,24 +229,13 @@ def main(argv=None) -> int:
         ratio = p95 / f95 if f95 else float("inf")
         statements = sum(len(s) for s in replay.values()) / len(replay)
         ok = not failed and p95 <= TARGET_MS and ratio <= MAX_RATIO
-        rows.append((f"GET {path} ({name})", percentile(ours, 50), p95,
-                     percentile(floors, 50), f95, ratio, statements,
-                     "PASS" if ok else "FAIL"))
+        print(f"{f'GET {path} ({name})':<42} {percentile(ours, 50):>6.1f} {p95:>6.1f} "
+              f"{percentile(floors, 50):>8.1f} {f95:>8.1f} {ratio:>8.1f}x {statements:>6.1f} "
+              f"{'PASS' if ok else 'FAIL':>6}", flush=True)
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
 
-    print()
-    print(f"Milliseconds per request through the app (test client), {args.requests} per case "
-          f"after {args.warmup} warm-up; floor = the same request's SQL statements replayed "
-          "raw on the DBAPI cursor. Bars: p95 <= 100 ms and <= 3x the floor's p95.")
-    header = (f"{'case':<42} {'p50':>6} {'p95':>6} {'floor50':>8} {'floor95':>8} "
-              f"{'p95/floor':>9} {'stmts':>6} {'result':>6}")
-    print(header)
-    print("-" * len(header))
-    for label, p50, p95, f50, f95, ratio, statements, result in rows:
-        print(f"{label:<42} {p50:>6.1f} {p95:>6.1f} {f50:>8.1f} {f95:>8.1f} {ratio:>8.1f}x "
-              f"{statements:>6.1f} {result:>6}")
     for line in bad:
         print(f"not 200: {line}")
     return 1 if bad else 0
