@@ -31,17 +31,15 @@ import random
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import flask_migrate  # noqa: E402
-from sqlalchemy import create_engine, event, select, text  # noqa: E402
+from sqlalchemy import event, select  # noqa: E402
 
-from bench.setup import Database, add_synthetic_region, make_app  # noqa: E402
-from config import database_url  # noqa: E402
+from bench.setup import fill_kept_region, kept_database, make_app  # noqa: E402
 from directory.core.extensions import db  # noqa: E402
 from directory.core.models import Actor, ActorKind  # noqa: E402
 from directory.lookup import search as search_module  # noqa: E402
@@ -68,33 +66,6 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "with ours (git show main:directory/lookup/search.py > FILE)")
     parser.add_argument("--profile", help="profile this sample set with pyinstrument")
     return parser.parse_args(argv)
-
-
-def kept_database(args) -> tuple[Database, bool]:
-    """The kept database for this size; whether it already holds a region."""
-    if not args.database_url:
-        directory = Path(args.data_dir)
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"search-{args.persons}.sqlite"
-        url = f"sqlite:///{path}"
-        return Database(url, {}, url, f"SQLite ({path})"), path.exists()
-    url = database_url(args.database_url)
-    schema = f"kvbench_search_{args.persons}"
-    options = f"-csearch_path={schema}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.scalar(
-            text("SELECT count(*) FROM information_schema.tables "
-                 "WHERE table_schema = :s AND table_name = 'actor'"), {"s": schema}
-        )
-        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    admin.dispose()
-    separator = "&" if "?" in url else "?"
-    return Database(
-        url, {"connect_args": {"options": options}},
-        f"{url}{separator}options={quote(options)}", f"PostgreSQL (schema {schema}, kept)",
-        schema,
-    ), bool(exists)
 
 
 def percentile(samples: list[float], p: float) -> float:
@@ -182,7 +153,7 @@ def load_before(path: str):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    database, exists = kept_database(args)
+    database, exists = kept_database(args.database_url, args.data_dir, args.persons)
     app = make_app(database)
     print(f"Database: {database.label}; {args.persons} persons")
     with app.app_context():
@@ -191,10 +162,7 @@ def main(argv=None) -> int:
             flask_migrate.upgrade()
             print(f"Migrated to head in {time.perf_counter() - started:.1f} s")
         if not exists:
-            from directory.phones import vcards
-
-            vcards.rebuild_all = lambda: 0  # the card cache plays no part in search
-            region = add_synthetic_region(args.persons, args.seed)
+            region = fill_kept_region(args.persons, args.seed)
             print(f"Generated {region.made()} in {region.generate:.1f} s "
                   f"(search index {region.report.index_seconds:.1f} s with the card cache)")
         if args.reindex:

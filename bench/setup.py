@@ -14,6 +14,11 @@ a database of its own, filled by `directory.operations.synth`.
   `flask cards rebuild` does after a bulk load. `add_synthetic_region()` is the
   middle step alone, for a script that adds the region to a database it has
   already filled (bench/printing.py, on top of the demo region).
+- `kept_database(url, data_dir, persons)`: the region kept between runs
+  (bench/search.py and bench/oncall.py share it): a SQLite file
+  `<data_dir>/search-<persons>.sqlite`, or the schema `kvbench_search_<persons>`
+  in the PostgreSQL database at `url`, never dropped; and whether it already
+  holds a region.
 
 Run the scripts from the project root (`.venv/bin/python bench/<script>.py`).
 """
@@ -99,6 +104,33 @@ def fresh_database(url: str | None, prefix: str = "kvbench") -> Iterator[Databas
         print(f"Dropped schema {schema}.")
 
 
+def kept_database(url: str | None, data_dir: str, persons: int) -> tuple[Database, bool]:
+    """The kept database for this size; whether it already holds a region."""
+    if not url:
+        directory = Path(data_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"search-{persons}.sqlite"
+        sqlite = f"sqlite:///{path}"
+        return Database(sqlite, {}, sqlite, f"SQLite ({path})"), path.exists()
+    url = database_url(url)
+    schema = f"kvbench_search_{persons}"
+    options = f"-csearch_path={schema}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(
+            text("SELECT count(*) FROM information_schema.tables "
+                 "WHERE table_schema = :s AND table_name = 'actor'"), {"s": schema}
+        )
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    admin.dispose()
+    separator = "&" if "?" in url else "?"
+    return Database(
+        url, {"connect_args": {"options": options}},
+        f"{url}{separator}options={quote(options)}", f"PostgreSQL (schema {schema}, kept)",
+        schema,
+    ), bool(exists)
+
+
 def make_config(database: Database) -> type[Config]:
     class BenchConfig(Config):
         APP_ENV = "bench"
@@ -123,6 +155,19 @@ def add_synthetic_region(persons: int, seed: int) -> Region:
     db.session.commit()
     analyze_tables()  # as `flask demo synth` does
     return Region(report, time.perf_counter() - started, counts=dict(report.counts))
+
+
+def fill_kept_region(persons: int, seed: int) -> Region:
+    """The synthetic region for a kept database, without the vCard cache
+    (neither search nor the on-call board reads it); inside an app context."""
+    from directory.phones import vcards
+
+    rebuild_all = vcards.rebuild_all
+    vcards.rebuild_all = lambda: 0
+    try:
+        return add_synthetic_region(persons, seed)
+    finally:
+        vcards.rebuild_all = rebuild_all
 
 
 def build_region(app: Flask, persons: int, seed: int = 1, *, cards: bool = False) -> Region:

@@ -6,9 +6,20 @@ from io import BytesIO
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import event
 
 from directory.core.extensions import db
-from directory.core.models import ActorKind, Mode, Shift, UserRole, utcnow
+from directory.core.models import (
+    ActorKind,
+    Mode,
+    Override,
+    RoleEscalationStep,
+    Rotation,
+    RotationMember,
+    Shift,
+    UserRole,
+    utcnow,
+)
 from directory.core.modes import switch_mode
 from tests.conftest import make_actor, make_contact, make_person, make_role
 
@@ -126,6 +137,64 @@ def test_the_refresh_endpoint_answers_the_rows_alone_with_the_filters(region, cl
     assert response.status_code == 200 and "<html" not in html
     assert [r.split()[0] for r in rows_of(html)] == ["Polismyndigheten"]
     assert "Updated" in html
+
+
+def board_statements(client, path="/oncall") -> int:
+    """How many SQL statements one request of the board sends."""
+    count = [0]
+
+    def counted(*_args):
+        count[0] += 1
+
+    db.session.expire_all()
+    event.listen(db.engine, "before_cursor_execute", counted)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counted)
+    return count[0]
+
+
+def add_busy_actors(parent, start: int, n: int, user) -> None:
+    """Actors with all a board row reads: a parent, a switchboard, a role with
+    open and confidential paths, a rotation, a shift, an override, an escalation
+    step, and a mode of its own."""
+    now = utcnow()
+    for i in range(start, start + n):
+        actor = make_actor(f"Aktör {i}", kind=ActorKind.COMPANY, parent=parent)
+        make_contact(actor, f"+467017406{10 + i % 30}", kind="switchboard")
+        role = make_role(actor, f"Beredskap {i}", "TiB")
+        make_contact(role, f"+467017406{40 + i % 30}")
+        make_contact(role, f"+467017406{70 + i % 29}", priority=2, confidential=True)
+        make_contact(role, f"RAKEL {i}", kind="rakel_group", priority=3)
+        first, second = make_person(actor, f"Första {i}"), make_person(actor, f"Andra {i}")
+        rotation = Rotation(role=role, starts_on=(now - timedelta(days=30)).date(),
+                            length_days=7)
+        rotation.members = [RotationMember(person=first, position=0),
+                            RotationMember(person=second, position=1)]
+        db.session.add_all([
+            rotation,
+            Shift(role=role, person=second, starts_at=now + timedelta(days=2),
+                  ends_at=now + timedelta(days=3)),
+            Override(role=role, person=first, starts_at=now + timedelta(days=4),
+                     ends_at=now + timedelta(days=5)),
+            RoleEscalationStep(role=role, position=0, after_minutes=10, target_actor=parent),
+        ])
+        db.session.flush()
+        if i % 2:
+            switch_mode(actor, Mode.ACTIVATED, reason="Snöstorm", user=user)
+    db.session.commit()
+
+
+@pytest.mark.parametrize("path", ["/oncall", "/oncall/rows", "/oncall?place=aktör"])
+def test_the_board_sends_as_many_statements_for_forty_actors_as_for_two(
+        region, client, login_as, path):
+    user = login_as(UserRole.EDITOR, actors=[region["haninge"]])
+    add_busy_actors(region["haninge"], 0, 2, user)
+    few = board_statements(client, path)
+    add_busy_actors(region["haninge"], 2, 38, user)
+    assert len(rows_of(client.get(path).get_data(as_text=True))) >= 40
+    assert board_statements(client, path) == few
 
 
 def test_the_board_is_in_the_main_menu(region, client, login_as):

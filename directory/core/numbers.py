@@ -7,6 +7,7 @@ country code, because `phonenumbers` would otherwise turn them into
 """
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 from flask_babel import get_locale
@@ -70,6 +71,7 @@ def region_name(region: str) -> str:
     return locale.territories.get(region, region) if locale is not None else region
 
 
+@lru_cache(maxsize=65536)  # a pure function; a page of the board formats thousands
 def display_phone(value: str, region: str = "SE") -> str:
     """National format for the default region, international otherwise."""
     if is_short_number(value):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import selectinload
 
 from directory.core.extensions import db
@@ -61,19 +61,34 @@ def rotation_turn(rotation: Rotation, at: datetime, tz: ZoneInfo) -> OnCall | No
     )
 
 
-def _covering(model, role_ids, start: datetime, end: datetime):
-    """Live overrides or shifts of these roles that overlap [start, end)."""
-    return db.session.scalars(
-        select(model)
+@dataclass(frozen=True)
+class Covering:
+    """An override or shift as the resolution reads it: whose, when, who."""
+
+    role_id: int
+    starts_at: datetime
+    ends_at: datetime
+    person: Person
+
+
+def _covering(model, role_ids, start: datetime, end: datetime) -> list[Covering]:
+    """Live overrides or shifts of these roles that overlap [start, end), oldest first.
+
+    Read as plain rows with their persons, not as entries: the on-call board
+    reads thousands of them, and whole objects cost most of its time.
+    """
+    rows = db.session.execute(
+        select(model.role_id, model.starts_at, model.ends_at, Person)
+        .join(Person, Person.id == model.person_id)
         .where(
             model.role_id.in_(role_ids),
             model.deleted_at.is_(None),
             model.starts_at < end,
             model.ends_at > start,
         )
-        .options(selectinload(model.person))
         .order_by(model.created_at, model.id)
     ).all()
+    return [Covering(*row) for row in rows]
 
 
 def _latest_covering(entries, role_id: int, at: datetime):
@@ -98,8 +113,9 @@ def _resolve(role, at, tz, overrides, shifts) -> OnCall:
 
 
 def load_rotations(roles) -> None:
-    """Load the rotations and members of many roles in a few queries."""
-    ids = [role.id for role in roles]
+    """Load the rotations and members of many roles in a few queries (none for
+    roles loaded with them already)."""
+    ids = [role.id for role in roles if "rotations" in inspect(role).unloaded]
     if ids:
         db.session.scalars(
             select(Role)
@@ -139,8 +155,14 @@ def timeline(role: Role, start: datetime, end: datetime, tz: ZoneInfo) -> list[O
     return timelines([role], start, end, tz)[role.id]
 
 
-def timelines(roles, start: datetime, end: datetime, tz: ZoneInfo) -> dict[int, list[OnCall]]:
-    """`timeline` for many roles, in a fixed number of queries."""
+def timelines(roles, start: datetime, end: datetime, tz: ZoneInfo, *,
+              now_and_next: bool = False) -> dict[int, list[OnCall]]:
+    """`timeline` for many roles, in a fixed number of queries.
+
+    With `now_and_next`, each list stops at the second stretch: the one under
+    way whole, and who comes next (that one's end is then not its last). The
+    on-call board asks for nothing more, for thousands of roles.
+    """
     roles = list(roles)
     if not roles:
         return {}
@@ -154,7 +176,8 @@ def timelines(roles, start: datetime, end: datetime, tz: ZoneInfo) -> dict[int, 
     for entry in shifts:
         by_role[entry.role_id][1].append(entry)
     return {
-        role.id: _timeline(role, start, end, tz, *by_role[role.id]) for role in roles
+        role.id: _timeline(role, start, end, tz, *by_role[role.id], now_and_next=now_and_next)
+        for role in roles
     }
 
 
@@ -162,7 +185,7 @@ def gaps(stretches: list[OnCall]) -> list[OnCall]:
     return [s for s in stretches if s.person is None]
 
 
-def _timeline(role, start, end, tz, overrides, shifts) -> list[OnCall]:
+def _timeline(role, start, end, tz, overrides, shifts, now_and_next=False) -> list[OnCall]:
     boundaries = {start, end}
     for entry in (*overrides, *shifts):
         boundaries.update(b for b in (entry.starts_at, entry.ends_at) if start < b < end)
@@ -187,6 +210,8 @@ def _timeline(role, start, end, tz, overrides, shifts) -> list[OnCall]:
             stretches.append(OnCall(last.person, last.source, last.starts_at, right))
         else:
             stretches.append(OnCall(now.person, now.source, left, right))
+            if now_and_next and len(stretches) == 2:
+                break
     return stretches
 
 

@@ -8,11 +8,13 @@ come after Z, which a plain code-point sort gets wrong for Ä and Å.
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 _SLUG_FOLD = str.maketrans({"å": "a", "ä": "a", "ö": "o", "é": "e", "ü": "u"})
 
 
+@lru_cache(maxsize=65536)  # pure; the board's place filter folds every actor's names
 def fold(text: str | None) -> str:
     """Lower-case text with diacritics removed and whitespace collapsed."""
     if not text:

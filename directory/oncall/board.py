@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from directory.core.escalations import steps_of, target_label
 from directory.core.extensions import db
@@ -24,6 +24,8 @@ from directory.core.models import (
     Person,
     Role,
     RoleEscalationStep,
+    Rotation,
+    RotationMember,
 )
 from directory.core.modes import ModeInForce, mode_for, mode_states, paths_for_mode
 from directory.core.schedules import next_on_call, timelines
@@ -111,39 +113,46 @@ def read_filters(args) -> Filters:
     return Filters(None, place)
 
 
-def _place_matches(actor: Actor, folded: str) -> bool:
-    """A place is named in the actor's name, short name or its parent's name.
+def _roles_in_place(folded: str, *where) -> list[int]:
+    """Roles whose actor is named with the place, in its own or its parent's names.
 
     Actors carry their place in their names ("Haninge kommun", "FRG
     Haninge", "Lokalpolisområde Haninge/Nynäshamn"), and local actors sit
-    under the municipality or agency they belong to.
+    under the municipality or agency they belong to. Read as names alone,
+    before anything else is loaded: a place is a small part of the region.
     """
-    names = [actor.name, actor.short_name]
-    if actor.parent is not None and actor.parent.deleted_at is None:
-        names += [actor.parent.name, actor.parent.short_name]
-    return any(folded in fold(name) for name in names if name)
+    parent = aliased(Actor)
+    rows = db.session.execute(
+        select(Role.id, Actor.name, Actor.short_name, parent.name, parent.short_name)
+        .join(Role.actor)
+        .outerjoin(parent, (parent.id == Actor.parent_id) & parent.deleted_at.is_(None))
+        .where(*where)
+    ).all()
+    return [role_id for role_id, *names in rows
+            if any(folded in fold(name) for name in names if name)]
 
 
 def load_roles(filters: Filters) -> list[Role]:
     """Live roles of live actors that pass the filters, with what the board reads."""
+    where = [Role.deleted_at.is_(None), Actor.deleted_at.is_(None)]
+    if filters.kind is not None:
+        where.append(Actor.kind == filters.kind)
+    if filters.place:
+        where.append(Role.id.in_(_roles_in_place(fold(filters.place), *where)))
     query = (
         select(Role)
         .join(Role.actor)
-        .where(Role.deleted_at.is_(None), Actor.deleted_at.is_(None))
+        .where(*where)
         .options(
             selectinload(Role.actor).selectinload(Actor.parent),
             selectinload(Role.actor).selectinload(Actor.contact_points),
             selectinload(Role.contact_points),
+            selectinload(Role.rotations).selectinload(Rotation.members)
+            .selectinload(RotationMember.person),
             *escalation_loads(),
         )
     )
-    if filters.kind is not None:
-        query = query.where(Actor.kind == filters.kind)
-    roles = list(db.session.scalars(query).all())
-    if filters.place:
-        folded = fold(filters.place)
-        roles = [r for r in roles if _place_matches(r.actor, folded)]
-    return roles
+    return list(db.session.scalars(query).all())
 
 
 def escalation_loads() -> list:
@@ -182,7 +191,7 @@ def board_rows(filters: Filters, at: datetime, tz: ZoneInfo) -> list[BoardRow]:
     roles = load_roles(filters)
     states = mode_states()
     end = at + WINDOW
-    stretches = timelines(roles, at, end, tz)
+    stretches = timelines(roles, at, end, tz, now_and_next=True)
     rows = []
     for role in roles:
         timeline_now = stretches.get(role.id) or []
