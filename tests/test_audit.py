@@ -3,7 +3,6 @@
 import re
 
 import pytest
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
