@@ -76,12 +76,21 @@ class Collection(storage.BaseCollection):
     def has_uid(self, uid: str) -> bool:
         return any(item.uid == uid for item in self.get_all())
 
+    @property
+    def _large(self) -> bool:  # the directory and `mine`: tokens from the change log
+        return self._book is not None and self._book.tree_id is None
+
     def sync(self, old_token: str = ""):
-        listing = self._listing()
-        token = books.remember(listing)
-        if not old_token:
-            return token, sorted(listing)
         try:
+            if self._large:
+                if not old_token:
+                    token, _view = books.large_token(self._user, self._book)
+                    return token, books.names_of(self._user, self._book)
+                return books.large_changes(old_token, self._user, self._book)
+            listing = self._listing()
+            token = books.remember(listing)
+            if not old_token:
+                return token, sorted(listing)
             return token, books.changes_since(old_token, listing)
         except books.InvalidToken as error:
             raise ValueError(f"unknown sync token {old_token!r}") from error
@@ -90,6 +99,8 @@ class Collection(storage.BaseCollection):
     def etag(self) -> str:  # the CTag: changes exactly when the sync token does
         if self._book is None:
             return f'"{books.token_of({})}"'
+        if self._large:
+            return f'"{books.large_token(self._user, self._book)[0]}"'
         return f'"{books.token_of(self._listing())}"'
 
     def get_meta(self, key: str | None = None):
