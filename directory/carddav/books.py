@@ -145,39 +145,31 @@ _CARD_NAME = re.compile(r"^(actor|role|person)-([0-9]{1,10})\.vcf$")
 
 
 def cards_named(user: User, book: Book, hrefs: Iterable[str]) -> dict[str, Card]:
-    """Only the asked cards of a directory book (a multiget), as `cards_of` gives them.
+    """Only the asked cards of a book (a multiget), as `cards_of` gives them.
 
-    Rendered afresh with `vcards.render_seen`, which is what the export does
-    for a card missing from the cache (and the cache is byte-identical to
-    it), so a multiget costs the cards it asks for, not the whole book.
+    For the directory and `mine`, the cards of the export read for just these
+    entries (`vcards.directory_cards(only=...)`, from the card cache), so a
+    multiget costs the cards it asks for, not the whole book.
     """
     if book.tree_id is not None:
         wanted = set(hrefs)
         return {c.href: c for c in cards_of(user, book) if c.href in wanted}
-    reading = vcards.Reading(reader_of(user))
+    reader = reader_of(user)
     asked: dict[str, dict[int, str]] = {}
     for href in hrefs:
         match = _CARD_NAME.match(href)
         if match:
             asked.setdefault(match[1], {})[int(match[2])] = href
-    connection = db.session.connection()
-    sources = {kind: vcards.load_sources(connection, kind, ids)
-               for kind, ids in asked.items()}  # fmt: skip
-    actor_ids = {s.actor_id for found in sources.values() for s in found.values()}
-    actors = {row.id: row for row in db.session.execute(
-        select(Actor.id, Actor.parent_id, Actor.deleted_at).where(
-            Actor.id.in_(sorted(actor_ids))))}  # fmt: skip
+    slugs = None
+    if book.name == MINE:
+        slugs = set(db.session.scalars(
+            select(Actor.slug).where(Actor.id.in_(sorted(reader.editable)))
+        ))  # fmt: skip
     found: dict[str, Card] = {}
-    for kind, by_id in sources.items():
-        for entity_id, source in by_id.items():
-            actor = actors.get(source.actor_id)
-            if source.deleted or actor is None or actor.deleted_at is not None:
-                continue
-            if book.name == MINE and source.actor_id not in reading.user.editable:
-                continue
-            mode = reading.mode(actor.id, actor.parent_id)
-            href = asked[kind][entity_id]
-            found[href] = Card(href, vcards.render_seen(source, mode, reading.user))
+    for card in vcards.directory_cards(reader, only=asked):
+        if slugs is None or card.actor_slug in slugs:
+            href = asked[card.entity_type][card.id]
+            found[href] = Card(href, card.text)
     return found
 
 
