@@ -17,6 +17,7 @@ each request, so they use the app's database session.
 
 import contextlib
 import email.utils
+import functools
 from collections.abc import Iterable, Iterator
 
 from radicale import auth, pathutils, rights, storage
@@ -112,8 +113,8 @@ class Collection(storage.BaseCollection):
                     "CR:addressbook-description": self._book.description}  # fmt: skip
         return meta if key is None else meta.get(key)
 
-    @property
-    def last_modified(self) -> str:
+    @functools.cached_property
+    def last_modified(self) -> str:  # once a request, not once a card
         return email.utils.formatdate(usegmt=True)
 
     # --- Writes: never (Rights forbids them first; this is the second lock) ---
@@ -189,11 +190,16 @@ class Rights(rights.BaseRights):
     """Read the root and one's own principal and books; write nothing, ever."""
 
     def authorization(self, user: str, user_groups: set, path: str) -> str:
-        if not user:
-            return ""
-        parts = [p for p in pathutils.strip_path(path).split("/") if p]
-        if not parts:
-            return "R"
-        if parts[0] != user:
-            return ""
-        return "R" if len(parts) == 1 else "r"
+        return _permission(user, path)
+
+
+@functools.lru_cache(maxsize=1024)  # Radicale asks once for every card of a listing
+def _permission(user: str, path: str) -> str:
+    if not user:
+        return ""
+    parts = [p for p in pathutils.strip_path(path).split("/") if p]
+    if not parts:
+        return "R"
+    if parts[0] != user:
+        return ""
+    return "R" if len(parts) == 1 else "r"
