@@ -369,6 +369,131 @@ def test_a_token_from_another_app_server_works(client, region, app):
     assert found == {f"person-{region['person'].id}.vcf": 200}
 
 
+def test_a_sync_after_one_edit_reads_no_card_of_the_book_but_the_changed_one(
+        client, region, app):
+    """The delta comes from the change log, not from reading every card of the book."""
+    from sqlalchemy import event
+
+    headers = device_for(region["viewer"])
+    for number in range(30):
+        make_contact(make_person(region["nacka"], f"Person {number}"), f"+467017406{number + 20}")
+    db.session.commit()
+    token, _found = synced(sync(client, headers, BOOK))
+    region["person"].contact_points[0].value = "+46701740614"
+    db.session.commit()
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        _newer, found = synced(sync(client, headers, BOOK, token))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert found == {f"person-{region['person'].id}.vcf": 200}
+    whole = [s for s in statements if "vcard_cache.card" in s and ".id IN (" not in s]
+    assert statements
+    assert not whole, "the book's cards were read"
+
+
+def test_a_change_only_to_a_hidden_number_is_not_reported_to_a_viewer(client, region):
+    headers = device_for(region["viewer"])
+    token, _found = synced(sync(client, headers, BOOK))
+    region["secret"].value = "+46701740616"
+    db.session.commit()
+    _newer, found = synced(sync(client, headers, BOOK, token))
+    assert found == {}
+    editor = make_user("editor@example.org", role=UserRole.EDITOR, actors=[region["haninge"]])
+    db.session.commit()
+    editor_headers = device_for(editor)
+    editor_book = "/dav/editor@example.org/directory/"
+    token, _found = synced(sync(client, editor_headers, editor_book))
+    region["secret"].value = "+46701740617"
+    db.session.commit()
+    _newer, found = synced(sync(client, editor_headers, editor_book, token))
+    assert found == {f"role-{region['tib'].id}.vcf": 200}
+
+
+def test_the_change_log_names_the_variants_whose_card_changed(app, region):
+    from directory.core.models import CardChange
+
+    def logged():
+        return {(c.entity_type, c.entity_id): c.variants
+                for c in db.session.scalars(select(CardChange))}  # fmt: skip
+
+    db.session.execute(CardChange.__table__.delete())
+    region["secret"].value = "+46701740618"
+    db.session.commit()
+    confidential = sum(vcards.variant_bit(m, True) for m in vcards.MODES)
+    assert logged() == {("role", region["tib"].id): confidential}
+    region["person"].name = "Åsa Öberg-Lind"
+    db.session.commit()
+    assert logged()[("person", region["person"].id)] == 15
+
+
+def test_a_sync_after_one_actors_activation_lists_its_cards_that_change(client, region):
+    from directory.core.models import PathMode
+    from directory.core.modes import switch_mode
+
+    headers = device_for(region["viewer"])
+    make_contact(region["tib"], "+46701740619", mode=PathMode.ACTIVATED)
+    make_contact(region["person"], "+46701740620", mode=PathMode.ACTIVATED)
+    db.session.commit()
+    token, _found = synced(sync(client, headers, BOOK))
+    switch_mode(region["nacka"], Mode.ACTIVATED, reason="Översvämning", user=region["viewer"])
+    db.session.commit()
+    newer, found = synced(sync(client, headers, BOOK, token))
+    assert found == {f"person-{region['person'].id}.vcf": 200}
+    switch_mode(region["nacka"], Mode.ORDINARY, reason="Över", user=region["viewer"])
+    db.session.commit()
+    _newest, found = synced(sync(client, headers, BOOK, newer))
+    assert found == {f"person-{region['person'].id}.vcf": 200}
+    _newest, found = synced(sync(client, headers, BOOK, token))
+    assert found == {}
+
+
+def test_an_actor_that_leaves_an_editors_book_is_reported_deleted(client, region):
+    editor = make_user("editor@example.org", role=UserRole.EDITOR,
+                       actors=[region["haninge"], region["nacka"]])  # fmt: skip
+    db.session.commit()
+    headers = device_for(editor)
+    mine = "/dav/editor@example.org/mine/"
+    token, found = synced(sync(client, headers, mine))
+    assert f"person-{region['person'].id}.vcf" in found
+    editor.actors = [region["haninge"]]
+    db.session.commit()
+    _newer, found = synced(sync(client, headers, mine, token))
+    assert found == {f"actor-{region['nacka'].id}.vcf": 404,
+                     f"person-{region['person'].id}.vcf": 404}  # fmt: skip
+
+
+def test_a_token_from_before_a_rebuild_of_the_card_cache_asks_for_a_new_sync(client, region):
+    headers = device_for(region["viewer"])
+    token, _found = synced(sync(client, headers, BOOK))
+    vcards.rebuild_all()
+    db.session.commit()
+    response = sync(client, headers, BOOK, token)
+    assert response.status_code == 403
+    assert b"valid-sync-token" in response.get_data()
+    newer, _found = synced(sync(client, headers, BOOK))
+    _same, found = synced(sync(client, headers, BOOK, newer))
+    assert found == {}
+
+
+def test_a_token_of_the_listing_form_or_from_the_future_is_refused(client, region):
+    headers = device_for(region["viewer"])
+    token, _found = synced(sync(client, headers, BOOK))
+    seq, _dot, view = token.rsplit("/", 1)[1].partition(".")
+    prefix = token.rsplit("/", 1)[0] + "/"
+    for wrong in (prefix + view, f"{prefix}{int(seq) + 5}.{view}", f"{prefix}{seq}.{'0' * 64}"):
+        response = sync(client, headers, BOOK, wrong)
+        assert response.status_code == 403, wrong
+        assert b"valid-sync-token" in response.get_data()
+
+
 # --- Writes ------------------------------------------------------------------------
 
 

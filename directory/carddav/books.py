@@ -32,12 +32,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from directory.calltrees.rules import load_tree, tree_entries
 from directory.core.extensions import db
-from directory.core.models import Actor, CallTree, CardDAVSnapshot, User, UserRole, utcnow
+from directory.core.models import (
+    Actor,
+    CallTree,
+    CardChange,
+    CardDAVSnapshot,
+    CardSequence,
+    User,
+    UserRole,
+    VCardCache,
+    utcnow,
+)
 from directory.core.security import editable_actor_ids, reader_of
 from directory.phones import vcards
 
@@ -135,43 +145,50 @@ _CARD_NAME = re.compile(r"^(actor|role|person)-([0-9]{1,10})\.vcf$")
 
 
 def cards_named(user: User, book: Book, hrefs: Iterable[str]) -> dict[str, Card]:
-    """Only the asked cards of a directory book (a multiget), as `cards_of` gives them.
+    """Only the asked cards of a book (a multiget), as `cards_of` gives them.
 
-    Rendered afresh with `vcards.render_seen`, which is what the export does
-    for a card missing from the cache (and the cache is byte-identical to
-    it), so a multiget costs the cards it asks for, not the whole book.
+    For the directory and `mine`, the cards of the export read for just these
+    entries (`vcards.directory_cards(only=...)`, from the card cache), so a
+    multiget costs the cards it asks for, not the whole book.
     """
     if book.tree_id is not None:
         wanted = set(hrefs)
         return {c.href: c for c in cards_of(user, book) if c.href in wanted}
-    reading = vcards.Reading(reader_of(user))
+    reader = reader_of(user)
     asked: dict[str, dict[int, str]] = {}
     for href in hrefs:
         match = _CARD_NAME.match(href)
         if match:
             asked.setdefault(match[1], {})[int(match[2])] = href
-    connection = db.session.connection()
-    sources = {kind: vcards.load_sources(connection, kind, ids)
-               for kind, ids in asked.items()}  # fmt: skip
-    actor_ids = {s.actor_id for found in sources.values() for s in found.values()}
-    actors = {row.id: row for row in db.session.execute(
-        select(Actor.id, Actor.parent_id, Actor.deleted_at).where(
-            Actor.id.in_(sorted(actor_ids))))}  # fmt: skip
+    slugs = None
+    if book.name == MINE:
+        slugs = set(db.session.scalars(
+            select(Actor.slug).where(Actor.id.in_(sorted(reader.editable)))
+        ))  # fmt: skip
     found: dict[str, Card] = {}
-    for kind, by_id in sources.items():
-        for entity_id, source in by_id.items():
-            actor = actors.get(source.actor_id)
-            if source.deleted or actor is None or actor.deleted_at is not None:
-                continue
-            if book.name == MINE and source.actor_id not in reading.user.editable:
-                continue
-            mode = reading.mode(actor.id, actor.parent_id)
-            href = asked[kind][entity_id]
-            found[href] = Card(href, vcards.render_seen(source, mode, reading.user))
+    for card in vcards.directory_cards(reader, only=asked):
+        if slugs is None or card.actor_slug in slugs:
+            href = asked[card.entity_type][card.id]
+            found[href] = Card(href, card.text)
     return found
 
 
 # --- Sync tokens --------------------------------------------------------------------
+#
+# A call tree's book is small: its token is the SHA-256 of its listing (names
+# and ETags), kept in `carddav_snapshot`, and a sync compares listings.
+#
+# The directory and `mine` are large (100 000 cards), so their tokens never
+# read every card. What one reader sees of a card is fixed by the card's text
+# in each variant (mode in force, confidential paths shown) and by which
+# variant they get for its actor (and, for `mine`, whether the actor is in
+# the book): the *view*, one code per live actor, kept in `carddav_snapshot`
+# under its SHA-256. The token is `<change sequence>.<view hash>`. A sync
+# with an old token reads only the `card_change` rows after its sequence
+# (the cards whose text changed in a variant this reader sees for that
+# actor) and, when the view changed (a mode switch, a setting, the actors
+# one edits), the cards of the actors whose code changed whose text differs
+# between the two variants.
 
 
 def token_of(listing: dict[str, str]) -> str:
@@ -179,6 +196,18 @@ def token_of(listing: dict[str, str]) -> str:
     for href in sorted(listing):
         digest.update(f"{href} {listing[href]}\n".encode())
     return digest.hexdigest()
+
+
+def _sweep(now) -> None:
+    cutoff = now - timedelta(days=SNAPSHOT_DAYS)
+    db.session.execute(delete(CardDAVSnapshot).where(CardDAVSnapshot.created_at < cutoff))
+    gone = db.session.scalar(select(func.max(CardChange.seq))
+                             .where(CardChange.changed_at < cutoff))  # fmt: skip
+    if gone is not None:  # tokens from before the swept changes cannot be answered
+        db.session.execute(update(CardSequence).where(CardSequence.id == 1,
+                                                      CardSequence.floor < gone)
+                           .values(floor=gone))  # fmt: skip
+        db.session.execute(delete(CardChange).where(CardChange.seq <= gone))
 
 
 def remember(listing: dict[str, str]) -> str:
@@ -192,8 +221,7 @@ def remember(listing: dict[str, str]) -> str:
         if created is None:
             body = zlib.compress(json.dumps(listing, separators=(",", ":")).encode())
             db.session.add(CardDAVSnapshot(token=token, created_at=now, listing=body))
-            db.session.execute(delete(CardDAVSnapshot).where(
-                CardDAVSnapshot.created_at < now - timedelta(days=SNAPSHOT_DAYS)))
+            _sweep(now)
             db.session.commit()
         elif now - created > TOUCH_AFTER:  # still given out: keep it from the sweep
             db.session.execute(update(CardDAVSnapshot).where(CardDAVSnapshot.token == token)
@@ -204,21 +232,153 @@ def remember(listing: dict[str, str]) -> str:
     return TOKEN_PREFIX + token
 
 
-def changes_since(old_token: str, listing: dict[str, str]) -> list[str]:
-    """The names of the cards added, changed or removed since `old_token`."""
-    token = old_token.removeprefix(TOKEN_PREFIX)
-    if token == old_token or len(token) != 64:
-        raise InvalidToken(old_token)
+def _recalled(old_token: str, token: str) -> dict[str, str]:
     body = db.session.scalar(
         select(CardDAVSnapshot.listing).where(CardDAVSnapshot.token == token)
     )
     if body is None:
         raise InvalidToken(old_token)
     try:
-        old = json.loads(zlib.decompress(body))
+        return json.loads(zlib.decompress(body))
     except (zlib.error, ValueError):
         current_app.logger.warning("CardDAV snapshot %s is unreadable", token[:12])
         raise InvalidToken(old_token) from None
+
+
+def changes_since(old_token: str, listing: dict[str, str]) -> list[str]:
+    """A call tree's book: the cards added, changed or removed since `old_token`."""
+    token = old_token.removeprefix(TOKEN_PREFIX)
+    if token == old_token or not _HASH.match(token):
+        raise InvalidToken(old_token)
+    old = _recalled(old_token, token)
     changed = [href for href, etag in listing.items() if old.get(href) != etag]
     removed = [href for href in old if href not in listing]
     return sorted(changed) + sorted(removed)
+
+
+_HASH = re.compile(r"^[0-9a-f]{64}$")
+_LARGE_TOKEN = re.compile(r"^([0-9]{1,18})\.([0-9a-f]{64})$")
+MEMBER = 16  # in a view's code, beside the variant bit: the actor is in the book
+
+
+def view_of(user: User, book: Book) -> dict[str, int]:
+    """{actor id: code} for the directory or `mine` as this user sees them now."""
+    reading = vcards.Reading(reader_of(user))
+    view = {}
+    for actor_id, parent_id in db.session.execute(
+            select(Actor.id, Actor.parent_id).where(Actor.deleted_at.is_(None))):  # fmt: skip
+        bit = vcards.variant_bit(reading.mode(actor_id, parent_id),
+                                 reading.sees_confidential(actor_id))  # fmt: skip
+        member = book.name != MINE or actor_id in reading.user.editable
+        view[str(actor_id)] = bit | (MEMBER if member else 0)
+    return view
+
+
+def _sequence() -> tuple[int, int]:
+    row = db.session.execute(select(CardSequence.seq, CardSequence.floor)
+                             .where(CardSequence.id == 1)).first()  # fmt: skip
+    return (row.seq, row.floor) if row is not None else (0, 0)
+
+
+def large_token(user: User, book: Book) -> tuple[str, dict[str, int]]:
+    """The current token of the directory or `mine`, and the view it names."""
+    seq, _floor = _sequence()  # read first: the changes up to it are all in view
+    view = view_of(user, book)
+    token = remember({key: str(code) for key, code in view.items()})
+    return f"{token}".replace(TOKEN_PREFIX, f"{TOKEN_PREFIX}{seq}.", 1), view
+
+
+def names_of(user: User, book: Book) -> list[str]:
+    """The card names of the directory or `mine`, read from ids alone."""
+    editable = sorted(reader_of(user).editable) if book.name == MINE else None
+    names = []
+    for kind, model in vcards.CARD_MODELS.items():
+        owner_column = model.id if kind == "actor" else model.actor_id
+        stmt = select(model.id).where(model.deleted_at.is_(None)).order_by(model.id)
+        if kind != "actor":
+            stmt = stmt.join(Actor, Actor.id == model.actor_id).where(Actor.deleted_at.is_(None))
+        if editable is not None:
+            stmt = stmt.where(owner_column.in_(editable))
+        names.extend(f"{kind}-{entity_id}.vcf" for entity_id in db.session.scalars(stmt))
+    return names
+
+
+def _entries_of(actor_ids: list[int]) -> Iterator[tuple[str, int, int]]:
+    """(kind, id, actor id) of the live entries of these actors."""
+    for kind, model in vcards.CARD_MODELS.items():
+        owner_column = model.id if kind == "actor" else model.actor_id
+        for start in range(0, len(actor_ids), vcards.CHUNK):
+            chunk = actor_ids[start:start + vcards.CHUNK]
+            for entity_id, actor_id in db.session.execute(
+                    select(model.id, owner_column).where(owner_column.in_(chunk),
+                                                         model.deleted_at.is_(None))):
+                yield kind, entity_id, actor_id  # fmt: skip
+
+
+def _variant_changed(switched: dict[int, int]) -> set[tuple[str, int]]:
+    """The entries of these actors whose card differs between their two variants.
+
+    `switched`: {actor id: old bit | new bit}. An entry is the same in both
+    when one cache row, rendered for its current version, serves both bits.
+    """
+    table = VCardCache.__table__
+    changed = set()
+    actor_ids = sorted(switched)
+    for kind, model in vcards.CARD_MODELS.items():
+        owner_column = model.id if kind == "actor" else model.actor_id
+        for start in range(0, len(actor_ids), vcards.CHUNK):
+            chunk = actor_ids[start:start + vcards.CHUNK]
+            rows = db.session.execute(
+                select(model.id, owner_column.label("actor_id"), table.c.variants)
+                .outerjoin(table, and_(table.c.entity_type == kind,
+                                       table.c.entity_id == model.id,
+                                       table.c.entity_version == model.version))
+                .where(owner_column.in_(chunk), model.deleted_at.is_(None))
+            )  # fmt: skip
+            same = set()
+            for entity_id, actor_id, variants in rows:
+                changed.add((kind, entity_id))
+                both = switched[actor_id]
+                if variants is not None and variants & both == both:
+                    same.add((kind, entity_id))
+            changed -= same
+    return changed
+
+
+def large_changes(old_token: str, user: User, book: Book) -> tuple[str, list[str]]:
+    """The new token and the cards of the directory or `mine` changed since `old_token`."""
+    match = _LARGE_TOKEN.match(old_token.removeprefix(TOKEN_PREFIX))
+    if not old_token.startswith(TOKEN_PREFIX) or not match:
+        raise InvalidToken(old_token)
+    since = int(match[1])
+    seq, floor = _sequence()
+    if not floor <= since <= seq:
+        raise InvalidToken(old_token)
+    old = {key: int(code) for key, code in _recalled(old_token, match[2]).items()}
+    token, view = large_token(user, book)
+    changed: set[tuple[str, int]] = set()
+    # The actors whose code changed: leaving or joining the book, or a variant.
+    whole, switched = [], {}
+    for key in old.keys() | view.keys():
+        before, now = old.get(key), view.get(key)
+        if before == now:
+            continue
+        if before is None or now is None or (before ^ now) & MEMBER:
+            if (before or 0) & MEMBER or (now or 0) & MEMBER:
+                whole.append(int(key))
+        elif now & MEMBER:
+            switched[int(key)] = (before | now) & ~MEMBER
+    changed.update((kind, entity_id) for kind, entity_id, _actor in _entries_of(sorted(whole)))
+    if switched:
+        changed |= _variant_changed(switched)
+    # The cards whose text changed since, in a variant this reader had or has.
+    for row in db.session.execute(
+            select(CardChange.entity_type, CardChange.entity_id, CardChange.actor_id,
+                   CardChange.variants).where(CardChange.seq > since)):  # fmt: skip
+        codes = [c for c in (old.get(str(row.actor_id)), view.get(str(row.actor_id)))
+                 if c is not None and c & MEMBER]  # fmt: skip
+        seen = sum({c & ~MEMBER for c in codes})
+        known = str(row.actor_id) in old or str(row.actor_id) in view
+        if row.variants & seen or not known:
+            changed.add((row.entity_type, row.entity_id))
+    return token, sorted(f"{kind}-{entity_id}.vcf" for kind, entity_id in changed)

@@ -9,7 +9,11 @@ in one transaction: all of it, or nothing.
 
 Uploads waiting between an import's preview and its commit (`pending_import`)
 are not carried: they are someone's half-done work that expires in two hours,
-and a file nobody decided to import has no place in a back-up.
+and a file nobody decided to import has no place in a back-up. Nor is the sync
+state of phones' address books (`carddav_snapshot`, `card_change`,
+`card_sequence`): it describes the database it was given out from, so after a
+restore every phone is told to sync its books anew instead of trusting a
+token from another history.
 """
 
 import json
@@ -29,7 +33,7 @@ FORMAT = "kontaktvagar-backup"
 FORMAT_VERSION = 1
 
 
-NOT_BACKED_UP = frozenset({"pending_import"})
+NOT_BACKED_UP = frozenset({"pending_import", "carddav_snapshot", "card_change", "card_sequence"})
 
 
 def backed_up_tables() -> list:

@@ -40,13 +40,15 @@ import click
 import segno
 import vobject
 from flask.cli import AppGroup
-from sqlalchemy import and_, delete, event, insert, inspect, literal, select
+from sqlalchemy import and_, delete, event, insert, inspect, literal, select, update
 from sqlalchemy.orm import Session
 
 from directory.core.database import live_id_chunks
 from directory.core.extensions import db
 from directory.core.models import (
     Actor,
+    CardChange,
+    CardSequence,
     ContactKind,
     ContactPoint,
     Mode,
@@ -54,6 +56,7 @@ from directory.core.models import (
     Person,
     Role,
     VCardCache,
+    utcnow,
 )
 from directory.core.modes import mode_for, mode_states, paths_for_mode
 from directory.core.security import may_see, reader_of, visible
@@ -464,21 +467,84 @@ def _cache_rows(sources: Iterable[CardSource]) -> list[dict]:
     ]  # fmt: skip
 
 
+VARIANT_BITS = tuple(1 << n for n in range(len(MODES) * 2))
+
+
+def _cached_texts(connection, kind: str, ids: list[int]) -> dict[int, dict[int, str]]:
+    """{entity id: {variant bit: card}} as the cache holds them now."""
+    table = VCardCache.__table__
+    found: dict[int, dict[int, str]] = {}
+    for row in connection.execute(select(table.c.entity_id, table.c.variants, table.c.card)
+                                  .where(table.c.entity_type == kind,
+                                         table.c.entity_id.in_(ids))):  # fmt: skip
+        texts = found.setdefault(row.entity_id, {})
+        for bit in VARIANT_BITS:
+            if row.variants & bit:
+                texts[bit] = row.card
+    return found
+
+
+def _changes(kind: str, ids: list[int], sources: dict[int, CardSource],
+             before: dict[int, dict[int, str]], rows: list[dict]) -> list[dict]:
+    """A `CardChange` row for each entry whose card changed in some variant."""
+    after: dict[int, dict[int, str]] = {}
+    for row in rows:
+        texts = after.setdefault(row["entity_id"], {})
+        for bit in VARIANT_BITS:
+            if row["variants"] & bit:
+                texts[bit] = row["card"]
+    changes = []
+    for entity_id in ids:
+        old, new = before.get(entity_id, {}), after.get(entity_id, {})
+        mask = sum(bit for bit in VARIANT_BITS if old.get(bit) != new.get(bit))
+        if mask:
+            source = sources.get(entity_id)
+            changes.append({"entity_type": kind, "entity_id": entity_id, "variants": mask,
+                            "actor_id": source.actor_id if source else -1})  # fmt: skip
+    return changes
+
+
+def next_change(connection, *, floor: bool = False) -> int:
+    """Raise the card-change sequence (in this transaction) and return it.
+
+    `floor`: also make every sync token given before it invalid.
+    """
+    table = CardSequence.__table__
+    values = {"seq": table.c.seq + 1}
+    if floor:
+        values["floor"] = table.c.seq + 1
+    if connection.execute(update(table).where(table.c.id == 1).values(values)).rowcount == 0:
+        connection.execute(insert(table).values(id=1, seq=1, floor=1 if floor else 0))
+    return connection.execute(select(table.c.seq).where(table.c.id == 1)).scalar_one()
+
+
 def refresh_cards(connection, keys: set[tuple[str, int]]) -> int:
-    """Re-render the cached cards of these (kind, id) entries; returns rows written."""
+    """Re-render the cached cards of these (kind, id) entries; returns rows written.
+
+    Each entry whose card changed for some variant gets a `CardChange` row,
+    all under one new sequence number: what a CardDAV sync reads.
+    """
     table = VCardCache.__table__
     written = 0
+    changes: list[dict] = []
     for kind in CARD_MODELS:
         ids = sorted(entity_id for k, entity_id in keys if k == kind)
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start:start + CHUNK]
+            before = _cached_texts(connection, kind, chunk)
             connection.execute(
                 delete(table).where(table.c.entity_type == kind, table.c.entity_id.in_(chunk))
             )
-            rows = _cache_rows(load_sources(connection, kind, chunk).values())
+            sources = load_sources(connection, kind, chunk)
+            rows = _cache_rows(sources.values())
             if rows:
                 connection.execute(insert(table), rows)
             written += len(rows)
+            changes.extend(_changes(kind, chunk, sources, before, rows))
+    if changes:
+        seq, now = next_change(connection), utcnow()
+        connection.execute(insert(CardChange.__table__),
+                           [{**change, "seq": seq, "changed_at": now} for change in changes])
     return written
 
 
@@ -538,6 +604,9 @@ def rebuild_all() -> int:
             if rows:
                 connection.execute(insert(VCardCache.__table__), rows)
             written += len(rows)
+    # Bulk loads and restores bypass the flush hook: no sync token given
+    # before this rebuild can say what changed, so clients sync anew.
+    next_change(connection, floor=True)
     return written
 
 
@@ -649,39 +718,51 @@ def _fill(kind: str, cards: list[Card], reader: Reading, version: str) -> list[C
     return cards
 
 
-def directory_cards(user, version: str = "3.0") -> Iterator[Card]:
+def directory_cards(user, version: str = "3.0",
+                    only: dict[str, Iterable[int]] | None = None) -> Iterator[Card]:
     """Every live actor's, role's and person's card for this reader, streamed.
 
     Rows are read with `yield_per` and cards handed on in batches, so memory
     stays flat however large the directory is. `user` should be a
-    `security.Reader` taken before the stream starts.
+    `security.Reader` taken before the stream starts. `only`: just these
+    entries ({kind: ids}; a CardDAV multiget), the same cards.
     """
     reader = Reading(user)
     use_cache = version == "3.0"
-    for kind in CARD_MODELS:
-        rows = db.session.execute(
-            _directory_query(kind, use_cache).execution_options(yield_per=CHUNK)
-        )
-        batch: list[Card] = []
-        for _entity_id, group in groupby(rows, key=attrgetter("id")):
-            group = list(group)
-            first = group[0]
-            mode = reader.mode(first.actor_id, first.parent_id)
-            text = None
-            if use_cache:
-                bit = variant_bit(mode, reader.sees_confidential(first.actor_id))
-                text = next(
-                    (r.card for r in group
-                     if r.variants is not None and r.variants & bit
-                     and r.entity_version == first.version),
-                    None,
-                )  # fmt: skip
-            short_name = getattr(first, "short_name", "")
-            batch.append(Card(kind, first.id, first.slug, short_name or first.name, text, mode))
-            if len(batch) >= CHUNK:
-                yield from _fill(kind, batch, reader, version)
-                batch = []
-        yield from _fill(kind, batch, reader, version)
+    for kind, model in CARD_MODELS.items():
+        if only is None:
+            yield from _cards_of_rows(kind, db.session.execute(
+                _directory_query(kind, use_cache).execution_options(yield_per=CHUNK)
+            ), reader, version, use_cache)  # fmt: skip
+            continue
+        ids = sorted(set(only.get(kind, ())))
+        for start in range(0, len(ids), CHUNK):
+            stmt = _directory_query(kind, use_cache).where(model.id.in_(ids[start:start + CHUNK]))
+            yield from _cards_of_rows(kind, db.session.execute(stmt), reader, version, use_cache)
+
+
+def _cards_of_rows(kind: str, rows, reader: Reading, version: str,
+                   use_cache: bool) -> Iterator[Card]:
+    batch: list[Card] = []
+    for _entity_id, group in groupby(rows, key=attrgetter("id")):
+        group = list(group)
+        first = group[0]
+        mode = reader.mode(first.actor_id, first.parent_id)
+        text = None
+        if use_cache:
+            bit = variant_bit(mode, reader.sees_confidential(first.actor_id))
+            text = next(
+                (r.card for r in group
+                 if r.variants is not None and r.variants & bit
+                 and r.entity_version == first.version),
+                None,
+            )  # fmt: skip
+        short_name = getattr(first, "short_name", "")
+        batch.append(Card(kind, first.id, first.slug, short_name or first.name, text, mode))
+        if len(batch) >= CHUNK:
+            yield from _fill(kind, batch, reader, version)
+            batch = []
+    yield from _fill(kind, batch, reader, version)
 
 
 def entry_cards(entries, user, version: str = "3.0", mode: Mode | None = None,

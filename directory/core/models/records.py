@@ -4,7 +4,9 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (
+    DDL,
     JSON,
+    BigInteger,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -14,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -215,6 +218,48 @@ class CardDAVSnapshot(db.Model):
     token: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     listing: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CardChange(db.Model):
+    """One entry's card changed for some readers: the log behind cheap CardDAV syncs.
+
+    Written by the card cache's flush hook (`vcards.refresh_cards`), the one
+    place every edit of a card passes, with `variants` the bit mask of the
+    (mode, confidential shown) combinations whose text changed, so a change
+    of a confidential path a viewer cannot see is not theirs to hear about.
+    `seq` is taken from `CardSequence` in the writing transaction; a sync
+    token carries the sequence it was given at, and a sync with it reads only
+    the rows after it. Swept with the snapshots (`carddav.books`).
+    """
+
+    __tablename__ = "card_change"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entity_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    entity_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(Integer)
+    variants: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class CardSequence(db.Model):
+    """The one row counting card changes (`CardChange.seq`).
+
+    Raised by each write that changes a card, in that write's transaction:
+    its row lock orders the writers, so a reader who sees `seq` = N has every
+    change numbered up to N in view. `floor`: tokens given before it (a full
+    rebuild of the cache, a sweep of old changes) are no longer answered.
+    """
+
+    __tablename__ = "card_sequence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    floor: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+event.listen(CardSequence.__table__, "after_create",
+             DDL("INSERT INTO card_sequence (id, seq, floor) VALUES (1, 0, 0)"))  # fmt: skip
 
 
 class PendingImport(db.Model):
