@@ -89,6 +89,9 @@ class Config:
         self.PERMANENT_SESSION_LIFETIME = timedelta(minutes=self.SESSION_IDLE_MINUTES)
         # "Remember this device" at sign-in keeps it this many days (0: not offered).
         self.REMEMBER_DEVICE_DAYS = int(env.get("REMEMBER_DEVICE_DAYS", "30"))
+        # Duty roles per page of the on-call board (a wall screen's worth; a
+        # region of 2 000 actors has some 3 000 duty roles).
+        self.ONCALL_PAGE_SIZE = max(1, int(env.get("ONCALL_PAGE_SIZE", "50")))
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
         # The largest vCard/CSV file accepted for import.
         self.IMPORT_MAX_BYTES = int(env.get("IMPORT_MAX_BYTES", "2000000"))

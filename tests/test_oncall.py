@@ -306,3 +306,34 @@ def test_a_confidential_bridge_and_its_pin_stay_off_a_viewers_list(region, clien
         assert "Polisens brygga" in text
         assert "999111#" not in text and "06 77" not in text
         assert "hidden number" in text
+
+
+def test_a_large_board_comes_in_pages_in_the_boards_order(region, client, login_as, app):
+    """At national scale the board has thousands of duty roles: it comes a page at
+    a time, activated actors first across all pages, the filters kept."""
+    app.config["ONCALL_PAGE_SIZE"] = 2
+    user = login_as(UserRole.ADMIN)
+    switch_mode(region["police"], Mode.ACTIVATED, reason="Snöstorm", user=user)
+    db.session.commit()
+
+    first = client.get("/oncall").get_data(as_text=True)
+    assert [r.split()[0] for r in rows_of(first)] == ["Polismyndigheten", "FRG"]
+    assert "3 duty roles · showing 1–2" in first and "Page 1 of 2" in first
+    assert 'rel="next" href="/oncall?page=2"' in first and 'rel="prev"' not in first
+    assert 'data-refresh="/oncall/rows"' in first
+
+    second = client.get("/oncall?page=2").get_data(as_text=True)
+    assert [r.split()[0] for r in rows_of(second)] == ["Haninge"]
+    assert "showing 3–3" in second and 'rel="prev" href="/oncall?page=1"' in second
+    assert 'data-refresh="/oncall/rows?page=2"' in second
+    assert [r.split()[0] for r in rows_of(
+        client.get("/oncall/rows?page=2").get_data(as_text=True))] == ["Haninge"]
+
+    past_the_end = client.get("/oncall?page=99").get_data(as_text=True)
+    assert [r.split()[0] for r in rows_of(past_the_end)] == ["Haninge"]
+    not_a_number = client.get("/oncall?page=x").get_data(as_text=True)
+    assert [r.split()[0] for r in rows_of(not_a_number)] == ["Polismyndigheten", "FRG"]
+
+    haninge = client.get("/oncall?place=haninge").get_data(as_text=True)
+    assert [r.split()[0] for r in rows_of(haninge)] == ["FRG", "Haninge"]
+    assert "Page 1 of" not in haninge  # one page: no page links

@@ -40,6 +40,7 @@ def slugify(name: str) -> str:
 _SWEDISH_TAIL = {"å": "{", "ä": "|", "ö": "}", "æ": "|", "ø": "}"}
 
 
+@lru_cache(maxsize=65536)  # pure; the board orders every duty role by its names
 def swedish_sort_key(text: str | None) -> str:
     """A key that sorts strings in Swedish alphabetical order."""
     out = []

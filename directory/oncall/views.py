@@ -44,9 +44,13 @@ def _filters() -> board.Filters:
 def _board_context() -> dict:
     filters = _filters()
     now = utcnow()
-    rows = board.board_rows(filters, now, _tz())
-    return {"rows": rows, "filters": filters, "now": now,
-            "gaps": sum(1 for r in rows if r.is_gap),
+    number = request.args.get("page", 1, type=int)  # not a number: the first page
+    page = board.board_page(filters, now, _tz(), number,
+                            current_app.config["ONCALL_PAGE_SIZE"])
+    # The page's own address for its refresh: the filters, and the page past the first.
+    here = {**filters.args, **({"page": page.number} if page.number > 1 else {})}
+    return {"rows": page.rows, "page": page, "filters": filters, "here": here, "now": now,
+            "gaps": sum(1 for r in page.rows if r.is_gap),
             "refresh_seconds": REFRESH_SECONDS}
 
 
