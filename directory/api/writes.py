@@ -80,6 +80,7 @@ from directory.editing.forms import (
     RotationForm,
     ShiftForm,
     person_choices,
+    staff_choices,
 )
 from directory.reminders.notices import notify_mode_switch
 
@@ -314,18 +315,6 @@ def _delete(entry, remove=None):
     return response
 
 
-def _persons_of(actor_id: int):
-    """The pages' choice of who may staff a role: the actor's live persons."""
-
-    def prepare(form):
-        choices = person_choices(actor_id)
-        form.person_id.choices = choices
-        if hasattr(form, "replaces_person_id"):
-            form.replaces_person_id.choices = [SelectChoice(0, "–"), *choices]
-
-    return prepare
-
-
 OWNER_MODELS = {"actor": Actor, "role": Role, "person": Person,
                 "pattern": CollaborationPattern}
 
@@ -345,7 +334,7 @@ def _actor_parent(body) -> dict:
 
 
 def _staff_of_role(entry):
-    return _persons_of(db.session.get(Role, entry.role_id).actor_id)
+    return staff_choices(db.session.get(Role, entry.role_id).actor_id)
 
 
 def _members_of_role(entry):

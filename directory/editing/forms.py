@@ -65,6 +65,19 @@ def person_choices(actor_id: int) -> list[SelectChoice]:
     return [SelectChoice(p.id, p.name) for p in persons]
 
 
+def staff_choices(actor_id: int):
+    """Fill a shift's or override's choices of who is on call (and whom they
+    replace) with the actor's live persons: the pages' and the API's one rule."""
+
+    def prepare(form):
+        choices = person_choices(actor_id)
+        form.person_id.choices = choices
+        if hasattr(form, "replaces_person_id"):
+            form.replaces_person_id.choices = [SelectChoice(0, "–"), *choices]
+
+    return prepare
+
+
 class EntryForm(VersionedForm):
     """A form for an entry's fields."""
 

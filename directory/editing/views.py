@@ -24,7 +24,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms.fields.choices import SelectChoice
 
 from directory.core import entries as services
 from directory.core import verification
@@ -74,6 +73,7 @@ from directory.editing.forms import (
     escalation_choices,
     parent_choices,
     person_choices,
+    staff_choices,
 )
 
 bp = Blueprint("editing", __name__)
@@ -434,16 +434,6 @@ def role_url(role: Role) -> str:
     return url_for("lookup.role", role_id=role.id)
 
 
-def _period_prepare(actor_id: int):
-    def prepare(form):
-        choices = person_choices(actor_id)
-        form.person_id.choices = choices
-        if hasattr(form, "replaces_person_id"):
-            form.replaces_person_id.choices = [SelectChoice(0, "–"), *choices]
-
-    return prepare
-
-
 def _rotation_prepare(actor_id: int):
     def prepare(form):
         form.set_person_choices(person_choices(actor_id))
@@ -455,9 +445,9 @@ SCHEDULE_KINDS = {
     # kind: (model, form, new heading, edit heading, prepare)
     "rotations": (Rotation, RotationForm, _l("New rotation"), _l("Edit rotation"),
                   _rotation_prepare),
-    "shifts": (Shift, ShiftForm, _l("New shift"), _l("Edit shift"), _period_prepare),
+    "shifts": (Shift, ShiftForm, _l("New shift"), _l("Edit shift"), staff_choices),
     "overrides": (Override, OverrideForm, _l("New override"), _l("Edit override"),
-                  _period_prepare),
+                  staff_choices),
 }
 
 
