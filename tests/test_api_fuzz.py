@@ -29,6 +29,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import text as sa_text
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from directory.accounts import credentials
@@ -112,8 +113,28 @@ TIME_LIMIT = 600  # seconds: a guard against a hang; alone it takes ~30 s, besid
 # another xdist worker on a loaded 2-core machine it has taken over 100 s
 
 
+def restart_ids() -> None:
+    """Ids from 1 again, as on a fresh database.
+
+    The bodies name seeded entries by id (TEST_DATA). Every test empties the
+    tables, but PostgreSQL's sequences go on counting from the tests this
+    worker ran before (SQLite starts again at the highest id in use + 1).
+    """
+    if db.engine.dialect.name != "postgresql":
+        return
+    for table in db.metadata.sorted_tables:
+        for column in table.primary_key.columns:
+            if column.autoincrement is True or (
+                    column.autoincrement == "auto" and len(table.primary_key.columns) == 1):
+                db.session.execute(
+                    sa_text("SELECT setval(pg_get_serial_sequence(:t, :c), 1, false)"),
+                    {"t": table.name, "c": column.name})
+    db.session.commit()
+
+
 def seed_directory():
     """Two actors with persons, roles, paths of every sort, schedules, a tree, a pattern."""
+    restart_ids()
     haninge = make_actor("Haninge kommun", short_name="HK")
     police = make_actor("Polisen Södertörn", kind="police", level="local")
     asa = make_person(haninge, "Åsa Öberg", title="Säkerhetssamordnare")
