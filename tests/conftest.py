@@ -9,12 +9,13 @@ every table is emptied, so each test starts from nothing.
 import os
 import tempfile
 import uuid
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
 from flask.testing import FlaskClient
 from jinja2 import BytecodeCache
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from config import TestConfig, database_url
 from directory import create_app
@@ -146,6 +147,21 @@ def app(_schema):
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
         db.engine.dispose()
+
+
+@contextmanager
+def recorded_statements():
+    """The SQL statements sent inside the block, as a list (for query-count tests)."""
+    statements = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
 
 
 class FreshContextClient(FlaskClient):

@@ -5,7 +5,6 @@ from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
 
 from directory.core.extensions import db
 from directory.core.models import (
@@ -19,7 +18,7 @@ from directory.core.models import (
     Shift,
     utcnow,
 )
-from tests.conftest import make_actor, make_contact, make_person, make_role
+from tests.conftest import make_actor, make_contact, make_person, make_role, recorded_statements
 
 
 @pytest.fixture
@@ -165,16 +164,8 @@ def test_actor_page_marks_an_overdue_review(client, login_as, haninge):
 
 
 def count_queries(client, url) -> int:
-    statements = []
-
-    def record(*args):
-        statements.append(args[2])
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements() as statements:
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     return len(statements)
 
 

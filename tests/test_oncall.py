@@ -6,7 +6,6 @@ from io import BytesIO
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import event
 
 from directory.core.extensions import db
 from directory.core.models import (
@@ -21,7 +20,7 @@ from directory.core.models import (
     utcnow,
 )
 from directory.core.modes import switch_mode
-from tests.conftest import make_actor, make_contact, make_person, make_role
+from tests.conftest import make_actor, make_contact, make_person, make_role, recorded_statements
 
 SECRET = "+46701740699"
 
@@ -141,18 +140,10 @@ def test_the_refresh_endpoint_answers_the_rows_alone_with_the_filters(region, cl
 
 def board_statements(client, path="/oncall") -> int:
     """How many SQL statements one request of the board sends."""
-    count = [0]
-
-    def counted(*_args):
-        count[0] += 1
-
     db.session.expire_all()
-    event.listen(db.engine, "before_cursor_execute", counted)
-    try:
+    with recorded_statements() as statements:
         assert client.get(path).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", counted)
-    return count[0]
+    return len(statements)
 
 
 def add_busy_actors(parent, start: int, n: int, user) -> None:

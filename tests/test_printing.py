@@ -11,7 +11,7 @@ from io import BytesIO
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from directory.calltrees.rules import add_node
 from directory.core.extensions import db
@@ -38,7 +38,14 @@ from directory.core.models import (
 )
 from directory.printing import pdf as paper
 from directory.printing.views import Builder
-from tests.conftest import Auth, make_actor, make_contact, make_person, make_role
+from tests.conftest import (
+    Auth,
+    make_actor,
+    make_contact,
+    make_person,
+    make_role,
+    recorded_statements,
+)
 
 MARKING = "Skyddas – får ej spridas"
 PAGE_OF = re.compile(r"Page (\d+) of (\d+)")
@@ -507,19 +514,10 @@ def test_the_binder_is_built_in_a_fixed_number_of_queries(app, region):
     db.session.commit()
 
     def statements() -> int:
-        count = [0]
-
-        def counted(*_args):
-            count[0] += 1
-
         db.session.expire_all()
-        event.listen(db.engine, "before_cursor_execute", counted)
-        try:
-            with app.test_request_context("/"):
-                Builder(admin).binder()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", counted)
-        return count[0]
+        with recorded_statements() as sent, app.test_request_context("/"):
+            Builder(admin).binder()
+        return len(sent)
 
     statements()  # once untimed: what a process does once (it varied with the tests before)
     few = statements()
