@@ -21,6 +21,7 @@ from directory.core import entries as services
 from directory.core.extensions import db
 from directory.core.forms import Form
 from directory.core.models import (
+    Actor,
     CallTree,
     CallTreeNode,
     CollaborationPattern,
@@ -244,6 +245,25 @@ def test_a_scenario_is_reachable_whatever_its_name(client, haninge, login_as, na
     page = client.get(response.headers["Location"])
     assert page.status_code == 200 and name in page.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Scenario.id))) == 2
+
+
+@pytest.mark.parametrize(("page", "model"), [("/scenarios/new", Scenario),
+                                            ("/actors/new", Actor)])
+def test_a_name_as_long_as_allowed_gets_a_slug_that_fits(client, haninge, login_as, page, model):
+    """200 letters of name, 120 of slug: the slug is cut, and a second name that
+    cuts to the same slug still saves (found by the fuzz run: PostgreSQL refused
+    the 200-letter slug, a 500)."""
+    login_as(UserRole.ADMIN)
+    names = ["Översvämning i " + "Å" * 185, "Översvämning i " + "Å" * 184 + "Ä"]
+    for name in names:
+        fields = {"name": name} if model is Scenario else {"name": name, "kind": "municipality",
+                                                          "level": "local"}
+        response = post(client, page, **fields)
+        assert response.status_code == 302
+    slugs = db.session.scalars(select(model.slug).where(model.name.in_(names))).all()
+    assert len(slugs) == 2 and len(set(slugs)) == 2
+    assert all(len(slug) <= 120 and slug.startswith("oversvamning-i-aaa") for slug in slugs)
+    assert client.get(response.headers["Location"]).status_code == 200
 
 
 def test_unique_slugs_never_repeat(app, haninge):

@@ -62,8 +62,10 @@ def unique_slug(model, name: str, fallback: str) -> str:
     A name of only punctuation or non-Latin letters gives no slug of its own,
     so the fallback word stands in; a taken or reserved slug gets -2, -3, ...
     (an actor named "New" gets `new-2`, since `/actors/new` creates one).
+    A name as long as its column allows gives a slug cut to fit the slug's.
     """
-    base = slugify(name or "") or fallback
+    room = model.slug.type.length - 6  # a long name leaves room for "-99999"
+    base = slugify(name or "")[:room].strip("-") or fallback
     taken = set(db.session.scalars(
         select(model.slug).where(model.slug.like(f"{base}%"))
     )) | RESERVED_SLUGS

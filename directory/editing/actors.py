@@ -35,11 +35,14 @@ def _clean_name(name: str) -> str:
 
 
 def _name_free(name: str, actor: Actor | None = None) -> None:
-    query = select(Actor.id).where(func.lower(Actor.name) == name.lower(),
-                                   Actor.deleted_at.is_(None))
+    """No other live actor has this name, in any case: compared here, since the
+    databases' lower() differ (SQLite's folds only A-Z, so "ÖSTHAMMAR" and
+    "Östhammar" would both pass there)."""
+    query = select(Actor.name).where(func.length(Actor.name) == len(name),
+                                     Actor.deleted_at.is_(None))
     if actor is not None and actor.id is not None:
         query = query.where(Actor.id != actor.id)
-    if db.session.scalar(query.limit(1)) is not None:
+    if any(other.casefold() == name.casefold() for other in db.session.scalars(query)):
         raise ActorError(_("Another actor is already called “%(name)s”.", name=name))
 
 
