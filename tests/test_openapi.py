@@ -142,3 +142,36 @@ def test_the_description_is_served_as_json(client, login_as, document):
     assert response.status_code == 200 and response.mimetype == "application/json"
     assert response.get_json()["paths"].keys() == document["paths"].keys()
     assert response.headers["ETag"]
+
+
+@pytest.mark.parametrize("times", ["09:00, 15:00", "9.30", " ,08:00;", "09:00 15:00", "0",
+                                   "24:00", "09:60", "9", "09:00,x", ""])
+def test_the_described_shape_of_a_meetings_times_is_what_the_form_reads(document, times):
+    """The description's pattern for `times` and the form's reading agree, so valid
+    generated data is not refused (the fuzz run fails when most of it is)."""
+    from directory.core.patterns import CadenceError, parse_times
+
+    pattern = document["components"]["schemas"]["CollaborationPatternCreate"][
+        "properties"]["times"]["pattern"]
+    try:
+        parse_times(times)
+        readable = True
+    except CadenceError:
+        readable = False
+    assert bool(re.search(pattern, times)) is readable
+
+
+@pytest.mark.parametrize("text", ["Åsa Öberg", "a\x00b", "tab\there", "line\nbreak",
+                                  "x\u202ey", "\x85", "   ", "ok "])
+def test_the_described_text_fields_refuse_what_the_forms_refuse(document, text):
+    """Every one-line text field of a write says which characters it refuses, as the
+    form does; a required one, that white space alone is not a value."""
+    from directory.core.text import unsafe_character
+
+    name = document["components"]["schemas"]["ActorCreate"]["properties"]["name"]
+    notes = document["components"]["schemas"]["ActorCreate"]["properties"]["notes"]
+    notes = next((s for s in notes.get("anyOf", [notes]) if "pattern" in s), notes)
+    assert bool(re.search(name["pattern"], text)) is (
+        unsafe_character(text) is None and bool(text.strip()))
+    assert bool(re.search(notes["pattern"], text)) is (
+        unsafe_character(text, multiline=True) is None)

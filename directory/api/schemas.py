@@ -41,6 +41,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -57,6 +58,8 @@ from directory.core.models import (
     PathMode,
     RotationKind,
 )
+from directory.core.patterns import TIMES_PATTERN
+from directory.core.text import UNSAFE_IN_LINE, UNSAFE_IN_TEXT
 
 DEFAULT_PER_PAGE, MAX_PER_PAGE, MAX_PAGE = 50, 200, 100_000
 MAX_ID = 2**31 - 1  # ids are 32-bit integer columns
@@ -671,6 +674,8 @@ FIELD_NOTES = {
 }
 # Choices set per request (entries) that are not ids: their shape.
 FIELD_PATTERNS = {"target": "^(role|person|actor)-[1-9][0-9]{0,9}$"}
+# Text fields with a shape the form checks.
+TEXT_PATTERNS = {"times": TIMES_PATTERN}
 SKIPPED_FIELDS = (HiddenField, SubmitField)
 ID_SCHEMA = {"minimum": 1, "maximum": MAX_ID}
 
@@ -744,11 +749,20 @@ def _bounds(form_field) -> dict:
                 extra["maxLength"] = validator.max
             if validator.min is not None and validator.min > 0:
                 extra["minLength"] = validator.min
-    if isinstance(form_field, StringField) and not isinstance(form_field, DateTimeField) \
-            and _is_required(form_field):
-        extra["minLength"] = max(extra.get("minLength", 1), 1)
-        extra["pattern"] = r"\S"  # not only white space
+    if isinstance(form_field, StringField) and not isinstance(form_field, DateTimeField):
+        extra["pattern"] = _text_pattern(form_field)
+        if _is_required(form_field):
+            extra["minLength"] = max(extra.get("minLength", 1), 1)
     return extra
+
+
+def _text_pattern(form_field) -> str:
+    """No character the form refuses (control characters; tab and line breaks in
+    a one-line field); a required field holds more than white space."""
+    unsafe = UNSAFE_IN_TEXT if isinstance(form_field, TextAreaField) else UNSAFE_IN_LINE
+    if not _is_required(form_field):
+        return f"^[^{unsafe}]*$"
+    return f"^[^{unsafe}]*[^\\s{unsafe}][^{unsafe}]*$"
 
 
 def field_type(form_field) -> tuple[Any, dict] | None:
@@ -794,6 +808,8 @@ def field_type(form_field) -> tuple[Any, dict] | None:
                              for c in form_field.choices])
     elif isinstance(form_field, StringField):
         kind = str
+        if form_field.name in TEXT_PATTERNS:
+            extra = {**extra, "pattern": TEXT_PATTERNS[form_field.name]}
     else:
         raise TypeError(f"no JSON type for {type(form_field).__name__}")
     if form_field.name in FIELD_NOTES:

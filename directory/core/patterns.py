@@ -59,6 +59,9 @@ def next_occurrence(pattern, after: datetime, tz: ZoneInfo) -> datetime | None:
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
+# What parse_times reads, as one JSON Schema pattern (the API's description).
+_ONE_TIME = "([01]?[0-9]|2[0-3])[:.][0-5][0-9]"
+TIMES_PATTERN = f"^[ ,;]*{_ONE_TIME}([ ,;]+{_ONE_TIME})*[ ,;]*$"
 
 
 class CadenceError(ValueError):

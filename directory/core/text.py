@@ -58,9 +58,11 @@ def swedish_sort_key(text: str | None) -> str:
 # embedding, override and isolate controls, which make text display in an
 # order other than the one stored ("Trojan source"). Tab, line feed and
 # carriage return are allowed in multi-line text only.
-_UNSAFE_ANYWHERE = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
-_UNSAFE_IN_LINE = re.compile(f"[{_UNSAFE_ANYWHERE}\t\n\r]")
-_UNSAFE_IN_TEXT = re.compile(f"[{_UNSAFE_ANYWHERE}]")
+# As regular-expression escapes, so the API's description can say the same.
+UNSAFE_IN_TEXT = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+UNSAFE_IN_LINE = UNSAFE_IN_TEXT + r"\t\n\r"
+_UNSAFE_IN_LINE = re.compile(f"[{UNSAFE_IN_LINE}]")
+_UNSAFE_IN_TEXT = re.compile(f"[{UNSAFE_IN_TEXT}]")
 
 
 def unsafe_character(text: str | None, *, multiline: bool = False) -> str | None:
