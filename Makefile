@@ -55,7 +55,8 @@ run: venv translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load --if-empty
 	$(BIN)/flask search reindex
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(BIN)/flask print worker & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 lint: dev-venv
 	$(BIN)/ruff check .

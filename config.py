@@ -127,6 +127,14 @@ class Config:
         self.SENSITIVITY_MARKING = env.get(
             "SENSITIVITY_MARKING", "Skyddas – får ej spridas"
         )
+        # Background jobs (binder revisions) on Redis, shared by every app server
+        # and print worker (`flask --app wsgi print worker`).
+        self.REDIS_URL = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        self.PRINT_QUEUE = env.get("PRINT_QUEUE", "kontaktvagar-print")
+        self.PRINT_JOBS_ASYNC = _true_or_false(env, "PRINT_JOBS_ASYNC", True)
+        # How long "Print a new revision" waits for a small binder before it
+        # shows the job's progress page instead.
+        self.PRINT_WAIT_SECONDS = float(env.get("PRINT_WAIT_SECONDS", "2"))
         # Outgoing mail (reminders, mode notices). Without MAIL_SERVER mails
         # are printed to the console in development and refused in production.
         self.MAIL_SERVER = env.get("MAIL_SERVER", "")
@@ -207,6 +215,12 @@ class TestConfig(Config):
         super().__init__()
         self.BABEL_DEFAULT_LOCALE = "en"
         self.SECRET_KEY = secrets.token_urlsafe(32)
+        # Print jobs run where they are queued (RQ's synchronous mode, on the real
+        # Redis), each app on a queue of its own; tests/test_print_jobs.py runs a
+        # real worker on a queued job.
+        self.PRINT_QUEUE = f"kontaktvagar-test-{secrets.token_hex(6)}"
+        self.PRINT_JOBS_ASYNC = False
+        self.PRINT_WAIT_SECONDS = 0
         self.SQLALCHEMY_DATABASE_URI = database_url(
             os.environ.get("TEST_DATABASE_URL") or "sqlite://"
         )

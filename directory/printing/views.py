@@ -46,7 +46,7 @@ from directory.core.models import (
 from directory.core.modes import region_mode
 from directory.core.security import can_edit, is_admin
 from directory.core.text import slugify, swedish_sort_key
-from directory.printing import pdf
+from directory.printing import jobs, pdf
 from directory.printing.binder import (
     binder_meta,
     compare,
@@ -240,16 +240,36 @@ def _record(actor: Actor | None):
     at = parse_at(form.at.data.isoformat() if form.at.data else None)
     mode = parse_mode(form.mode.data)
     try:
+        job = jobs.start_revision(actor, current_user, mode, at)
+    except jobs.QueueUnavailable as error:
+        current_app.logger.warning("print queue unavailable (%s): printing in the request",
+                                   error)
+        return _record_here(actor, mode, at)
+    state = jobs.progress(job)
+    if state["step"] == jobs.DONE:  # a small binder, done while we waited
+        return redirect(url_for("printing.revision_pdf",
+                                revision_id=state["outcome"]["revision_id"]), 303)
+    if state["step"] == jobs.COLLIDED:
+        return _collided(actor)
+    return redirect(url_for("printing.print_job", job_id=job.id), 303)
+
+
+def _record_here(actor: Actor | None, mode, at):
+    try:
         revision = record_revision(actor, current_user, mode, at)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        flash(_("Someone printed a revision of this binder at the same moment. "
-                "Look at it below, then print again if needed."), "error")
-        return redirect(url_for("printing.binder", actor=actor.slug if actor else None))
+        return _collided(actor)
     current_app.logger.info("binder %s revision %d recorded by user %s", revision.scope,
                             revision.number, current_user.id)
     return redirect(url_for("printing.revision_pdf", revision_id=revision.id), 303)
+
+
+def _collided(actor: Actor | None):
+    flash(_("Someone printed a revision of this binder at the same moment. "
+            "Look at it below, then print again if needed."), "error")
+    return redirect(url_for("printing.binder", actor=actor.slug if actor else None))
 
 
 @bp.post("/binder/revisions")
@@ -262,6 +282,40 @@ def binder_record():
 def actor_binder_record(slug):
     """Print a new revision of one actor's binder (its editors and coordinators)."""
     return _record(_live_actor(slug))
+
+
+def _own_job(job_id: str):
+    job = jobs.find(job_id, current_user)
+    if job is None:
+        abort(404)
+    return job
+
+
+@bp.get("/binder/jobs/<job_id>")
+def print_job(job_id):
+    """A binder revision being printed: what it is doing, then the download."""
+    job = _own_job(job_id)
+    state = jobs.progress(job)
+    actor = db.session.get(Actor, job.meta["actor_id"]) if job.meta.get("actor_id") else None
+    if state["step"] == jobs.COLLIDED:
+        return _collided(actor)
+    return render_template("printing/job.html", job=job, state=state, actor=actor,
+                           steps=jobs)
+
+
+@bp.get("/binder/jobs/<job_id>.pdf")
+def print_job_pdf(job_id):
+    """The PDF a print job made for the person who asked (kept for an hour; after
+    that, the recorded revision itself)."""
+    job = _own_job(job_id)
+    state = jobs.progress(job)
+    if state["step"] != jobs.DONE:
+        return redirect(url_for("printing.print_job", job_id=job.id))
+    content = jobs.pdf(job)
+    if content is None:
+        return redirect(url_for("printing.revision_pdf",
+                                revision_id=state["outcome"]["revision_id"]))
+    return _pdf_response(content, f"{state['outcome']['title']} {state['outcome']['number']}")
 
 
 @bp.get("/binder/revisions/<int:revision_id>.pdf")
