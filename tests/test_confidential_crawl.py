@@ -49,6 +49,7 @@ from directory.core.models import (
 from directory.core.numbers import display_phone
 from directory.operations.demo import load_demo
 from directory.phones import calendars
+from directory.printing import jobs as print_jobs
 from directory.printing import views as printing
 from tests.conftest import TODAY, make_actor, make_user
 
@@ -61,7 +62,7 @@ SAMPLE = 6
 # Pages that show a call tree: the tree's numbers are shown on purpose.
 TREE_PAGES = {"calltrees.show", "printing.tree_print", "printing.tree_pdf",
               "phones.calltree_vcard", "phones.calltree_zip"}
-BINDER_PAGES = {"printing.binder_pdf", "printing.revision_pdf"}
+BINDER_PAGES = {"printing.binder_pdf", "printing.revision_pdf", "printing.print_job_pdf"}
 # A call-out's pages show its tree's numbers, as the tree does.
 CALLOUT_PAGES = {"callouts.show", "callouts.print_view", "callouts.log_csv", "callouts.log_pdf"}
 
@@ -163,8 +164,14 @@ def argument_values(persona_user: User) -> dict[str, list]:
     if calendars.may_create(persona_user, calendars.PATTERNS):
         _token, secret = calendars.create_feed(persona_user, calendars.PATTERNS, "crawl")
         feeds.append(secret)
+    # A binder revision printed for this persona by the print queue (run where it
+    # is queued in tests): its job page and the PDF the job kept for them.
+    job = print_jobs.queue().enqueue(
+        print_jobs.build_revision, None, persona_user.id, None, None, "en",
+        meta={"user_id": persona_user.id, "actor_id": None, "step": print_jobs.QUEUED})
     db.session.commit()
     return {
+        "job_id": [job.id],
         "slug": [a.slug for a in actors],
         "scenario_slug": [s.slug for s in db.session.scalars(select(Scenario))],
         "actor_id": [a.id for a in actors],
