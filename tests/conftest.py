@@ -16,9 +16,11 @@ import pytest
 from flask.testing import FlaskClient
 from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, event, text
+from werkzeug.routing import Rule
+from werkzeug.security import generate_password_hash
 
 from config import TestConfig, database_url
-from directory import create_app
+from directory import KontaktvagarApp, create_app
 from directory.core.extensions import db
 from directory.core.models import (
     Actor,
@@ -31,17 +33,21 @@ from directory.core.models import (
     User,
     UserRole,
 )
-from directory.core.security import hash_password
 
 PASSWORD = "correct horse battery"
 _PASSWORD_HASH = None
 
 
 def password_hash() -> str:
-    """Hash the test password once; scrypt is slow on purpose."""
+    """The fixtures' users share one scrypt hash of the test password, at a work
+    factor 32 times below the app's (n=1024): a sign-in checks the password
+    against it as against any stored hash (the parameters travel in the hash),
+    without a tenth of a second of deliberate work in each of the suite's
+    thousands of sign-ins. Users made through the app's own pages and commands
+    get `hash_password`'s parameters (tests/test_users.py checks them)."""
     global _PASSWORD_HASH
     if _PASSWORD_HASH is None:
-        _PASSWORD_HASH = hash_password(PASSWORD)
+        _PASSWORD_HASH = generate_password_hash(PASSWORD, method="scrypt:1024:8:1")
     return _PASSWORD_HASH
 
 
@@ -67,6 +73,32 @@ class SharedTemplateCache(BytecodeCache):
 
 
 TEMPLATE_CACHE = SharedTemplateCache()
+
+
+class SharedBuilderRule(Rule):
+    """A URL rule whose URL builders are compiled once for every app of the process.
+
+    Werkzeug compiles two builder functions per rule (Python source to AST to
+    code) whenever a rule joins a URL map: some 1 800 rules per app, most of the
+    cost of building one, and each test builds its own. A builder is a pure
+    function of the rule's parsed parts and defaults (it reaches the rule's
+    converters through the rule it is bound to), so one compiled for the same
+    rule in another app is the same function.
+    """
+
+    _builders: dict = {}
+
+    def _compile_builder(self, append_unknown: bool = True):
+        key = (self.rule, tuple(self._trace), append_unknown, self.map.host_matching,
+               self.subdomain, self.host, self.merge_slashes,
+               tuple(sorted((name, repr(value)) for name, value in (self.defaults or {}).items())))
+        builder = self._builders.get(key)
+        if builder is None:
+            builder = self._builders[key] = super()._compile_builder(append_unknown)
+        return builder
+
+
+KontaktvagarApp.url_rule_class = SharedBuilderRule
 
 
 def build_app(config_class):
