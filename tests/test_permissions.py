@@ -45,6 +45,9 @@ OPEN_ROUTES = {
     "devices.create": "anyone signed in makes device passwords for their own phones",
     "devices.revoke_own": "anyone signed in revokes their own device passwords (others' are 404)",
     "reminders.account": "anyone signed in chooses how often they get mail",
+    "printing.binder_preview_job": "anyone signed in previews the binder, as with GET "
+                                   "/binder.pdf: it records nothing, and the PDF holds what "
+                                   "they may see (tests/test_print_jobs.py)",
 }
 
 

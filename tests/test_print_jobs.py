@@ -33,6 +33,11 @@ def record(client):
     return client.post("/binder/revisions", data={"csrf_token": token, "mode": ""})
 
 
+def preview(client, **fields):
+    token = Auth(client).csrf_token("/binder")
+    return client.post("/binder/previews", data={"csrf_token": token, "mode": "", **fields})
+
+
 def revisions() -> int:
     return db.session.scalar(select(func.count(PrintRevision.id)))
 
@@ -85,7 +90,7 @@ def test_a_job_that_fails_says_so_and_records_nothing(app, client, login_as, reg
                                meta={"user_id": admin.id, "actor_id": None, "step": jobs.QUEUED})
     work_through_the_queue()
     page = client.get(f"/binder/jobs/{job.id}").get_data(as_text=True)
-    assert "Printing failed; no revision was recorded." in page
+    assert "Printing failed; nothing was recorded." in page
     assert client.get(f"/binder/jobs/{job.id}.pdf").headers["Location"] == f"/binder/jobs/{job.id}"
     assert revisions() == 0
 
@@ -125,3 +130,28 @@ def test_an_editor_prints_their_actors_binder_through_the_queue(app, client, log
     assert "Haninge kommun" in client.get(job_page).get_data(as_text=True)
     revision = db.session.scalar(select(PrintRevision))
     assert revision.scope == "binder:haninge-kommun"
+
+
+def test_a_preview_is_laid_out_by_the_worker_and_records_nothing(app, client, login_as, region):
+    login_as(UserRole.VIEWER)  # anyone signed in may preview, as with GET /binder.pdf
+    assert 'action="/binder/previews"' in client.get("/binder").get_data(as_text=True)
+    response = preview(client, mode="activated")
+    job_page = response.headers["Location"]
+    assert response.status_code == 303 and re.fullmatch(r"/binder/jobs/[0-9a-f-]{36}", job_page)
+    assert "Waiting for the print worker" in client.get(job_page).get_data(as_text=True)
+    work_through_the_queue()
+    assert "The preview is ready" in client.get(job_page).get_data(as_text=True)
+    download = client.get(f"{job_page}.pdf")
+    assert download.mimetype == "application/pdf" and download.data.startswith(b"%PDF")
+    assert revisions() == 0
+
+
+def test_a_small_preview_done_at_once_goes_straight_to_its_pdf(app, client, login_as, region):
+    app.config["PRINT_JOBS_ASYNC"] = False  # done where it is queued, as a small one is
+    login_as(UserRole.VIEWER)
+    response = preview(client, actor="haninge-kommun")
+    assert response.status_code == 303
+    assert re.fullmatch(r"/binder/jobs/[0-9a-f-]{36}\.pdf", response.headers["Location"])
+    assert client.get(response.headers["Location"]).data.startswith(b"%PDF")
+    assert preview(client, actor="no-such-actor").status_code == 404
+    assert preview(client, mode="sideways").status_code == 400

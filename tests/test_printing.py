@@ -495,7 +495,7 @@ def test_an_actors_editors_print_its_binder_as_a_series_of_its_own(client, login
 def test_the_binder_page_offers_printing_only_to_those_who_may(client, login_as, region):
     login_as(UserRole.VIEWER)
     page = client.get("/binder").get_data(as_text=True)
-    assert "/binder.pdf" in page and 'action="/binder/revisions"' not in page
+    assert 'action="/binder/previews"' in page and 'action="/binder/revisions"' not in page
     assert client.get("/binder?actor=haninge-kommun").status_code == 200
 
 

@@ -331,6 +331,13 @@ def record_revision(actor: Actor | None, user, mode: str | None, at: datetime | 
     Flushes, does not commit. Two coordinators printing at the same moment
     collide on (scope, number): the later one gets an IntegrityError.
     """
+    return record_and_render(actor, user, mode, at)[0]
+
+
+def record_and_render(actor: Actor | None, user, mode: str | None,
+                      at: datetime | None) -> tuple["PrintRevision", bytes]:
+    """`record_revision`, and the PDF it laid out for the person who printed it
+    (the print worker hands that to them instead of laying the binder out again)."""
     doc = Builder(user, at, mode).binder(actor)
     entries = document_entries(doc)
     scope = binder_scope(actor)
@@ -344,13 +351,26 @@ def record_revision(actor: Actor | None, user, mode: str | None, at: datetime | 
     changes = compare(previous, doc, entries, user, digests, left_out_hidden=True)
     effective = effective_revisions(doc, previous, changes, number)
     meta["effective"], meta["number"] = effective, number
-    _pdf, pages = pdf.render_pdf(doc, meta, changes)
+    content, pages = pdf.render_pdf(doc, meta, changes)
     revision.snapshot = {"format": FORMAT, "document": doc, "entries": entries,
                          "sections": section_titles(doc), "pages": pages, "digests": digests,
                          "effective": effective}
     db.session.add(revision)
     db.session.flush()
-    return revision
+    return revision, content
+
+
+def render_preview(actor: Actor | None, user, mode: str | None,
+                   at: datetime | None) -> tuple[bytes, str]:
+    """The binder as it would print now for this user, with the changes since the
+    last revision; records nothing. The PDF and a name for its file."""
+    doc = Builder(user, at, mode).binder(actor)
+    latest = latest_revision(binder_scope(actor))
+    meta = binder_meta(doc, preview_label(latest), utcnow(), user_name(user))
+    changes = compare(latest, doc, document_entries(doc), user,
+                      pdf.section_digests(doc, meta) if latest else {}, left_out_hidden=True)
+    content, _pages = pdf.render_pdf(doc, meta, changes)
+    return content, f"{doc['title']} {doc.get('scope_name') or ''} preview"
 
 
 def render_revision(revision: PrintRevision, user) -> bytes:

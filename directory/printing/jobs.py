@@ -2,10 +2,11 @@
 
 The whole region's binder takes tens of seconds and hundreds of megabytes to
 lay out at national scale: longer than a request may take, and memory a web
-worker would keep. "Print a new revision" therefore puts a job on the print
-queue (RQ, on the Redis every app server shares) and answers at once; a
-print worker (`flask --app wsgi print worker`) records the revision, renders
-the PDF for the person who asked and keeps it in Redis for an hour. RQ's
+worker would keep. "Print a new revision" and "Preview PDF" on the binder page therefore put a
+job on the print queue (RQ, on the Redis every app server shares) and answer
+at once; a print worker (`flask --app wsgi print worker`) records the
+revision (or lays out the preview), and keeps the PDF it laid out for the
+person who asked in Redis for an hour. RQ's
 worker forks a work horse per job, so the worker's memory is back where it
 started when the job ends. The person follows the job on a page of its own
 (`/binder/jobs/<id>`) that shows what it is doing, then the download.
@@ -33,14 +34,13 @@ from sqlalchemy.exc import IntegrityError
 
 from directory.core.extensions import db
 from directory.core.models import Actor, User
-from directory.printing.binder import record_revision, render_revision
+from directory.printing.binder import record_and_render, render_preview
 
 PDF_SECONDS = 3600  # a finished job's PDF is kept this long for its download
 JOB_SECONDS = 900  # a job that runs longer than this is stopped (and says so)
 
 # What a job is doing, for its page (the page words them).
-QUEUED, BUILDING, RENDERING, DONE, COLLIDED, FAILED = (
-    "queued", "building", "rendering", "done", "collided", "failed")
+QUEUED, BUILDING, DONE, COLLIDED, FAILED = "queued", "building", "done", "collided", "failed"
 
 
 class QueueUnavailable(Exception):
@@ -61,24 +61,24 @@ def _pdf_key(job_id: str) -> str:
     return f"{current_app.config['PRINT_QUEUE']}:pdf:{job_id}"
 
 
-def start_revision(actor: Actor | None, user: User, mode: str | None, at) -> Job:
-    """Queue the recording of a new binder revision for `user`; wait a moment
-    for a small one. Raises QueueUnavailable when Redis does not answer."""
+def start(job, actor: Actor | None, user: User, mode: str | None, at) -> Job:
+    """Queue a print job (`build_revision` or `build_preview`) for `user`; wait a
+    moment for a small one. Raises QueueUnavailable when Redis does not answer."""
     try:
-        job = queue().enqueue(
-            build_revision, actor.id if actor else None, user.id, mode,
+        queued = queue().enqueue(
+            job, actor.id if actor else None, user.id, mode,
             at.isoformat() if at else None, str(get_locale() or "sv"),
             job_timeout=JOB_SECONDS, result_ttl=PDF_SECONDS, failure_ttl=PDF_SECONDS,
             meta={"user_id": user.id, "actor_id": actor.id if actor else None,
                   "step": QUEUED},
         )
         deadline = time.monotonic() + current_app.config["PRINT_WAIT_SECONDS"]
-        while job.get_status() not in (JobStatus.FINISHED, JobStatus.FAILED) \
+        while queued.get_status() not in (JobStatus.FINISHED, JobStatus.FAILED) \
                 and time.monotonic() < deadline:
             time.sleep(0.1)
     except RedisError as error:
         raise QueueUnavailable(str(error)) from error
-    return job
+    return queued
 
 
 def find(job_id: str, user: User) -> Job | None:
@@ -118,36 +118,54 @@ def _step(step: str) -> None:
         job.save_meta()
 
 
+def _keep(content: bytes) -> None:
+    job = get_current_job()
+    if job is not None:
+        job.connection.set(_pdf_key(job.id), content, ex=PDF_SECONDS)
+
+
+def _entries(actor_id, user_id, at_iso):
+    from datetime import datetime
+
+    user = db.session.get(User, user_id)
+    actor = db.session.get(Actor, actor_id) if actor_id else None
+    return actor, user, datetime.fromisoformat(at_iso) if at_iso else None
+
+
 def build_revision(actor_id, user_id, mode, at_iso, locale) -> dict:
-    """The job: record the revision, render it for the person who asked, keep the PDF.
+    """The job behind "Print a new revision": record it, keep the PDF it laid out
+    for the person who asked.
 
     Runs in the print worker, inside the app context its command pushed (or,
     with PRINT_JOBS_ASYNC off, in the request).
     """
-    from datetime import datetime
-
-    job = get_current_job()
     with force_locale(locale):
         _step(BUILDING)
-        user = db.session.get(User, user_id)
-        actor = db.session.get(Actor, actor_id) if actor_id else None
-        at = datetime.fromisoformat(at_iso) if at_iso else None
+        actor, user, at = _entries(actor_id, user_id, at_iso)
         try:
-            revision = record_revision(actor, user, mode, at)
+            revision, content = record_and_render(actor, user, mode, at)
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
             return {"step": COLLIDED}
-        _step(RENDERING)
-        content = render_revision(revision, user)
-        outcome = {"step": DONE, "revision_id": revision.id, "number": revision.number,
-                   "title": revision.title, "scope": revision.scope}
-    if job is not None:
-        job.connection.set(_pdf_key(job.id), content, ex=PDF_SECONDS)
-    current_app.logger.info("binder %s revision %d recorded by user %s (print job %s)",
-                            outcome["scope"], outcome["number"], user_id,
-                            job.id if job else "-")
+        outcome = {"step": DONE, "kind": "revision", "revision_id": revision.id,
+                   "number": revision.number, "title": revision.title,
+                   "filename": f"{revision.title} {revision.number}"}
+    _keep(content)
+    current_app.logger.info("binder %s revision %d recorded by user %s (print job)",
+                            revision.scope, revision.number, user_id)
     return outcome
+
+
+def build_preview(actor_id, user_id, mode, at_iso, locale) -> dict:
+    """The job behind "Preview PDF": the binder as it would print now; records nothing."""
+    with force_locale(locale):
+        _step(BUILDING)
+        actor, user, at = _entries(actor_id, user_id, at_iso)
+        content, name = render_preview(actor, user, mode, at)
+        db.session.rollback()  # read only
+    _keep(content)
+    return {"step": DONE, "kind": "preview", "filename": name}
 
 
 print_cli = AppGroup("print", help="The print queue: binder revisions built in the background.")

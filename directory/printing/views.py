@@ -30,7 +30,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
-from wtforms import DateField, SelectField, SubmitField
+from wtforms import DateField, HiddenField, SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
@@ -48,12 +48,8 @@ from directory.core.security import can_edit, is_admin
 from directory.core.text import slugify, swedish_sort_key
 from directory.printing import jobs, pdf
 from directory.printing.binder import (
-    binder_meta,
-    compare,
-    document_entries,
-    latest_revision,
-    preview_label,
     record_revision,
+    render_preview,
     render_revision,
     user_name,
 )
@@ -194,6 +190,13 @@ class RevisionForm(Form):
     submit = SubmitField(_l("Print a new revision"))
 
 
+class PreviewForm(Form):
+    actor = HiddenField()
+    mode = RevisionForm.mode
+    at = RevisionForm.at
+    submit = SubmitField(_l("Preview PDF"))
+
+
 def may_record(actor: Actor | None) -> bool:
     """Coordinators record the regional binder; an actor's editors their actor's."""
     return is_admin(current_user) if actor is None else can_edit(current_user, actor)
@@ -213,22 +216,39 @@ def binder():
         select(Actor.name, Actor.slug).where(Actor.deleted_at.is_(None))).all()
     actors.sort(key=lambda a: swedish_sort_key(a.name))
     return render_template("printing/binder.html", actor=actor, revisions=revisions,
-                           actors=actors, may_record=may_record(actor), form=RevisionForm())
+                           actors=actors, may_record=may_record(actor), form=RevisionForm(),
+                           preview=PreviewForm(actor=actor.slug if actor else ""))
 
 
 @bp.get("/binder.pdf")
 def binder_pdf():
     """Preview the binder as a PDF (?actor=, ?mode=, ?at=); records nothing."""
     actor = _actor_param()
-    builder = Builder(at=parse_at(request.args.get("at")),
-                      mode=parse_mode(request.args.get("mode")))
-    doc = builder.binder(actor)
-    latest = latest_revision(binder_scope(actor))
-    meta = binder_meta(doc, preview_label(latest), utcnow(), user_name(current_user))
-    changes = compare(latest, doc, document_entries(doc), current_user,
-                      pdf.section_digests(doc, meta) if latest else {}, left_out_hidden=True)
-    content, _pages = pdf.render_pdf(doc, meta, changes)
-    return _pdf_response(content, f"{doc['title']} {doc.get('scope_name') or ''} preview")
+    content, name = render_preview(actor, current_user, parse_mode(request.args.get("mode")),
+                                   parse_at(request.args.get("at")))
+    return _pdf_response(content, name)
+
+
+@bp.post("/binder/previews")
+def binder_preview_job():
+    """Preview the binder through the print queue (the binder page's button): a
+    whole region's binder is laid out by the print worker, not in the request."""
+    form = PreviewForm()
+    if not form.validate_on_submit():
+        abort(400)
+    actor = _live_actor(form.actor.data) if form.actor.data else None
+    mode = parse_mode(form.mode.data)
+    at = parse_at(form.at.data.isoformat() if form.at.data else None)
+    try:
+        job = jobs.start(jobs.build_preview, actor, current_user, mode, at)
+    except jobs.QueueUnavailable as error:
+        current_app.logger.warning("print queue unavailable (%s): previewing in the request",
+                                   error)
+        content, name = render_preview(actor, current_user, mode, at)
+        return _pdf_response(content, name)
+    if jobs.progress(job)["step"] == jobs.DONE:
+        return redirect(url_for("printing.print_job_pdf", job_id=job.id), 303)
+    return redirect(url_for("printing.print_job", job_id=job.id), 303)
 
 
 def _record(actor: Actor | None):
@@ -240,7 +260,7 @@ def _record(actor: Actor | None):
     at = parse_at(form.at.data.isoformat() if form.at.data else None)
     mode = parse_mode(form.mode.data)
     try:
-        job = jobs.start_revision(actor, current_user, mode, at)
+        job = jobs.start(jobs.build_revision, actor, current_user, mode, at)
     except jobs.QueueUnavailable as error:
         current_app.logger.warning("print queue unavailable (%s): printing in the request",
                                    error)
@@ -312,10 +332,13 @@ def print_job_pdf(job_id):
     if state["step"] != jobs.DONE:
         return redirect(url_for("printing.print_job", job_id=job.id))
     content = jobs.pdf(job)
-    if content is None:
+    if content is None and "revision_id" in state["outcome"]:  # kept an hour
         return redirect(url_for("printing.revision_pdf",
                                 revision_id=state["outcome"]["revision_id"]))
-    return _pdf_response(content, f"{state['outcome']['title']} {state['outcome']['number']}")
+    if content is None:
+        abort(410)  # a preview's PDF is gone after an hour
+    outcome = state["outcome"]
+    return _pdf_response(content, outcome["filename"])
 
 
 @bp.get("/binder/revisions/<int:revision_id>.pdf")
