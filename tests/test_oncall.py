@@ -20,7 +20,14 @@ from directory.core.models import (
     utcnow,
 )
 from directory.core.modes import switch_mode
-from tests.conftest import make_actor, make_contact, make_person, make_role, recorded_statements
+from tests.conftest import (
+    Auth,
+    make_actor,
+    make_contact,
+    make_person,
+    make_role,
+    recorded_statements,
+)
 
 SECRET = "+46701740699"
 
@@ -328,3 +335,14 @@ def test_a_large_board_comes_in_pages_in_the_boards_order(region, client, login_
     haninge = client.get("/oncall?place=haninge").get_data(as_text=True)
     assert [r.split()[0] for r in rows_of(haninge)] == ["FRG", "Haninge"]
     assert "Page 1 of" not in haninge  # one page: no page links
+
+
+def test_a_cards_long_label_breaks_where_the_word_may_break(region, client, login_as):
+    """At 360 px each row is a card whose labels sit in a narrow column: Swedish
+    "Beredskapsroll" broke mid-word there. Long labels carry soft hyphens at their
+    hyphenation points (read whole by screen readers and find-in-page)."""
+    login_as(UserRole.VIEWER)
+    client.post("/language", data={"locale": "sv", "csrf_token": Auth(client).csrf_token("/")})
+    html = client.get("/oncall").get_data(as_text=True)
+    assert 'data-label="Bered\u00adskaps\u00adroll"' in html
+    assert 'data-label="Aktör"' in html  # a short word stays as it is
