@@ -37,6 +37,7 @@ from directory.core.models import (
     utcnow,
 )
 from directory.printing import pdf as paper
+from directory.printing.binder import binder_meta
 from directory.printing.views import Builder
 from tests.conftest import (
     Auth,
@@ -677,3 +678,45 @@ def test_a_recorded_revision_masks_a_confidential_number_in_a_roles_escalation(
                      admin_text)
     masked_row = viewer_text.split("(confidential – not shown) Privat mobil", 1)[1][:40]
     assert masked_row.startswith(" · Mobile · confidential") and "verified" not in masked_row
+
+
+def test_a_binder_is_laid_out_once_unless_its_front_pages_grow(client, login_as, region,
+                                                                 monkeypatch):
+    """Which sections to replace is known once the pages are laid out, and the front
+    pages listing them come first: the front is reserved for a first guess and the
+    binder laid out again only when the real list needs more (or fewer) pages."""
+    from directory.printing.binder import compare, document_entries
+
+    layouts = []
+    render = paper.Layout.render
+    monkeypatch.setattr(paper.Layout, "render",
+                        lambda self, *args: layouts.append(self) or render(self, *args))
+    admin = login_as(UserRole.ADMIN)
+    record(client, mode="ordinary")
+    record(client, mode="ordinary")  # nothing changed: the guess holds
+    assert len(layouts) == 2
+    first, second = db.session.scalars(select(PrintRevision).order_by(PrintRevision.number))
+    # The digests of a whole binder's sections are those of its sections laid out alone.
+    doc = second.snapshot["document"]
+    meta = binder_meta(doc, "x", utcnow(), "x")
+    assert paper.section_digests(doc, meta) == second.snapshot["digests"]
+
+    # A guess of nothing to replace, settled as every section to replace with a
+    # long list of changed entries: that needs more front pages, so the binder is
+    # laid out again with them.
+    entries = document_entries(doc)
+    guess = compare(first, doc, entries, admin, first.snapshot["digests"])
+    settled = compare(first, doc, entries, admin, {})  # no digest matches: every section
+    assert not guess["replace"] and len(settled["replace"]) == len(doc["sections"])
+    title = settled["replace"][0][1]
+    settled["details"] = [(title, [{"what": "changed", "label": f"Reserv {n}", "also": [],
+                                    "fields": [f"number: 070-174 06 {n:02d} → –"]}
+                                   for n in range(60)])]
+    layouts.clear()
+    content, pages_of_sections, digests = paper.render_binder(doc, meta, guess,
+                                                              lambda _digests: settled)
+    assert len(layouts) == 2 and digests == second.snapshot["digests"]
+    texts = [body(page.extract_text()) for page in PdfReader(BytesIO(content)).pages]
+    front = " ".join(texts[1:min(first for first, _last in pages_of_sections.values()) - 1])
+    for _key, title in settled["replace"]:
+        assert title in front.split("Sections to replace", 1)[1]

@@ -174,7 +174,7 @@ def compare(previous: PrintRevision | None, doc: dict, entries: dict, user,
     """What changed since the previous revision, grouped by section, for the front page.
 
     The sections to replace are those whose pages show something else than
-    the previous revision's (`digests`, from `pdf.section_digests`), and those
+    the previous revision's (`digests`, from `pdf.render_binder`), and those
     holding a changed entry. A change of mode changes every actor's header and
     PACE order without changing one entry: only the pages tell.
 
@@ -347,14 +347,18 @@ def record_and_render(actor: Actor | None, user, mode: str | None,
     revision = PrintRevision(scope=scope, number=number, printed_at=utcnow(),
                              printed_by_id=user.id, title=title[:300])
     meta = binder_meta(doc, revision_label(revision), revision.printed_at, user_name(user))
-    digests = pdf.section_digests(doc, meta)
-    changes = compare(previous, doc, entries, user, digests, left_out_hidden=True)
-    effective = effective_revisions(doc, previous, changes, number)
-    meta["effective"], meta["number"] = effective, number
-    content, pages = pdf.render_pdf(doc, meta, changes)
+    meta["number"] = number
+
+    def settle(digests):
+        changes = compare(previous, doc, entries, user, digests, left_out_hidden=True)
+        meta["effective"] = effective_revisions(doc, previous, changes, number)
+        return changes
+
+    content, pages, digests = pdf.render_binder(doc, meta, settle(_unchanged_pages(previous)),
+                                                settle)
     revision.snapshot = {"format": FORMAT, "document": doc, "entries": entries,
                          "sections": section_titles(doc), "pages": pages, "digests": digests,
-                         "effective": effective}
+                         "effective": meta["effective"]}
     db.session.add(revision)
     db.session.flush()
     return revision, content
@@ -367,10 +371,19 @@ def render_preview(actor: Actor | None, user, mode: str | None,
     doc = Builder(user, at, mode).binder(actor)
     latest = latest_revision(binder_scope(actor))
     meta = binder_meta(doc, preview_label(latest), utcnow(), user_name(user))
-    changes = compare(latest, doc, document_entries(doc), user,
-                      pdf.section_digests(doc, meta) if latest else {}, left_out_hidden=True)
-    content, _pages = pdf.render_pdf(doc, meta, changes)
+    entries = document_entries(doc)
+
+    def settle(digests):
+        return compare(latest, doc, entries, user, digests, left_out_hidden=True)
+
+    content, _pages, _digests = pdf.render_binder(doc, meta, settle(_unchanged_pages(latest)),
+                                                  settle)
     return content, f"{doc['title']} {doc.get('scope_name') or ''} preview"
+
+
+def _unchanged_pages(previous: PrintRevision | None) -> dict:
+    """The first guess of the digests: every section's pages as they were."""
+    return dict((previous.snapshot.get("digests") or {}) if previous else {})
 
 
 def render_revision(revision: PrintRevision, user) -> bytes:

@@ -1206,7 +1206,8 @@ class Layout:
         elif section["kind"] == "scenarios":
             self.scenarios(section)
 
-    def render(self) -> tuple[bytes, dict[str, list[int]]]:
+    def render(self, settle=None) -> tuple[bytes, dict[str, list[int]]]:
+        """Lay the document out. `settle(digests) -> changes`: see `render_binder`."""
         pdf, binder = self.pdf, self.doc["kind"] == "binder"
         if binder:
             self.cover()
@@ -1223,6 +1224,13 @@ class Layout:
                 self.pending_group = str(GROUPS[section["group"]])
             group = section.get("group")
             self.section(section)
+        self.section_digests = self.digests()  # the sections alone, as render_body gives
+        if settle is not None:
+            self.changes = settle(self.section_digests)
+            settled = paginate(self.front_boxes())
+            if len(settled) != len(front):
+                raise FrontPagesMoved(self.changes)
+            front = settled
         if binder:
             self.index()
             self.draw_front(front, front_first)
@@ -1296,6 +1304,36 @@ def number_key(point: dict) -> tuple:
 def render_pdf(document: dict, meta: dict, changes: dict | None = None):
     """The PDF of a document, and the first and last page of each section."""
     return Layout(document, meta, changes).render()
+
+
+class FrontPagesMoved(Exception):
+    """The settled changes need another number of front pages than the guess."""
+
+    def __init__(self, changes):
+        super().__init__("front pages moved")
+        self.changes = changes
+
+
+def render_binder(document: dict, meta: dict, guess: dict | None, settle):
+    """A binder whose front pages say what changed since the last revision, laid
+    out once: the PDF, each section's pages, and each section's digest.
+
+    Which sections to replace depends on what their pages show (the digests),
+    known only once they are laid out, and the front pages that list them come
+    before them. So the front pages are reserved for `guess` (the changes as
+    far as they are known without the pages), the sections laid out, and
+    `settle(digests)` gives the changes to print (it may also set what the
+    front pages read from `meta`). Only when those need another number of
+    front pages is the binder laid out a second time, with them.
+    """
+    layout = Layout(document, meta, guess)
+    try:
+        content, pages = layout.render(settle)
+        return content, pages, layout.section_digests
+    except FrontPagesMoved as moved:
+        again = Layout(document, meta, moved.changes)
+        content, pages = again.render()
+        return content, pages, again.section_digests
 
 
 def section_digests(document: dict, meta: dict) -> dict[str, str]:
