@@ -6,7 +6,9 @@ refusals would go untested. What a JSON Schema can say is in the
 description (types, bounds, lengths, patterns, unique items); what it
 cannot say is mended here, on positive cases only, by the app's own rules:
 
-- the end after the start, and both opening times or neither;
+- the end after the start, and both opening times or neither; a period
+  (shift, override) patched at one end gets the other end too, as the
+  stored one is relative to the day the suite runs;
 - dates and moments in the years the app stores (a JSON Schema `format`
   has no bounds);
 - a meeting's times that one pattern can hold (09:30 and 15:00 need two);
@@ -115,6 +117,14 @@ def _dates(body: dict) -> None:
         body["ends_at"] = (starts + timedelta(hours=8)).isoformat()
 
 
+def _period_patch(body: dict) -> None:
+    starts, ends = _moment(body.get("starts_at")), _moment(body.get("ends_at"))
+    if starts is not None and "ends_at" not in body:
+        body["ends_at"] = (starts + timedelta(hours=8)).isoformat()
+    elif ends is not None and "starts_at" not in body:
+        body["starts_at"] = (ends - timedelta(hours=8)).isoformat()
+
+
 def _opening_times(body: dict) -> None:
     if ("available_from" in body or "available_until" in body) \
             and (body.get("available_from") is None) != (body.get("available_until") is None):
@@ -164,6 +174,8 @@ def before_call(context, case, **kwargs):
         body["name"] = f"{body['name']} {next(_numbers)}"
     if _is_positive(case) and case.method.upper() in ("POST", "PATCH", "PUT"):
         _named_entries(body)
+        if case.method.upper() == "PATCH" and case.path.startswith(("/shifts/", "/overrides/")):
+            _period_patch(body)
         _dates(body)
         _opening_times(body)
         _value_for_kind(body)
