@@ -108,6 +108,7 @@ def register_commands(app: Flask) -> None:
     from directory.accounts import devices, tokens, users
     from directory.editing import actors
     from directory.operations import backup, demo
+    from directory.phones import restore
     from directory.printing import jobs as print_jobs
     from directory.reminders import commands as reminder_commands
 
@@ -116,6 +117,7 @@ def register_commands(app: Flask) -> None:
     reminder_commands.init_app(app)
     demo.init_app(app)
     print_jobs.init_app(app)
+    restore.init_app(app)
     users.init_app(app)
     app.cli.add_command(tokens.tokens_cli)
     app.cli.add_command(devices.devices_cli)

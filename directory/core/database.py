@@ -4,7 +4,7 @@ SQLite enforces foreign keys only when asked, per connection; we always ask.
 """
 
 from flask import Flask
-from sqlalchemy import event, select, text
+from sqlalchemy import Integer, event, func, select, text
 from sqlalchemy.orm import Session
 
 from directory.core.extensions import db
@@ -35,6 +35,22 @@ def live_id_chunks(model, size: int):
     ).all()
     for start in range(0, len(ids), size):
         yield ids[start:start + size]
+
+
+def continue_sequences(models_or_tables) -> None:
+    """On PostgreSQL, let new rows continue after ids written explicitly
+    (a restore); SQLite takes the highest id + 1 by itself."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    for table in models_or_tables:
+        table = getattr(table, "__table__", table)
+        pk = list(table.primary_key.columns)
+        if len(pk) == 1 and isinstance(pk[0].type, Integer) and pk[0].autoincrement:
+            highest = db.session.scalar(select(func.max(pk[0]))) or 0
+            db.session.execute(
+                text("SELECT setval(pg_get_serial_sequence(:table, :column), :next, false)"),
+                {"table": table.name, "column": pk[0].name, "next": highest + 1},
+            )
 
 
 def vacuum_analyze(tables) -> None:

@@ -24,8 +24,9 @@ from pathlib import Path
 import click
 from alembic.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import Date, DateTime, Enum, Integer, Time, func, insert, select, text, update
+from sqlalchemy import Date, DateTime, Enum, Time, func, insert, select, update
 
+from directory.core.database import continue_sequences
 from directory.core.extensions import db
 from directory.core.models import utcnow
 
@@ -160,7 +161,7 @@ def load(path: Path) -> dict[str, int]:
                                 .values({column: row[column], **{k: row[k] for k in kept}})
                             )
             counts[table.name] = len(rows)
-        _reset_sequences()
+        continue_sequences(backed_up_tables())
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -181,20 +182,6 @@ def _check_text(table: str, number: int, row: dict) -> None:
                 f"Row {number} of table {table} (id {ident}), column {column}, holds a NUL "
                 "character, which no database stores: remove it from the file and restore "
                 "again."
-            )
-
-
-def _reset_sequences() -> None:
-    """On PostgreSQL, let new rows continue after the restored ids."""
-    if db.engine.dialect.name != "postgresql":
-        return
-    for table in backed_up_tables():
-        pk = list(table.primary_key.columns)
-        if len(pk) == 1 and isinstance(pk[0].type, Integer) and pk[0].autoincrement:
-            highest = db.session.scalar(select(func.max(pk[0]))) or 0
-            db.session.execute(
-                text("SELECT setval(pg_get_serial_sequence(:table, :column), :next, false)"),
-                {"table": table.name, "column": pk[0].name, "next": highest + 1},
             )
 
 

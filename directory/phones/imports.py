@@ -32,6 +32,10 @@ FN (or N), TITLE, TEL (CELL is a mobile, anything else a landline), EMAIL
 and NOTE are read; the rest is left out. Fax, pager and modem numbers are
 never made callable: they are left out, and the preview says so. An
 extension (`;ext=12`, "ankn. 12", "x12") is kept as the number's label.
+A card this app exported is read by its own `X-KONTAKTVAGAR-*` lines: a
+person's paths keep their kind, mode, order, label, PIN and
+confidentiality, and the cards of roles and of actors are left out (the
+import adds persons; `restore` reads a whole export into an empty directory).
 """
 
 import csv
@@ -55,6 +59,7 @@ from sqlalchemy.orm import selectinload
 
 from directory.core import entries as services
 from directory.core.extensions import db
+from directory.core.forms import KIND_LABELS
 from directory.core.models import (
     Actor,
     ContactKind,
@@ -66,6 +71,7 @@ from directory.core.models import (
 )
 from directory.core.numbers import PhoneNumberError, display_phone, normalise_phone
 from directory.core.text import fold
+from directory.phones.vcards import APP_ENTRY, APP_PATH, split_fields
 
 DEFAULT_MAX_BYTES = 2_000_000
 MAX_CONTACTS = 5000
@@ -130,10 +136,26 @@ class Incoming:
     problems: list[str] = field(default_factory=list)
     extensions: dict[str, str] = field(default_factory=dict)  # number -> extension
     skipped: list[str] = field(default_factory=list)  # what was left out, and why
+    # From a card this app exported (X-KONTAKTVAGAR-*): paths no phone has a
+    # field for, what each path was (by value), and a card of a role or actor.
+    others: list[tuple[ContactKind, str]] = field(default_factory=list)
+    attributes: dict[str, "AppPath"] = field(default_factory=dict)
+    left_out: str = ""
 
     def keys(self) -> list[str]:
         """What identifies the contact: its numbers and folded e-mail addresses."""
         return [value for _kind, value in self.phones] + [e.casefold() for e in self.emails]
+
+
+@dataclass(frozen=True)
+class AppPath:
+    """A path as this app exported it: what a phone's TEL line cannot say."""
+
+    mode: PathMode
+    priority: int
+    confidential: bool
+    label: str
+    pin: str
 
 
 def _utf16(data: bytes) -> str | None:
@@ -358,7 +380,7 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # read (PHOTO, ADR, X-...) are dropped before vobject sees them; what is left
 # is bounded per card and per file, each with a message saying which bound.
 READ_PROPERTIES = frozenset({"BEGIN", "END", "VERSION", "FN", "N", "TITLE", "TEL", "EMAIL",
-                             "NOTE", "X-ABLABEL"})  # fmt: skip
+                             "NOTE", "X-ABLABEL", APP_ENTRY, APP_PATH})  # fmt: skip
 MAX_CARD_VALUES = 20  # phone numbers and e-mail addresses in one card
 MAX_FILE_VALUES = 20_000  # ... in one file (4 for each of MAX_CONTACTS)
 MAX_CARD_PROPERTIES = 50  # properties read in one card (folded lines are cheap)
@@ -377,6 +399,8 @@ class _CardLines:
     properties: int = 0
     chars: int = 0
     keeping: bool = True  # whether the last property is one the import reads
+    read: frozenset = READ_PROPERTIES
+    valued: frozenset = frozenset({"TEL", "EMAIL"})  # what MAX_CARD_VALUES counts
 
     def add(self, line: str) -> None:
         if line[:1] in (" ", "\t"):  # a folded continuation of the last property
@@ -386,11 +410,11 @@ class _CardLines:
             match = _PROPERTY_NAME.match(line)
             name = match.group(1).upper() if match else None
             # A line that is no property at all is kept: vobject names the problem.
-            self.keeping = name is None or name in READ_PROPERTIES
+            self.keeping = name is None or name in self.read
             if not self.keeping:
                 return
             self.properties += 1
-            if name in ("TEL", "EMAIL"):
+            if name in self.valued:
                 self.values += 1
         self.chars += len(line)
         if self.properties <= MAX_CARD_PROPERTIES and self.chars <= MAX_CARD_CHARS:
@@ -423,10 +447,12 @@ def _soft_joined(lines: list[str]):
         yield number, line
 
 
-def split_cards(text: str) -> list[tuple[int, str | None, str]]:
+def split_cards(text: str, read: frozenset = READ_PROPERTIES,
+                valued: frozenset = frozenset({"TEL", "EMAIL"})
+                ) -> list[tuple[int, str | None, str]]:
     """(card number, card text or None, problem) for each BEGIN:VCARD ... END:VCARD.
 
-    The text holds only the properties the import reads; a card over the
+    The text holds only the properties the import reads (`read`); a card over the
     bounds above comes with its problem instead, and a file over them is
     refused (ImportProblem) before anything is parsed.
     """
@@ -446,13 +472,13 @@ def split_cards(text: str) -> list[tuple[int, str | None, str]]:
                     "Line %(line)d is outside any card (a card begins with BEGIN:VCARD).",
                     line=number,
                 ))  # fmt: skip
-            current = _CardLines(number)
+            current = _CardLines(number, read=read, valued=valued)
             current.add(line)
             continue
         if marker == "BEGIN:VCARD":
             cards.append((len(cards) + 1, None, _(
                 "The card beginning on line %(line)d has no END:VCARD.", line=current.start)))
-            current = _CardLines(number)
+            current = _CardLines(number, read=read, valued=valued)
             current.add(line)
             continue
         current.add(line)
@@ -575,6 +601,56 @@ def _plain_card(card_text: str, file_encoding: str) -> str:
     return "".join(_plain_line(line, file_encoding) + "\r\n" for line in unfolded.splitlines())
 
 
+def _app_values(card_text: str, name: str) -> list[str]:
+    unfolded = re.sub(r"\r?\n[ \t]", "", card_text)
+    return [match["value"] for line in unfolded.splitlines()
+            if (match := _CONTENT_LINE.fullmatch(line)) and match["name"].upper() == name]
+
+
+def _read_app_paths(contact: Incoming, card_text: str, region: str) -> bool:
+    """A card this app exported: its entry and paths as the app wrote them
+    (kind, mode, order, confidentiality, label, PIN), not as TEL lines say.
+    Roles' and actors' cards are marked `left_out` (the import adds persons).
+    False for any other card."""
+    entries = _app_values(card_text, APP_ENTRY)
+    if len(entries) != 1:
+        return False
+    entry = split_fields(entries[0])
+    if entry[0] in ("role", "actor"):
+        contact.left_out = entry[0]
+        return True
+    for value in _app_values(card_text, APP_PATH):
+        fields = split_fields(value)
+        if len(fields) != 7 or not fields[2].isdigit():
+            contact.problems.append(_("A %(line)s line is not as Kontaktvägar writes it.",
+                                      line=APP_PATH))
+            continue
+        kind, mode, priority, confidential, label, pin, raw = fields
+        try:
+            kind, mode = ContactKind(kind), PathMode(mode)
+        except ValueError:
+            contact.problems.append(_("A %(line)s line is not as Kontaktvägar writes it.",
+                                      line=APP_PATH))
+            continue
+        label = _text(contact, label, _("Label"), 200)
+        pin = _text(contact, pin, _("PIN"), 40)
+        if kind.is_phone:
+            _add_phone(contact, raw, kind, _("Phone"), region)
+            added = contact.phones[-1][1] if contact.phones else None
+        elif kind is ContactKind.EMAIL:
+            _add_email(contact, raw, _("E-mail"))
+            added = contact.emails[-1].casefold() if contact.emails else None
+        else:
+            raw = _text(contact, raw, str(KIND_LABELS.get(kind, kind.value)), 300)
+            if raw and raw not in [v for _k, v in contact.others]:
+                contact.others.append((kind, raw))
+            added = raw or None
+        if added and added not in contact.attributes:
+            contact.attributes[added] = AppPath(mode, int(priority), confidential == "1",
+                                                label, pin)
+    return True
+
+
 def read_vcards(text: str, region: str, encoding: str = "UTF-8") -> list[Incoming]:
     """The contacts of a vCard file (2.1, 3.0 or 4.0), one per card."""
     contacts = []
@@ -591,6 +667,9 @@ def read_vcards(text: str, region: str, encoding: str = "UTF-8") -> list[Incomin
             contact.name = _text(contact, name, _("Name"), MAX_LENGTHS["name"])
             contact.title = _text(contact, _whole_text(card_text, card, "title"), _("Title"),
                                   MAX_LENGTHS["title"])
+            if _read_app_paths(contact, card_text, region):
+                _finish(contact, name)
+                continue
             contact.notes = _text(contact, _whole_text(card_text, card, "note"), _("Notes"),
                                   MAX_LENGTHS["notes"], multiline=True)
             labels = {line.group.lower(): str(line.value).lower()
@@ -657,6 +736,7 @@ class ImportPlan:
     encoding: str
     rows: list[Planned] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    left_out: list[Incoming] = field(default_factory=list)  # cards of roles and actors
 
     def _with(self, action: str) -> list[Planned]:
         return [row for row in self.rows if row.action == action]
@@ -712,7 +792,8 @@ class ImportPlan:
             [row.incoming.number, row.action, row.person.id if row.person else None,
              row.person.version if row.person else None, row.changes,
              row.incoming.name, row.incoming.title, row.incoming.phones, row.incoming.emails,
-             row.incoming.extensions]
+             row.incoming.extensions, row.incoming.others,
+             sorted((k, repr(v)) for k, v in row.incoming.attributes.items())]
             for row in self.rows
         ]  # fmt: skip
         return hashlib.sha256(json.dumps(summary, default=str).encode()).hexdigest()
@@ -727,7 +808,13 @@ def read_file(data: bytes, region: str) -> ImportPlan:
     else:
         plan = ImportPlan("csv", encoding)
         incoming, plan.ignored_columns = read_csv(text, region)
+    plan.left_out = [contact for contact in incoming if contact.left_out]
+    incoming = [contact for contact in incoming if not contact.left_out]
     if not incoming:
+        if plan.left_out:
+            raise ImportProblem(_("The file holds only cards of roles and actors, and the "
+                                  "import adds persons: a whole export of Kontaktvägar is read "
+                                  "back with flask import-directory."))
         raise ImportProblem(_("The file holds no contacts."))
     plan.rows = [Planned(contact, "reject" if contact.problems else "") for contact in incoming]
     return plan
@@ -814,6 +901,9 @@ def _changes(person: Person, contact: Incoming, region: str) -> list[str]:
     for email in contact.emails:
         if email.casefold() not in have:
             changes.append(_("adds %(email)s", email=email))
+    for _kind, value in contact.others:
+        if value not in have:
+            changes.append(_("adds %(email)s", email=value))
     return changes
 
 
@@ -822,21 +912,30 @@ def _changes(person: Person, contact: Incoming, region: str) -> list[str]:
 
 def _new_points(contact: Incoming, have: set[str], first_priority: int,
                 confidential_mobiles: bool) -> list[ContactPoint]:
+    """The contact's paths the person lacks. A path this app exported keeps
+    what it was (mode, order, confidentiality, label, PIN); others follow in
+    the file's order, mobiles confidential when the user asked so."""
     points, priority = [], first_priority
-    for kind, value in contact.phones:
-        if value not in have:
-            extension = contact.extensions.get(value)
+    found = [*contact.phones, *((ContactKind.EMAIL, e) for e in contact.emails),
+             *contact.others]
+    for kind, value in found:
+        key = value.casefold() if kind is ContactKind.EMAIL else value
+        if key in have:
+            continue
+        was = contact.attributes.get(key)
+        if was is not None:
             points.append(ContactPoint(
-                kind=kind, value=value, priority=priority, mode=PathMode.BOTH,
-                confidential=confidential_mobiles and kind is ContactKind.MOBILE,
-                label=_("ext. %(extension)s", extension=extension) if extension else "",
+                kind=kind, value=value, priority=first_priority - 1 + was.priority,
+                mode=was.mode, confidential=was.confidential, label=was.label, pin=was.pin,
             ))  # fmt: skip
-            priority += 1
-    for email in contact.emails:
-        if email.casefold() not in have:
-            points.append(ContactPoint(kind=ContactKind.EMAIL, value=email, priority=priority,
-                                       mode=PathMode.BOTH))  # fmt: skip
-            priority += 1
+            continue
+        extension = contact.extensions.get(value)
+        points.append(ContactPoint(
+            kind=kind, value=value, priority=priority, mode=PathMode.BOTH,
+            confidential=confidential_mobiles and kind is ContactKind.MOBILE,
+            label=_("ext. %(extension)s", extension=extension) if extension else "",
+        ))  # fmt: skip
+        priority += 1
     return points
 
 

@@ -20,6 +20,14 @@ bulk-loaded and not rebuilt yet) or rendered for an older version of the
 entry is rendered on the fly instead, so the cache makes the export faster,
 never different; `tests/test_exports.py` proves the texts byte-identical.
 
+Every card but a QR code's also says what it is in the app's own words:
+`X-KONTAKTVAGAR-ENTRY` (kind of entry, id, actor id, name, short name or
+title) and one `X-KONTAKTVAGAR-PATH` per path on it (kind, mode, PACE order,
+confidential, label, PIN, value, exactly as stored). Phones keep such
+properties and ignore them; `phones.restore` reads them, so a directory
+exported as vCard is restored whole into an empty directory and exports
+again byte for byte (`tests/test_restore.py`).
+
 Card texts do not depend on the reader's language (the cache is shared), so
 the few words in them (the kinds of path in NOTE) are Swedish, the region's
 language.
@@ -67,6 +75,7 @@ VERSIONS = ("3.0", "4.0")
 # across exports, so a phone updates a contact instead of adding a second one.
 UID_NAMESPACE = uuid.UUID("6f1d0c52-3a0e-5b8e-9c0e-6b6f6e74616b")
 CATEGORY = "Kontaktvägar"
+APP_ENTRY, APP_PATH = "X-KONTAKTVAGAR-ENTRY", "X-KONTAKTVAGAR-PATH"
 CARD_MODELS = {"actor": Actor, "role": Role, "person": Person}
 CHUNK = 500
 
@@ -310,6 +319,43 @@ def _note_line(path: PathRow) -> str | None:
     return None
 
 
+def escape_fields(*fields) -> str:
+    """A structured text value (RFC 2426 4.1): fields joined by `;`, each with
+    backslash, `;`, `,` and line breaks escaped, so no value can end the line."""
+    def one(value) -> str:
+        text = str(value).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+        text = text.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
+        return _CONTROLS.sub(" ", text)
+    return ";".join(one(value) for value in fields)
+
+
+def split_fields(value: str) -> list[str]:
+    """The fields of a structured text value, unescaped (`escape_fields` reversed)."""
+    fields, current, chars = [], [], iter(value)
+    for char in chars:
+        if char == "\\":
+            following = next(chars, "")
+            current.append("\n" if following in "nN" and following else following)
+        elif char == ";":
+            fields.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    fields.append("".join(current))
+    return fields
+
+
+def _app_lines(source: CardSource, paths: list[PathRow]) -> str:
+    """The card's entry and paths in the app's own words (see the module's doc)."""
+    detail = source.short_name if source.entity_type == "role" else source.title
+    lines = [f"{APP_ENTRY}:" + escape_fields(source.entity_type, source.id, source.actor_id,
+                                             source.name, detail)]
+    lines += [f"{APP_PATH}:" + escape_fields(
+        p.kind.value, p.mode.value, p.priority, int(p.confidential), p.label, p.pin, p.value)
+        for p in paths]  # fmt: skip
+    return "".join(f"{line}\r\n" for line in lines)
+
+
 def render(source: CardSource, paths: list[PathRow], version: str = "3.0",
            *, compact: bool = False, seen: list[PathRow] | None = None) -> str:
     """The card of `source` showing `paths` (already chosen and in PACE order).
@@ -390,7 +436,11 @@ def render(source: CardSource, paths: list[PathRow], version: str = "3.0",
             card.add("note").value = clean("\n".join(notes), multiline=True)
         card.add("categories").value = [CATEGORY]
         card.add("rev").value = source.rev(paths if seen is None else seen)
-    return fold_octets(card.serialize())
+    text = card.serialize()
+    if not compact:
+        end = text.rindex("END:VCARD")
+        text = text[:end] + _app_lines(source, paths) + text[end:]
+    return fold_octets(text)
 
 
 def card_paths(seen: Iterable[PathRow], mode: Mode) -> list[PathRow]:
