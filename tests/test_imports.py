@@ -587,3 +587,22 @@ def test_the_preview_shows_each_numbers_kind(haninge, editor, client):
     page = preview(client, CSV.encode()).get_data(as_text=True)
     assert "070-174 06 05</span> <span class=\"muted\">(Mobile)" in page
     assert "(Landline)" in page
+
+
+def test_fax_pager_and_modem_numbers_are_never_made_callable(haninge, editor, client):
+    """vCard 3.0 TYPE=fax, 2.1's bare PAGER and an iPhone label "modem": each left
+    out with its kind named in the preview; the callable number stays."""
+    card = (b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Per Lindqvist\r\n"
+            b"TEL;TYPE=CELL:070-174 06 40\r\n"
+            b"TEL;TYPE=WORK,FAX:08-174 06 41\r\n"
+            b"TEL;PAGER:070-174 06 42\r\n"
+            b"item1.TEL:08-174 06 43\r\nitem1.X-ABLabel:modem\r\n"
+            b"END:VCARD\r\n")
+    page = preview(client, card, "per.vcf").get_data(as_text=True)
+    for kind, number in (("Fax", "08-174 06 41"), ("Pager", "070-174 06 42"),
+                         ("Modem", "08-174 06 43")):
+        assert f"{kind} {number} left out: it cannot be called." in page
+    assert commit(client).status_code == 302
+    person = db.session.scalar(select(Person).where(Person.name == "Per Lindqvist"))
+    assert [(p.kind, p.value) for p in person.contact_points] == [
+        (ContactKind.MOBILE, "+46701740640")]

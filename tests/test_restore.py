@@ -30,7 +30,8 @@ from directory.phones.imports import ImportProblem
 from directory.phones.restore import restore
 from tests.conftest import TODAY, make_actor, make_contact, make_person, make_role
 
-EXPORTS = ["/export/directory.vcf", "/export/directory.csv", "/export/directory.csv?format=excel"]
+EXPORTS = ["/export/directory.vcf", "/export/directory.vcf?version=4.0", "/export/directory.csv",
+           "/export/directory.csv?format=excel"]
 
 
 def empty_the_database():
