@@ -207,10 +207,13 @@ def _paths_of_persons():
     )
 
 
-def test_an_actors_own_export_imports_back_into_the_actor(app, client, login_as):
+@pytest.mark.parametrize("export", ["actors/haninge-kommun.vcf", "actors/haninge-kommun.csv",
+                                    "directory.csv?format=excel"])
+def test_an_actors_own_export_imports_back_into_the_actor(app, client, login_as, export):
     """Per actor, through the import page: the persons come back as they were (duty
     numbers stay open, activated-mode paths stay activated, labels stay); the role's
-    and the actor's own cards are left out, never made into persons."""
+    and the actor's own entries, and other actors', are left out, never made into
+    persons of this actor."""
     from tests.test_imports import commit, preview
 
     actor = make_actor("Haninge kommun")
@@ -226,19 +229,22 @@ def test_an_actors_own_export_imports_back_into_the_actor(app, client, login_as)
     bo = make_person(actor, "Bo Ek")
     make_contact(bo, "+46701740606")
     make_contact(bo, "Storgatan 1", kind=ContactKind.ADDRESS, priority=2)
+    make_contact(make_person(make_actor("Nynäshamns kommun"), "Eva Annan"), "+46701740607")
     db.session.commit()
     before = _paths_of_persons()
     login_as(UserRole.ADMIN)
-    exported = client.get("/export/actors/haninge-kommun.vcf").get_data()
+    exported = client.get(f"/export/{export}").get_data()
     empty_the_database()
     actor = make_actor("Haninge kommun")
     db.session.commit()
     login_as(UserRole.EDITOR, actors=[actor])
-    page = preview(client, exported, "haninge-kommun.vcf").get_data(as_text=True)
-    assert "2 cards of roles and of the actor itself are left out" in page
+    filename = export.split("/")[-1].split("?")[0]
+    page = preview(client, exported, filename).get_data(as_text=True)
+    left_out = 3 if export.startswith("directory") else 2
+    assert f"{left_out} entries that are no persons of this actor" in page
     assert "Storgatan 1" in page
     assert commit(client).status_code == 302
-    assert _paths_of_persons() == before
+    assert _paths_of_persons() == [p for p in before if p[0] != "Eva Annan"]
     assert db.session.scalar(select(func.count()).select_from(Role)) == 0
     assert db.session.scalar(select(func.count()).select_from(Person)) == 2
 

@@ -70,7 +70,7 @@ from directory.core.models import (
     utcnow,
 )
 from directory.core.numbers import PhoneNumberError, display_phone, normalise_phone
-from directory.core.text import fold
+from directory.core.text import FORMULA_STARTS, fold
 from directory.phones.vcards import APP_ENTRY, APP_PATH, split_fields
 
 DEFAULT_MAX_BYTES = 2_000_000
@@ -93,6 +93,10 @@ COLUMNS = {
     "email": ("email", "epost", "emailaddress", "epostadress", "mail", "mejl"),
     "notes": ("notes", "note", "anteckningar", "anteckning"),
 }  # fmt: skip
+# The columns of the app's own directory and actor CSV (`views`), read back here
+# and by `restore`.
+APP_CSV_COLUMNS = ["actor", "actor_slug", "owner_type", "owner", "title", "kind", "value",
+                   "tel", "label", "pin", "mode", "pace", "confidential", "in_force"]
 _COLUMN_OF = {alias: column for column, aliases in COLUMNS.items() for alias in aliases}
 # Google Contacts: "Phone 1 - Type" and "Phone 1 - Value" (old), "- Label" (new), and
 # "E-mail 1 - Value"; a cell may hold several values separated by " ::: ".
@@ -296,7 +300,52 @@ def _finish(contact: Incoming, raw_name) -> Incoming:
     return contact
 
 
-def read_csv(text: str, region: str) -> tuple[list[Incoming], list[str]]:
+def unprotected(cell: str) -> str:
+    """A cell as it was before an export protected it from spreadsheets (`'=...`)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+
+
+def _read_app_csv(reader, actor: Actor | None, region: str) -> list[Incoming]:
+    """The app's own directory or actor CSV: one contact per person of `actor`
+    (its lines grouped by name and title), each path as it was exported; the
+    lines of roles, of the actor itself and of other actors are marked left out."""
+    contacts: dict[tuple, Incoming] = {}
+    left_out: dict[tuple, Incoming] = {}
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        number = reader.line_num
+        if len(cells) != len(APP_CSV_COLUMNS):
+            contact = Incoming(number, problems=[_(
+                "The line has %(cells)d cells but the first line names %(columns)d columns.",
+                cells=len(cells), columns=len(APP_CSV_COLUMNS))])  # fmt: skip
+            contacts[("line", number)] = contact
+            continue
+        row = dict(zip(APP_CSV_COLUMNS, map(unprotected, cells), strict=True))
+        ours = actor is None or actor.slug == row["actor_slug"] or actor.name == row["actor"]
+        key = (row["actor_slug"], row["owner_type"], row["owner"], row["title"])
+        if row["owner_type"] != "person" or not ours:
+            left_out.setdefault(key, Incoming(number, name=row["owner"],
+                                              left_out=row["owner_type"]))
+            continue
+        if key not in contacts:
+            if len(contacts) >= MAX_CONTACTS:
+                raise ImportProblem(_(
+                    "The file has more than %(max)d contacts; split it into smaller files.",
+                    max=MAX_CONTACTS))  # fmt: skip
+            contact = Incoming(number)
+            contact.name = _text(contact, row["owner"], _("Name"), MAX_LENGTHS["name"])
+            contact.title = _text(contact, row["title"], _("Title"), MAX_LENGTHS["title"])
+            contacts[key] = _finish(contact, row["owner"])
+        value = row["tel"].removeprefix("tel:") if row["tel"] else row["value"]
+        confidential = {"yes": "1", "no": "0"}.get(row["confidential"], "?")
+        _add_app_path(contacts[key], [row["kind"], row["mode"], row["pace"], confidential,
+                                      row["label"], row["pin"], value], region)
+    return [*contacts.values(), *left_out.values()]
+
+
+def read_csv(text: str, region: str, actor: Actor | None = None
+             ) -> tuple[list[Incoming], list[str]]:
     """The contacts of a CSV text, and the columns left out (unknown names)."""
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count)
@@ -304,6 +353,8 @@ def read_csv(text: str, region: str) -> tuple[list[Incoming], list[str]]:
     contacts: list[Incoming] = []
     try:
         header = next(reader, [])
+        if [unprotected(name).strip() for name in header] == APP_CSV_COLUMNS:
+            return _read_app_csv(reader, actor, region), []
         columns = [_column_of(name) for name in header]
         if "name" not in columns and not {"given", "family"} & set(columns):
             raise ImportProblem(_(
@@ -601,6 +652,37 @@ def _plain_card(card_text: str, file_encoding: str) -> str:
     return "".join(_plain_line(line, file_encoding) + "\r\n" for line in unfolded.splitlines())
 
 
+def _add_app_path(contact: Incoming, fields: list[str], region: str) -> None:
+    """A path as the app exported it: kind, mode, order, confidential ("0"/"1"),
+    label, PIN and value, kept with it (`attributes`) for the commit."""
+    if len(fields) != 7 or not fields[2].isdigit() or fields[3] not in ("0", "1"):
+        contact.problems.append(_("A %(line)s line is not as Kontaktvägar writes it.",
+                                  line=APP_PATH))
+        return
+    kind, mode, priority, confidential, label, pin, raw = fields
+    try:
+        kind, mode = ContactKind(kind), PathMode(mode)
+    except ValueError:
+        contact.problems.append(_("A %(line)s line is not as Kontaktvägar writes it.",
+                                  line=APP_PATH))
+        return
+    label = _text(contact, label, _("Label"), 200)
+    pin = _text(contact, pin, _("PIN"), 40)
+    if kind.is_phone:
+        _add_phone(contact, raw, kind, _("Phone"), region)
+        added = contact.phones[-1][1] if contact.phones else None
+    elif kind is ContactKind.EMAIL:
+        _add_email(contact, raw, _("E-mail"))
+        added = contact.emails[-1].casefold() if contact.emails else None
+    else:
+        raw = _text(contact, raw, str(KIND_LABELS.get(kind, kind.value)), 300)
+        if raw and raw not in [v for _k, v in contact.others]:
+            contact.others.append((kind, raw))
+        added = raw or None
+    if added and added not in contact.attributes:
+        contact.attributes[added] = AppPath(mode, int(priority), confidential == "1", label, pin)
+
+
 def _app_values(card_text: str, name: str) -> list[str]:
     unfolded = re.sub(r"\r?\n[ \t]", "", card_text)
     return [match["value"] for line in unfolded.splitlines()
@@ -620,34 +702,7 @@ def _read_app_paths(contact: Incoming, card_text: str, region: str) -> bool:
         contact.left_out = entry[0]
         return True
     for value in _app_values(card_text, APP_PATH):
-        fields = split_fields(value)
-        if len(fields) != 7 or not fields[2].isdigit():
-            contact.problems.append(_("A %(line)s line is not as Kontaktvägar writes it.",
-                                      line=APP_PATH))
-            continue
-        kind, mode, priority, confidential, label, pin, raw = fields
-        try:
-            kind, mode = ContactKind(kind), PathMode(mode)
-        except ValueError:
-            contact.problems.append(_("A %(line)s line is not as Kontaktvägar writes it.",
-                                      line=APP_PATH))
-            continue
-        label = _text(contact, label, _("Label"), 200)
-        pin = _text(contact, pin, _("PIN"), 40)
-        if kind.is_phone:
-            _add_phone(contact, raw, kind, _("Phone"), region)
-            added = contact.phones[-1][1] if contact.phones else None
-        elif kind is ContactKind.EMAIL:
-            _add_email(contact, raw, _("E-mail"))
-            added = contact.emails[-1].casefold() if contact.emails else None
-        else:
-            raw = _text(contact, raw, str(KIND_LABELS.get(kind, kind.value)), 300)
-            if raw and raw not in [v for _k, v in contact.others]:
-                contact.others.append((kind, raw))
-            added = raw or None
-        if added and added not in contact.attributes:
-            contact.attributes[added] = AppPath(mode, int(priority), confidential == "1",
-                                                label, pin)
+        _add_app_path(contact, split_fields(value), region)
     return True
 
 
@@ -736,7 +791,7 @@ class ImportPlan:
     encoding: str
     rows: list[Planned] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
-    left_out: list[Incoming] = field(default_factory=list)  # cards of roles and actors
+    left_out: list[Incoming] = field(default_factory=list)  # roles, actors, other actors
 
     def _with(self, action: str) -> list[Planned]:
         return [row for row in self.rows if row.action == action]
@@ -799,22 +854,25 @@ class ImportPlan:
         return hashlib.sha256(json.dumps(summary, default=str).encode()).hexdigest()
 
 
-def read_file(data: bytes, region: str) -> ImportPlan:
-    """The contacts of an upload, unmatched; ImportProblem for a file that cannot be read."""
+def read_file(data: bytes, region: str, actor: Actor | None = None) -> ImportPlan:
+    """The contacts of an upload, unmatched; ImportProblem for a file that cannot be read.
+
+    `actor`: the one imported into (the app's own CSV holds many actors' lines)."""
     text, encoding = decode(data)
     if text.lstrip().upper().startswith("BEGIN:VCARD"):
         plan = ImportPlan("vcard", encoding)
         incoming = read_vcards(text, region, encoding)
     else:
         plan = ImportPlan("csv", encoding)
-        incoming, plan.ignored_columns = read_csv(text, region)
+        incoming, plan.ignored_columns = read_csv(text, region, actor)
     plan.left_out = [contact for contact in incoming if contact.left_out]
     incoming = [contact for contact in incoming if not contact.left_out]
     if not incoming:
         if plan.left_out:
-            raise ImportProblem(_("The file holds only cards of roles and actors, and the "
-                                  "import adds persons: a whole export of Kontaktvägar is read "
-                                  "back with flask import-directory."))
+            raise ImportProblem(_("The file holds no persons of this actor, only roles, actors "
+                                  "or other actors' persons, and the import adds persons: a "
+                                  "whole export of Kontaktvägar is read back with flask "
+                                  "import-directory."))
         raise ImportProblem(_("The file holds no contacts."))
     plan.rows = [Planned(contact, "reject" if contact.problems else "") for contact in incoming]
     return plan
@@ -839,7 +897,7 @@ def _keys_of(person: Person) -> set[str]:
 
 def plan_import(actor: Actor, data: bytes, region: str) -> ImportPlan:
     """Read an upload and decide, contact by contact, what importing it would do."""
-    plan = read_file(data, region)
+    plan = read_file(data, region, actor)
     owners: dict[str, set[Person]] = {}
     persons = _live_persons(actor)
     for person in persons:

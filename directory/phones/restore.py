@@ -48,8 +48,14 @@ from directory.core.models import (
     Role,
 )
 from directory.core.numbers import PhoneNumberError, normalise_phone
-from directory.core.text import FORMULA_STARTS, unsafe_character
-from directory.phones.imports import ImportProblem, decode, split_cards
+from directory.core.text import unsafe_character
+from directory.phones.imports import (
+    APP_CSV_COLUMNS,
+    ImportProblem,
+    decode,
+    split_cards,
+    unprotected,
+)
 from directory.phones.vcards import APP_ENTRY, APP_PATH, split_fields
 
 MAX_PROBLEMS = 20
@@ -57,9 +63,6 @@ MAX_PROBLEMS = 20
 READ = frozenset({"BEGIN", "END", "VERSION", "ORG", "REV", APP_ENTRY, APP_PATH})
 _LINE = re.compile(r'(?:[A-Za-z0-9-]+\.)?(?P<name>[A-Za-z0-9-]+)(?:;[^:]*)?:(?P<value>.*)')
 LIMITS = {"name": 200, "detail": 200, "short_name": 40, "value": 300, "label": 200, "pin": 40}
-# The columns directory.csv is written with (`views`) and read back with.
-CSV_COLUMNS = ["actor", "actor_slug", "owner_type", "owner", "title", "kind", "value",
-               "tel", "label", "pin", "mode", "pace", "confidential", "in_force"]
 
 
 @dataclass
@@ -196,32 +199,27 @@ def read_vcards(text: str, region: str) -> Reading:
 # --- CSV -----------------------------------------------------------------------------
 
 
-def _cell(text: str) -> str:
-    """A cell as written before the export protected it from spreadsheets."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
-
-
 def read_csv(text: str, region: str) -> Reading:
     reading = Reading()
     problems = reading.problems
     first = text.split("\r\n", 1)[0]
     delimiter = ";" if first.count(";") > first.count(",") else ","
     rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [_cell(cell).strip() for cell in next(rows, [])]
-    if header != CSV_COLUMNS:
+    header = [unprotected(cell).strip() for cell in next(rows, [])]
+    if header != APP_CSV_COLUMNS:
         raise ImportProblem(_("The first line is not the one of Kontaktvägar's directory.csv "
                               "(%(columns)s): import other CSV files into an actor instead.",
-                              columns=", ".join(CSV_COLUMNS)))
+                              columns=", ".join(APP_CSV_COLUMNS)))
     owners: dict[tuple, Owner] = {}
     for number, row in enumerate(rows, start=2):
         if not any(cell.strip() for cell in row):
             continue
         where = _("Line %(number)d", number=number)
-        if len(row) != len(CSV_COLUMNS):
+        if len(row) != len(APP_CSV_COLUMNS):
             problems.append(_("%(where)s has %(count)d cells, not %(expected)d.",
-                              where=where, count=len(row), expected=len(CSV_COLUMNS)))
+                              where=where, count=len(row), expected=len(APP_CSV_COLUMNS)))
             continue
-        cells = dict(zip(CSV_COLUMNS, (_cell(c) for c in row), strict=True))
+        cells = dict(zip(APP_CSV_COLUMNS, (unprotected(c) for c in row), strict=True))
         actor, slug, kind = cells["actor"], cells["actor_slug"], cells["owner_type"]
         if kind not in ("actor", "role", "person") or not actor.strip() or not slug.strip():
             problems.append(_("%(where)s: an actor, its slug and an owner type (actor, role or "

@@ -76,7 +76,7 @@ from directory.core.security import (
     visible,
 )
 from directory.core.text import csv_cell, slugify, swedish_sort_key
-from directory.phones import calendars, imports, restore, vcards
+from directory.phones import calendars, imports, vcards
 
 bp = Blueprint("phones", __name__)
 
@@ -303,7 +303,7 @@ def csv_stream(header: list[str], rows: Iterable[list], fmt: CsvFormat) -> Itera
     yield buffer.getvalue().encode("utf-8")
 
 
-DIRECTORY_COLUMNS = restore.CSV_COLUMNS
+DIRECTORY_COLUMNS = imports.APP_CSV_COLUMNS
 
 
 class _CsvPath(NamedTuple):  # a row as `visible()` reads a path
