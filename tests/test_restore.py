@@ -279,3 +279,21 @@ def test_every_demo_actors_export_imports_into_an_empty_actor(app, client, login
         if plan.rejected or plan.conflicts or len(plan.created) != len(persons):
             refused[actor.name] = [r.reasons for r in plan.rejected]
     assert refused == {}
+
+
+def test_a_whole_region_is_not_held_to_an_uploads_bounds(app, client, login_as, monkeypatch):
+    """An upload is bounded per file (5 000 contacts); a region's export read back by
+    the command is not (50 000 persons is a region), each card still is."""
+    from directory.phones import imports
+
+    actor = make_actor()
+    for name in ("Bo Ek", "Cilla Ek", "Dan Ek"):
+        make_contact(make_person(actor, name), f"+4670174060{len(name)}")
+    db.session.commit()
+    login_as(UserRole.ADMIN)
+    exported = client.get("/export/directory.vcf").get_data()
+    monkeypatch.setattr(imports, "MAX_CONTACTS", 2)
+    with pytest.raises(ImportProblem, match="more than 2 contacts"):
+        imports.plan_import(actor, exported, "SE")
+    empty_the_database()
+    assert restore(exported)["persons"] == 3

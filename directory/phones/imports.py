@@ -499,13 +499,15 @@ def _soft_joined(lines: list[str]):
 
 
 def split_cards(text: str, read: frozenset = READ_PROPERTIES,
-                valued: frozenset = frozenset({"TEL", "EMAIL"})
+                valued: frozenset = frozenset({"TEL", "EMAIL"}), *, bounded: bool = True
                 ) -> list[tuple[int, str | None, str]]:
     """(card number, card text or None, problem) for each BEGIN:VCARD ... END:VCARD.
 
     The text holds only the properties the import reads (`read`); a card over the
     bounds above comes with its problem instead, and a file over them is
-    refused (ImportProblem) before anything is parsed.
+    refused (ImportProblem) before anything is parsed. Not `bounded`: no
+    bound per file (a whole region's export read back by a coordinator's
+    command, never an upload); each card's bounds still hold.
     """
     cards: list[tuple[int, str | None, str]] = []
     current: _CardLines | None = None
@@ -533,12 +535,12 @@ def split_cards(text: str, read: frozenset = READ_PROPERTIES,
             current.add(line)
             continue
         current.add(line)
-        if values + current.values > MAX_FILE_VALUES:
+        if bounded and values + current.values > MAX_FILE_VALUES:
             raise ImportProblem(_(
                 "The file has more than %(max)d phone numbers and e-mail addresses; "
                 "split it into smaller files.", max=MAX_FILE_VALUES,
             ))  # fmt: skip
-        if properties + current.properties > MAX_FILE_PROPERTIES:
+        if bounded and properties + current.properties > MAX_FILE_PROPERTIES:
             raise ImportProblem(_(
                 "The file has more than %(max)d names, numbers, addresses and notes; "
                 "split it into smaller files.", max=MAX_FILE_PROPERTIES,
@@ -550,7 +552,7 @@ def split_cards(text: str, read: frozenset = READ_PROPERTIES,
             card_text = None if problem else "\r\n".join(current.lines) + "\r\n"
             cards.append((len(cards) + 1, card_text, problem))
             current = None
-        if len(cards) > MAX_CONTACTS:
+        if bounded and len(cards) > MAX_CONTACTS:
             raise ImportProblem(_(
                 "The file has more than %(max)d contacts; split it into smaller files.",
                 max=MAX_CONTACTS,

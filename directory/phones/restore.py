@@ -149,7 +149,8 @@ def _rev(text: str) -> datetime | None:
 def read_vcards(text: str, region: str) -> Reading:
     reading = Reading()
     problems = reading.problems
-    for number, card_text, problem in split_cards(text, READ):
+    cards = split_cards(text, READ, frozenset({APP_PATH}), bounded=False)
+    for number, card_text, problem in cards:
         where = _("Card %(number)d", number=number)
         if card_text is None:
             problems.append(f"{where}: {problem}")
