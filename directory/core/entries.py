@@ -56,19 +56,20 @@ def check_version(entry: Entry, expected_version: int | None) -> None:
 RESERVED_SLUGS = frozenset({"new"})
 
 
-def unique_slug(model, name: str, fallback: str) -> str:
+def unique_slug(model, name: str, fallback: str, pending: set[str] | None = None) -> str:
     """A slug for a new entry's URL: from its name, never empty, not yet taken.
 
     A name of only punctuation or non-Latin letters gives no slug of its own,
     so the fallback word stands in; a taken or reserved slug gets -2, -3, ...
     (an actor named "New" gets `new-2`, since `/actors/new` creates one).
     A name as long as its column allows gives a slug cut to fit the slug's.
+    `pending`: slugs given to entries not flushed yet (many made at once).
     """
     room = model.slug.type.length - 6  # a long name leaves room for "-99999"
     base = slugify(name or "")[:room].strip("-") or fallback
     taken = set(db.session.scalars(
         select(model.slug).where(model.slug.like(f"{base}%"))
-    )) | RESERVED_SLUGS
+    )) | RESERVED_SLUGS | (pending or set())
     if base not in taken:
         return base
     return next(f"{base}-{n}" for n in range(2, len(taken) + 3) if f"{base}-{n}" not in taken)

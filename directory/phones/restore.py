@@ -59,6 +59,7 @@ from directory.phones.imports import (
 from directory.phones.vcards import APP_ENTRY, APP_PATH, split_fields
 
 MAX_PROBLEMS = 20
+FLUSH_EVERY = 2000  # entries and paths per flush
 # What a restore reads of a card; the rest is for phones.
 READ = frozenset({"BEGIN", "END", "VERSION", "ORG", "REV", APP_ENTRY, APP_PATH})
 _LINE = re.compile(r'(?:[A-Za-z0-9-]+\.)?(?P<name>[A-Za-z0-9-]+)(?:;[^:]*)?:(?P<value>.*)')
@@ -317,33 +318,44 @@ def restore(data: bytes) -> dict[str, int]:
             known = first_change.get(owner.actor_key, owner.changed_at)
             first_change[owner.actor_key] = min(known, owner.changed_at)
     own_paths = {o.actor_key: o for o in reading.owners if o.kind == "actor"}
-    actors: dict[str, Actor] = {}
     counts = {"actors": 0, "roles": 0, "persons": 0, "paths": 0}
+    actors: dict[str, Actor] = {}
+    slugs: set[str] = set()
     for key, (name, slug) in reading.actors.items():
+        with db.session.no_autoflush:  # one flush for every actor
+            slug = slug or services.unique_slug(Actor, name, "aktor", slugs)
+        slugs.add(slug)
         actor = Actor(name=" ".join(name.split()), kind=ActorKind.OTHER,
-                      level=ActorLevel.REGIONAL,
-                      slug=slug or services.unique_slug(Actor, name, "aktor"))  # fmt: skip
-        if not slug:
+                      level=ActorLevel.REGIONAL, slug=slug)
+        if not reading.actors[key][1]:  # from vCard: the actor's own id
             actor.id = int(key)
         if key in first_change:
             actor.created_at = actor.updated_at = first_change[key]
         if key in own_paths:  # before the first flush: a new actor, not a changed one
             actor.contact_points = _points(own_paths[key], counts)
         db.session.add(actor)
-        db.session.flush()
         actors[key] = actor
         counts["actors"] += 1
+    db.session.flush()
+    actor_ids = {key: actor.id for key, actor in actors.items()}
+    batch: list = []
     for owner in reading.owners:
         if owner.kind == "actor":
             continue
         model = Role if owner.kind == "role" else Person
-        entry = model(id=owner.id, actor_id=actors[owner.actor_key].id, name=owner.name,
+        entry = model(id=owner.id, actor_id=actor_ids[owner.actor_key], name=owner.name,
                       **{"short_name" if owner.kind == "role" else "title": owner.detail})
         if owner.changed_at:
             entry.created_at = entry.updated_at = owner.changed_at
         entry.contact_points = _points(owner, counts)
         db.session.add(entry)
         counts[f"{owner.kind}s"] += 1
+        batch += [entry, *entry.contact_points]
+        if len(batch) >= FLUSH_EVERY:  # memory stays flat for a whole region
+            db.session.flush()
+            for done in batch:  # the actors stay: the flush hooks read them
+                db.session.expunge(done)
+            batch = []
     db.session.flush()
     continue_sequences([Actor, Role, Person])
     return counts
