@@ -131,3 +131,29 @@ def test_an_actor_named_new_gets_a_slug_its_page_can_be_opened_by(client, login_
     assert actor.slug == "new-2"  # /actors/new is the page that creates an actor
     page = client.get(f"/actors/{actor.slug}")
     assert page.status_code == 200 and "<h1>New" in page.get_data(as_text=True)
+
+
+def test_renaming_on_the_edit_page_keeps_the_slug_and_refuses_a_taken_name(client, login_as):
+    """Issue 15, item 12: the edit page renames (the slug and every link stay); another
+    actor's name, in any case, is refused in its field, as when creating."""
+    make_actor("Haninge kommun")
+    other = make_actor("Nynäshamns kommun")
+    db.session.commit()
+    login_as(UserRole.ADMIN)
+    fields = {"short_name": "", "kind": "municipality", "level": "regional",
+              "review_interval_days": "180", "notes": "", "keywords": ""}
+    taken = post(client, "/actors/nynashamns-kommun/edit", name="HANINGE kommun",
+                 version=str(other.version), **fields)
+    assert taken.status_code == 422
+    assert "Another actor is already called" in taken.get_data(as_text=True)
+    own = post(client, "/actors/nynashamns-kommun/edit", name="NYNÄSHAMNS KOMMUN",
+               version=str(other.version), **fields)
+    assert own.status_code == 302  # its own name, in another case, is no clash
+    db.session.expire_all()
+    renamed = post(client, "/actors/nynashamns-kommun/edit", name="Nynäshamns stad",
+                   version=str(db.session.get(Actor, other.id).version), **fields)
+    assert renamed.status_code == 302
+    assert renamed.headers["Location"] == "/actors/nynashamns-kommun"
+    db.session.expire_all()
+    assert (db.session.get(Actor, other.id).name, db.session.get(Actor, other.id).slug) == (
+        "Nynäshamns stad", "nynashamns-kommun")

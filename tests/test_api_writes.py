@@ -493,3 +493,17 @@ def test_only_coordinators_keep_the_register(client, request, region, who):
     db.session.expire_all()
     assert count(Actor) == before
     assert (region.haninge.parent_id, region.haninge.deleted_at) == (None, None)
+
+
+def test_a_coordinator_renames_an_actor_and_its_slug_stays(client, as_admin, region):
+    """Issue 15, item 12: renamed through PATCH, the slug (and every link) stays; a
+    name another actor has, in any case, is refused at the field."""
+    url = f"{API}/actors/{region.nynashamn.id}"
+    slug = region.nynashamn.slug
+    renamed = matches(client.patch(url, headers=as_admin, json={"name": "Nynäshamns stad"}),
+                      "Actor")
+    assert (renamed["name"], renamed["slug"]) == ("Nynäshamns stad", slug)
+    assert field_errors(client.patch(url, headers=as_admin, json={"name": "HANINGE kommun"})) \
+        == {"name": "Another actor is already called “HANINGE kommun”."}
+    db.session.expire_all()
+    assert db.session.get(Actor, region.nynashamn.id).name == "Nynäshamns stad"

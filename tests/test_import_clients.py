@@ -150,3 +150,18 @@ def test_imported_extensions_become_labels_and_fax_numbers_are_never_stored(
         (M, "+46701740647", ""), (L, "+46701740648", "ext. 5")}
     assert db.session.scalar(select(ContactPoint).where(
         ContactPoint.value == "+46701740649")) is None
+
+
+def test_an_8_bit_windows_1252_card_without_a_charset_is_read(client, login_as):
+    """Older Outlook and Nokia exports: vCard 2.1 in the Windows code page with no
+    CHARSET parameter at all (issue 15, item 3)."""
+    from directory.phones.imports import read_file
+
+    card = ("BEGIN:VCARD\r\nVERSION:2.1\r\nN:Öberg;Åsa\r\nFN:Åsa Öberg\r\n"
+            "TITLE:Säkerhetssamordnare – Räddning\r\nTEL;CELL:070-174 06 51\r\n"
+            "END:VCARD\r\n").encode("cp1252")
+    plan = read_file(card, "SE")
+    assert plan.encoding == "Windows-1252"
+    (row,) = plan.rows
+    assert (row.incoming.name, row.incoming.title, row.incoming.phones) == (
+        "Åsa Öberg", "Säkerhetssamordnare – Räddning", [(M, "+46701740651")])

@@ -79,6 +79,7 @@ from directory.editing.forms import (
     RoleForm,
     RotationForm,
     ShiftForm,
+    for_actor,
     person_choices,
     staff_choices,
 )
@@ -460,7 +461,8 @@ ID = (int, S.ID_SCHEMA)
 PERIOD_MOMENTS = ("starts_at", "ends_at")
 KINDS = (
     Kind(Actor, ActorForm, S.Actor, "actors", "actor", "directory", verbs=("update",),
-         what="an actor's details", change={"notes": "Granskad i december."}),
+         what="an actor's details", change={"notes": "Granskad i december."},
+         prepare=for_actor),
     Kind(Person, PersonForm, S.Person, "persons", "person", "directory",
          parents={"actor_id": ID}, owner=_actor_parent, what="a person of an actor you edit",
          example={"actor_id": 1, "name": "Cilla Ny", "title": "Kommunikatör"},

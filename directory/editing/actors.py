@@ -46,12 +46,19 @@ def _name_free(name: str, actor: Actor | None = None) -> None:
         raise ActorError(_("Another actor is already called “%(name)s”.", name=name))
 
 
+def check_name(name: str, actor: Actor | None = None) -> str:
+    """The name cleaned, or ActorError when it is empty, too long or another
+    live actor's (in any case); `actor`: the one being renamed."""
+    name = _clean_name(name)
+    _name_free(name, actor)
+    return name
+
+
 def create_actor(name: str, *, parent: Actor | None = None,
                  kind: ActorKind = ActorKind.OTHER, level: ActorLevel = ActorLevel.REGIONAL,
                  short_name: str = "") -> Actor:
     """A new live actor with a slug of its own (the name's; -2, -3 when taken)."""
-    name = _clean_name(name)
-    _name_free(name)
+    name = check_name(name)
     if parent is not None and parent.deleted_at is not None:
         raise ActorError(_("“%(name)s” is retired: it cannot hold a new actor.",
                            name=parent.name), "parent_id")
@@ -63,9 +70,7 @@ def create_actor(name: str, *, parent: Actor | None = None,
 
 def rename_actor(actor: Actor, name: str, expected_version: int | None = None) -> Actor:
     """A new name; the slug (and so every link and bookmark) stays."""
-    name = _clean_name(name)
-    _name_free(name, actor)
-    return services.save(actor, {"name": name}, expected_version)
+    return services.save(actor, {"name": check_name(name, actor)}, expected_version)
 
 
 def move_actor(actor: Actor, parent: Actor | None,

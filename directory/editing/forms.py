@@ -55,6 +55,7 @@ from directory.core.models import (
 )
 from directory.core.numbers import PhoneNumberError, display_phone, normalise_phone
 from directory.core.text import swedish_sort_key
+from directory.editing import actors
 
 
 def person_choices(actor_id: int) -> list[SelectChoice]:
@@ -115,11 +116,27 @@ class ActorForm(EntryForm):
         validators=[Length(max=1000)],
     )
 
+    editing = None  # the actor edited (`for_actor`): its own name is no clash
+
+    def validate_name(self, field):
+        """Another live actor's name, in any case, is refused here, as on creating."""
+        try:
+            actors.check_name(field.data or "", self.editing)
+        except actors.ActorError as error:
+            raise ValidationError(str(error)) from None
+
     def values(self) -> dict:
         data = super().values()
         data["kind"] = ActorKind(data["kind"])
         data["level"] = ActorLevel(data["level"])
         return data
+
+
+def for_actor(actor):
+    """`prepare` for an actor's form (pages and API): the actor it edits."""
+    def prepare(form):
+        form.editing = actor
+    return prepare
 
 
 class PersonForm(EntryForm):

@@ -71,6 +71,7 @@ from directory.editing.forms import (
     RotationForm,
     ShiftForm,
     escalation_choices,
+    for_actor,
     parent_choices,
     person_choices,
     staff_choices,
@@ -146,7 +147,8 @@ def edit_entry(
 def actor_edit(slug):
     """Edit an actor's details."""
     actor = actor_for_edit(slug)
-    return edit_entry(actor, ActorForm, _("Edit %(name)s", name=actor.name), actor_url(actor))
+    return edit_entry(actor, ActorForm, _("Edit %(name)s", name=actor.name), actor_url(actor),
+                      prepare=for_actor(actor))
 
 
 @bp.route("/actors/new", methods=["GET", "POST"])
