@@ -305,23 +305,50 @@ def unprotected(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
 
 
+def csv_reader(text: str):
+    """A CSV reader whose cells are separated by `,`, `;` or tab, whichever the
+    first line uses most."""
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def is_app_csv(header: list[str]) -> bool:
+    """Whether a CSV's first line is the one of the app's own directory or actor CSV."""
+    return [unprotected(name).strip() for name in header] == APP_CSV_COLUMNS
+
+
+def app_csv_rows(reader):
+    """(line number, cells by column (unprotected), number of cells) for each line of
+    the app's own CSV after its first; the cells are None on a line with another
+    number of them. Blank lines are passed over."""
+    for cells in reader:
+        if not any(cell.strip() for cell in cells):
+            continue
+        row = None
+        if len(cells) == len(APP_CSV_COLUMNS):
+            row = dict(zip(APP_CSV_COLUMNS, map(unprotected, cells), strict=True))
+        yield reader.line_num, row, len(cells)
+
+
+def exported_value(row: dict) -> str:
+    """A path's value in the app's CSV: the number of its `tel:` link, or the value."""
+    return row["tel"].removeprefix("tel:") if row["tel"] else row["value"]
+
+
 def _read_app_csv(reader, actor: Actor | None, region: str) -> list[Incoming]:
     """The app's own directory or actor CSV: one contact per person of `actor`
     (its lines grouped by name and title), each path as it was exported; the
     lines of roles, of the actor itself and of other actors are marked left out."""
     contacts: dict[tuple, Incoming] = {}
     left_out: dict[tuple, Incoming] = {}
-    for cells in reader:
-        if not any(cell.strip() for cell in cells):
-            continue
-        number = reader.line_num
-        if len(cells) != len(APP_CSV_COLUMNS):
+    for number, row, width in app_csv_rows(reader):
+        if row is None:
             contact = Incoming(number, problems=[_(
                 "The line has %(cells)d cells but the first line names %(columns)d columns.",
-                cells=len(cells), columns=len(APP_CSV_COLUMNS))])  # fmt: skip
+                cells=width, columns=len(APP_CSV_COLUMNS))])  # fmt: skip
             contacts[("line", number)] = contact
             continue
-        row = dict(zip(APP_CSV_COLUMNS, map(unprotected, cells), strict=True))
         ours = actor is None or actor.slug == row["actor_slug"] or actor.name == row["actor"]
         key = (row["actor_slug"], row["owner_type"], row["owner"], row["title"])
         if row["owner_type"] != "person" or not ours:
@@ -337,23 +364,20 @@ def _read_app_csv(reader, actor: Actor | None, region: str) -> list[Incoming]:
             contact.name = _text(contact, row["owner"], _("Name"), MAX_LENGTHS["name"])
             contact.title = _text(contact, row["title"], _("Title"), MAX_LENGTHS["title"])
             contacts[key] = _finish(contact, row["owner"])
-        value = row["tel"].removeprefix("tel:") if row["tel"] else row["value"]
         confidential = {"yes": "1", "no": "0"}.get(row["confidential"], "?")
         _add_app_path(contacts[key], [row["kind"], row["mode"], row["pace"], confidential,
-                                      row["label"], row["pin"], value], region)
+                                      row["label"], row["pin"], exported_value(row)], region)
     return [*contacts.values(), *left_out.values()]
 
 
 def read_csv(text: str, region: str, actor: Actor | None = None
              ) -> tuple[list[Incoming], list[str]]:
     """The contacts of a CSV text, and the columns left out (unknown names)."""
-    first_line = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first_line.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv_reader(text)
     contacts: list[Incoming] = []
     try:
         header = next(reader, [])
-        if [unprotected(name).strip() for name in header] == APP_CSV_COLUMNS:
+        if is_app_csv(header):
             return _read_app_csv(reader, actor, region), []
         columns = [_column_of(name) for name in header]
         if "name" not in columns and not {"given", "family"} & set(columns):
@@ -685,10 +709,14 @@ def _add_app_path(contact: Incoming, fields: list[str], region: str) -> None:
         contact.attributes[added] = AppPath(mode, int(priority), confidential == "1", label, pin)
 
 
-def _app_values(card_text: str, name: str) -> list[str]:
-    unfolded = re.sub(r"\r?\n[ \t]", "", card_text)
-    return [match["value"] for line in unfolded.splitlines()
-            if (match := _CONTENT_LINE.fullmatch(line)) and match["name"].upper() == name]
+def card_properties(card_text: str) -> dict[str, list[str]]:
+    """A card's raw values (unfolded, not unescaped) by upper-case property name."""
+    found: dict[str, list[str]] = {}
+    for line in re.sub(r"\r?\n[ \t]", "", card_text).splitlines():
+        match = _CONTENT_LINE.fullmatch(line)
+        if match:
+            found.setdefault(match["name"].upper(), []).append(match["value"])
+    return found
 
 
 def _read_app_paths(contact: Incoming, card_text: str, region: str) -> bool:
@@ -696,14 +724,15 @@ def _read_app_paths(contact: Incoming, card_text: str, region: str) -> bool:
     (kind, mode, order, confidentiality, label, PIN), not as TEL lines say.
     Roles' and actors' cards are marked `left_out` (the import adds persons).
     False for any other card."""
-    entries = _app_values(card_text, APP_ENTRY)
+    properties = card_properties(card_text)
+    entries = properties.get(APP_ENTRY, [])
     if len(entries) != 1:
         return False
     entry = split_fields(entries[0])
     if entry[0] in ("role", "actor"):
         contact.left_out = entry[0]
         return True
-    for value in _app_values(card_text, APP_PATH):
+    for value in properties.get(APP_PATH, []):
         _add_app_path(contact, split_fields(value), region)
     return True
 

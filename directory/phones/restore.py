@@ -24,7 +24,6 @@ Neither carries schedules, call trees, patterns, users, notes or history:
 """
 
 import csv
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,9 +51,13 @@ from directory.core.text import unsafe_character
 from directory.phones.imports import (
     APP_CSV_COLUMNS,
     ImportProblem,
+    app_csv_rows,
+    card_properties,
+    csv_reader,
     decode,
+    exported_value,
+    is_app_csv,
     split_cards,
-    unprotected,
 )
 from directory.phones.vcards import APP_ENTRY, APP_PATH, split_fields
 
@@ -62,7 +65,6 @@ MAX_PROBLEMS = 20
 FLUSH_EVERY = 2000  # entries and paths per flush
 # What a restore reads of a card; the rest is for phones.
 READ = frozenset({"BEGIN", "END", "VERSION", "ORG", "REV", APP_ENTRY, APP_PATH})
-_LINE = re.compile(r'(?:[A-Za-z0-9-]+\.)?(?P<name>[A-Za-z0-9-]+)(?:;[^:]*)?:(?P<value>.*)')
 LIMITS = {"name": 200, "detail": 200, "short_name": 40, "value": 300, "label": 200, "pin": 40}
 
 
@@ -156,11 +158,7 @@ def read_vcards(text: str, region: str) -> Reading:
         if card_text is None:
             problems.append(f"{where}: {problem}")
             continue
-        properties: dict[str, list[str]] = {}
-        for line in re.sub(r"\r?\n[ \t]", "", card_text).splitlines():
-            match = _LINE.fullmatch(line)
-            if match:
-                properties.setdefault(match["name"].upper(), []).append(match["value"])
+        properties = card_properties(card_text)
         entries = properties.get(APP_ENTRY, [])
         if len(entries) != 1:
             problems.append(_("%(where)s was not exported by Kontaktvägar (it has no %(line)s "
@@ -204,24 +202,18 @@ def read_vcards(text: str, region: str) -> Reading:
 def read_csv(text: str, region: str) -> Reading:
     reading = Reading()
     problems = reading.problems
-    first = text.split("\r\n", 1)[0]
-    delimiter = ";" if first.count(";") > first.count(",") else ","
-    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [unprotected(cell).strip() for cell in next(rows, [])]
-    if header != APP_CSV_COLUMNS:
+    rows = csv_reader(text)
+    if not is_app_csv(next(rows, [])):
         raise ImportProblem(_("The first line is not the one of Kontaktvägar's directory.csv "
                               "(%(columns)s): import other CSV files into an actor instead.",
                               columns=", ".join(APP_CSV_COLUMNS)))
     owners: dict[tuple, Owner] = {}
-    for number, row in enumerate(rows, start=2):
-        if not any(cell.strip() for cell in row):
-            continue
+    for number, cells, width in app_csv_rows(rows):
         where = _("Line %(number)d", number=number)
-        if len(row) != len(APP_CSV_COLUMNS):
+        if cells is None:
             problems.append(_("%(where)s has %(count)d cells, not %(expected)d.",
-                              where=where, count=len(row), expected=len(APP_CSV_COLUMNS)))
+                              where=where, count=width, expected=len(APP_CSV_COLUMNS)))
             continue
-        cells = dict(zip(APP_CSV_COLUMNS, (unprotected(c) for c in row), strict=True))
         actor, slug, kind = cells["actor"], cells["actor_slug"], cells["owner_type"]
         if kind not in ("actor", "role", "person") or not actor.strip() or not slug.strip():
             problems.append(_("%(where)s: an actor, its slug and an owner type (actor, role or "
@@ -244,12 +236,12 @@ def read_csv(text: str, region: str) -> Reading:
             owners[key] = Owner(kind, slug, _checked(where, problems, _("name"), name, "name"),
                                 detail)
             reading.owners.append(owners[key])
-        value = cells["tel"].removeprefix("tel:") if cells["tel"] else cells["value"]
         if cells["confidential"] not in ("yes", "no"):
             problems.append(_("%(where)s: confidential is “yes” or “no”.", where=where))
             continue
         path = _path(where, problems, cells["kind"], cells["mode"], cells["pace"],
-                     cells["confidential"] == "yes", cells["label"], cells["pin"], value, region)
+                     cells["confidential"] == "yes", cells["label"], cells["pin"],
+                     exported_value(cells), region)
         if path:
             owners[key].paths.append(path)
     return reading
@@ -262,7 +254,11 @@ def read(data: bytes, region: str) -> tuple[str, Reading]:
     text, _encoding = decode(data)
     if text.lstrip().upper().startswith("BEGIN:VCARD"):
         return "vcard", read_vcards(text, region)
-    return "csv", read_csv(text, region)
+    try:
+        return "csv", read_csv(text, region)
+    except csv.Error as error:
+        raise ImportProblem(_("The file cannot be read as CSV: %(reason)s.",
+                              reason=error)) from None
 
 
 def _check_ids(reading: Reading) -> None:
