@@ -58,9 +58,10 @@ def test_every_call_tree_step_a_viewer_sees_has_a_number_to_dial(page: Page):  #
     sign_in(page, "viewer@demo.example")
     open_menu(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Call trees").click()
+    # The click does not wait for the list: let the locator wait for it, then read it.
     links = page.locator("table.list a[href*='/calltrees/']")
-    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
-    assert len(hrefs) == 2, hrefs  # the ordinary and the activated tree
+    expect(links).to_have_count(2)  # the ordinary and the activated tree
+    hrefs = [links.nth(i).get_attribute("href") for i in range(2)]
     lena = lenas_number()
     for href in hrefs:
         visit(page, href)
