@@ -4,6 +4,9 @@
 - Gunicorn refuses to start with more than one worker while the limiter
   counts in memory (RATELIMIT_STORAGE_URI=memory://): each worker would
   count wrong passwords on its own, so 5 allowed tries would become 5 per worker.
+- Each worker compiles every template and freezes what it holds once the app
+  is loaded (`directory.warm_up`), so garbage collection never walks the
+  loaded app in the middle of a request.
 """
 
 import os
@@ -27,3 +30,13 @@ def on_starting(server):
     except RuntimeError as error:
         server.log.critical("Refusing to start: %s", error)
         raise SystemExit(3) from None
+
+
+def post_worker_init(worker):
+    """In each worker, once it has loaded the app and before its first request."""
+    from directory import warm_up
+
+    app = worker.wsgi
+    if hasattr(app, "jinja_env"):  # our Flask app, not some other WSGI callable
+        frozen = warm_up(app)
+        worker.log.info("Worker ready: templates compiled, %d objects frozen", frozen)

@@ -29,6 +29,7 @@ from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import selectinload  # noqa: E402
 
 from bench.setup import build_region, dispose, fresh_database, make_app  # noqa: E402
+from directory import warm_up  # noqa: E402
 from directory.accounts.users import create_user  # noqa: E402
 from directory.core.extensions import db  # noqa: E402
 from directory.core.models import (  # noqa: E402
@@ -173,6 +174,7 @@ def measure(app, built: dict, args) -> list[dict]:
         signed_in = None
     except Exception as error:  # measure the floors all the same
         signed_in = f"signing in failed ({type(error).__name__}: {error})"
+    warm_up(app)  # as gunicorn.conf.py does in each worker before its first request
     rows = []
     for name, label, request, floor, expect in ENDPOINTS:
         items = built["samples"][name]

@@ -43,6 +43,7 @@ import flask_migrate  # noqa: E402
 from sqlalchemy import event, func, select  # noqa: E402
 
 from bench.setup import fill_kept_region, kept_database, make_app  # noqa: E402
+from directory import warm_up  # noqa: E402
 from directory.accounts.users import create_user, find_user  # noqa: E402
 from directory.core.extensions import db  # noqa: E402
 from directory.core.models import Actor, ActorKind, Role, UserRole  # noqa: E402
@@ -171,6 +172,7 @@ def main(argv=None) -> int:
     for who, email in (("viewer", VIEWER), ("editor", EDITOR)):
         clients[who] = app.test_client()
         sign_in(clients[who], email, password)
+    warm_up(app)  # as gunicorn.conf.py does in each worker before its first request
 
     if args.profile:
         who, queries = sets[args.profile]

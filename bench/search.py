@@ -40,6 +40,7 @@ import flask_migrate  # noqa: E402
 from sqlalchemy import event, select  # noqa: E402
 
 from bench.setup import fill_kept_region, kept_database, make_app  # noqa: E402
+from directory import warm_up  # noqa: E402
 from directory.core.extensions import db  # noqa: E402
 from directory.core.models import Actor, ActorKind  # noqa: E402
 from directory.lookup import search as search_module  # noqa: E402
@@ -178,6 +179,7 @@ def main(argv=None) -> int:
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("VACUUM ANALYZE search_term, search_word")
         sets = samples(args)
+    warm_up(app)  # as gunicorn.conf.py does in each worker before its first request
     if args.profile:
         from pyinstrument import Profiler
 

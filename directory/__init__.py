@@ -128,3 +128,30 @@ def register_carddav(app: Flask) -> None:
     from directory.carddav import mount
 
     mount.init_app(app)
+
+
+def warm_up(app: Flask) -> int:
+    """Make a serving process ready before its first request; returns the objects frozen.
+
+    Every template is compiled and every mapper configured now rather than
+    on some user's first request, and then everything the process holds is
+    moved out of the garbage collector's reach (`gc.freeze`). Without that,
+    each full collection walks the ~230 000 objects of the loaded app and
+    its libraries (~120 ms on this project's 2-core machine), and under load
+    one request in twenty paid for it: the on-call board's p95 was three
+    times its median (bench/oncall.py, issue 21). What requests create
+    after this is collected as before. Called by gunicorn in each worker
+    (gunicorn.conf.py, `post_worker_init`) and by the benchmarks; not by
+    the tests, whose processes build and drop an app per test.
+    """
+    import gc
+
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
+    with app.app_context():
+        for name in app.jinja_env.list_templates(extensions=("html", "txt")):
+            app.jinja_env.get_template(name)
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()

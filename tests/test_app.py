@@ -145,3 +145,49 @@ def test_actor_page_says_who_is_on_call_now_or_that_nobody_is(app, client, login
     assert "On call now:" in page and "<strong>Åsa Öberg</strong>" in page
     assert "Nobody is on call now" in page
     assert empty.name in page
+
+
+# --- A serving process is warmed up before its first request (issue 21) -------------
+
+
+def test_warm_up_compiles_every_template_and_freezes_what_the_process_holds(app):
+    """Full garbage collections would otherwise walk the whole loaded app in the
+    middle of some request (bench/oncall.py: the board's p95 three times its median)."""
+    import gc
+
+    from directory import warm_up
+
+    names = app.jinja_env.list_templates(extensions=("html", "txt"))
+    assert len(names) > 40
+    assert len(app.jinja_env.cache) < len(names)
+    try:
+        frozen = warm_up(app)
+        assert frozen == gc.get_freeze_count() > 10_000
+        assert len(app.jinja_env.cache) >= len(names)
+    finally:
+        gc.unfreeze()  # this test process builds and drops an app per test
+
+
+def test_each_gunicorn_worker_is_warmed_up_before_its_first_request(tmp_path):
+    import re
+    import signal
+    import time
+    import urllib.request
+
+    from tests.test_sessions_and_passwords import _free_port, _gunicorn
+
+    port = _free_port()
+    process = _gunicorn(tmp_path, "--workers", "1", "--bind", f"127.0.0.1:{port}")
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=30)
+    found = re.search(r"Worker ready: templates compiled, (\d+) objects frozen", err)
+    assert found, err
+    assert int(found.group(1)) > 10_000
