@@ -346,3 +346,32 @@ def test_a_cards_long_label_breaks_where_the_word_may_break(region, client, logi
     html = client.get("/oncall").get_data(as_text=True)
     assert 'data-label="Bered\u00adskaps\u00adroll"' in html
     assert 'data-label="Aktör"' in html  # a short word stays as it is
+
+
+def test_the_boards_order_reads_each_actors_mode_as_mode_for_does(region, login_as):
+    """The order of thousands of roles is worked out from ids, not from loaded
+    actors: an actor's own mode, else its parent's, else the region's."""
+    from directory.core.modes import mode_for, mode_states
+    from directory.oncall.board import _activated
+
+    user = login_as(UserRole.ADMIN)
+    part = make_actor("Haninge räddningstjänst", parent=region["haninge"])
+    under_police = make_actor("Lokalpolisområde Haninge", parent=region["police"])
+    db.session.commit()
+    actors = [region["haninge"], region["police"], region["frg"], part, under_police]
+
+    def agree():
+        states = mode_states()
+        activated = _activated(states)
+        found = {a.name: activated(a.id, a.parent_id) for a in actors}
+        assert found == {a.name: mode_for(a, states).is_activated for a in actors}
+        return found
+
+    assert not any(agree().values())
+    switch_mode(region["haninge"], Mode.ACTIVATED, reason="Snöstorm", user=user)
+    db.session.commit()
+    assert agree() == {"Haninge kommun": True, "Polismyndigheten": False, "FRG Haninge": False,
+                       "Haninge räddningstjänst": True, "Lokalpolisområde Haninge": False}
+    switch_mode(None, Mode.ACTIVATED, reason="Snöoväder", user=user)
+    db.session.commit()
+    assert all(agree().values())

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from directory.core.escalations import steps_of, target_label
 from directory.core.extensions import db
@@ -152,8 +152,9 @@ def load_roles(filters: Filters, role_ids: list[int] | None = None) -> list[Role
         .join(Role.actor)
         .where(*where)
         .options(
-            selectinload(Role.actor).selectinload(Actor.parent),
-            selectinload(Role.actor).selectinload(Actor.contact_points),
+            # the actor in the same statement (one per role); `mode_for` reads
+            # only its parent's id, so the parent is not loaded
+            joinedload(Role.actor).selectinload(Actor.contact_points),
             selectinload(Role.contact_points),
             selectinload(Role.rotations).selectinload(Rotation.members)
             .selectinload(RotationMember.person),
@@ -199,12 +200,19 @@ def _order(activated: bool, actor_name: str, role_name: str, role_id: int) -> tu
     return (not activated, swedish_sort_key(actor_name), swedish_sort_key(role_name), role_id)
 
 
-@dataclass(frozen=True)
-class _ActorIds:
-    """What `mode_for` reads of an actor, without loading the actor."""
+def _activated(states: dict[str, ModeInForce]):
+    """`mode_for(actor).is_activated` from an actor's and its parent's ids, for
+    thousands of actors: each scope's answer is worked out once."""
+    region = mode_for(None, states).is_activated
+    own = {int(scope.removeprefix("actor:")): state.is_activated
+           for scope, state in states.items() if scope.startswith("actor:")}
 
-    id: int
-    parent_id: int | None
+    def activated(actor_id: int, parent_id: int | None) -> bool:
+        if actor_id in own:
+            return own[actor_id]
+        return own.get(parent_id, region) if parent_id is not None else region
+
+    return activated
 
 
 @dataclass
@@ -236,8 +244,8 @@ def board_page(filters: Filters, at: datetime, tz: ZoneInfo, number: int,
         select(Role.id, Role.name, Actor.id, Actor.parent_id, Actor.name)
         .join(Role.actor).where(*_where(filters))
     ).all()
-    listed.sort(key=lambda r: _order(
-        mode_for(_ActorIds(r[2], r[3]), states).is_activated, r[4], r[1], r[0]))
+    activated = _activated(states)
+    listed.sort(key=lambda r: _order(activated(r[2], r[3]), r[4], r[1], r[0]))
     pages = max(1, -(-len(listed) // size))
     number = min(max(number, 1), pages)
     start = (number - 1) * size
