@@ -24,7 +24,7 @@ from directory.core.models import (
     utcnow,
 )
 from directory.lookup.search import search
-from directory.phones import imports
+from directory.phones import imports, reading
 from tests.conftest import make_actor, make_contact, make_person
 
 CSV = (
@@ -236,7 +236,7 @@ def test_an_upload_far_over_the_limit_is_refused_by_its_length(haninge, editor, 
 
 
 def test_too_many_contacts_are_refused(haninge, editor, client, monkeypatch):
-    monkeypatch.setattr(imports, "MAX_CONTACTS", 2)
+    monkeypatch.setattr(reading, "MAX_CONTACTS", 2)
     page = rejected_page(client, CSV.encode() + b"Tredje,,070-174 06 09,,\r\n")
     assert "more than 2 contacts" in page
 
@@ -359,7 +359,7 @@ def test_read_vcards_understands_types(app):
     landline.value = "08-123 456 78"
     untyped = text.add("tel")
     untyped.value = "070-174 06 06"
-    contacts = imports.read_vcards(text.serialize(), "SE")
+    contacts = reading.read_vcards(text.serialize(), "SE")
     assert contacts[0].phones == [(ContactKind.MOBILE, "+46701740605"),
                                   (ContactKind.LANDLINE, "+46812345678"),
                                   (ContactKind.MOBILE, "+46701740606")]
@@ -500,7 +500,7 @@ OUTLOOK_AND_GMAIL = (
 
 
 def test_names_titles_and_notes_are_read_whole_not_cut_at_a_comma():
-    contacts = imports.read_vcards(OUTLOOK_AND_GMAIL, "SE")
+    contacts = reading.read_vcards(OUTLOOK_AND_GMAIL, "SE")
     assert [c.name for c in contacts] == [
         "Per Lindqvist",  # Outlook's "Family, Given": N gives the spoken order
         "Mr. John Richter, James Doe Sr.",  # Gmail: FN as written, whole

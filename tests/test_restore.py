@@ -26,7 +26,7 @@ from directory.core.models import (
     utcnow,
 )
 from directory.operations.demo import load_demo
-from directory.phones.imports import ImportProblem
+from directory.phones.reading import ImportProblem
 from directory.phones.restore import restore
 from tests.conftest import TODAY, make_actor, make_contact, make_person, make_role
 
@@ -284,7 +284,7 @@ def test_every_demo_actors_export_imports_into_an_empty_actor(app, client, login
 def test_a_whole_region_is_not_held_to_an_uploads_bounds(app, client, login_as, monkeypatch):
     """An upload is bounded per file (5 000 contacts); a region's export read back by
     the command is not (50 000 persons is a region), each card still is."""
-    from directory.phones import imports
+    from directory.phones import imports, reading
 
     actor = make_actor()
     for name in ("Bo Ek", "Cilla Ek", "Dan Ek"):
@@ -292,7 +292,7 @@ def test_a_whole_region_is_not_held_to_an_uploads_bounds(app, client, login_as, 
     db.session.commit()
     login_as(UserRole.ADMIN)
     exported = client.get("/export/directory.vcf").get_data()
-    monkeypatch.setattr(imports, "MAX_CONTACTS", 2)
+    monkeypatch.setattr(reading, "MAX_CONTACTS", 2)
     with pytest.raises(ImportProblem, match="more than 2 contacts"):
         imports.plan_import(actor, exported, "SE")
     empty_the_database()

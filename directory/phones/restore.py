@@ -48,7 +48,7 @@ from directory.core.models import (
 )
 from directory.core.numbers import PhoneNumberError, normalise_phone
 from directory.core.text import unsafe_character
-from directory.phones.imports import (
+from directory.phones.reading import (
     APP_CSV_COLUMNS,
     ImportProblem,
     app_csv_rows,

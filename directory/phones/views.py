@@ -76,7 +76,7 @@ from directory.core.security import (
     visible,
 )
 from directory.core.text import csv_cell, slugify, swedish_sort_key
-from directory.phones import calendars, imports, vcards
+from directory.phones import calendars, imports, reading, vcards
 
 bp = Blueprint("phones", __name__)
 
@@ -303,7 +303,7 @@ def csv_stream(header: list[str], rows: Iterable[list], fmt: CsvFormat) -> Itera
     yield buffer.getvalue().encode("utf-8")
 
 
-DIRECTORY_COLUMNS = imports.APP_CSV_COLUMNS
+DIRECTORY_COLUMNS = reading.APP_CSV_COLUMNS
 
 
 class _CsvPath(NamedTuple):  # a row as `visible()` reads a path
@@ -483,8 +483,8 @@ SESSION_KEY = "import_upload"
 def _import_page(actor, form, problems=(), status=200):
     return render_template(
         "phones/import.html", actor=actor, form=form, problems=list(problems),
-        limit=f"{imports.max_bytes() / 1_000_000:g} MB", columns=imports.COLUMNS,
-        max_contacts=imports.MAX_CONTACTS,
+        limit=f"{imports.max_bytes() / 1_000_000:g} MB", columns=reading.COLUMNS,
+        max_contacts=reading.MAX_CONTACTS,
     ), status  # fmt: skip
 
 
@@ -523,7 +523,7 @@ def import_upload(slug):
     region = current_app.config["DEFAULT_REGION"]
     try:
         plan = imports.plan_import(actor, data, region)
-    except imports.ImportProblem as problem:
+    except reading.ImportProblem as problem:
         return _import_page(actor, form, [str(problem)], 422)
     filename = (upload.filename or "")[:200]
     imports.discard_upload(session.pop(SESSION_KEY, None), user_id=current_user.id)
@@ -550,7 +550,7 @@ def import_commit(slug):
     region = current_app.config["DEFAULT_REGION"]
     try:
         plan = imports.plan_import(actor, data, region)
-    except imports.ImportProblem as problem:  # the rules changed under a stored file
+    except reading.ImportProblem as problem:  # the rules changed under a stored file
         imports.discard_upload(session.pop(SESSION_KEY, None), user_id=current_user.id)
         db.session.commit()
         return _import_page(actor, ImportForm(), [str(problem)], 422)
