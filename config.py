@@ -118,6 +118,12 @@ class Config:
         # stays above IMPORT_MAX_BYTES (by default 4 MiB, or the file + 1 MiB).
         default_body = max(4 * 1024 * 1024, self.IMPORT_MAX_BYTES + 1024 * 1024)
         self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", str(default_body)))
+        # A phone's first sync asks for every card of its book in one multiget
+        # REPORT (vdirsyncer does): about 75 bytes a card, 7.5 MB for 100 000
+        # cards. Such reports (read-only; after sign-in) may be this large.
+        self.CARDDAV_MAX_REPORT_BYTES = max(
+            self.MAX_CONTENT_LENGTH,
+            int(env.get("CARDDAV_MAX_REPORT_BYTES", str(32 * 1024 * 1024))))
         if self.MAX_CONTENT_LENGTH < self.IMPORT_MAX_BYTES + IMPORT_FORM_MARGIN:
             raise RuntimeError(
                 f"MAX_CONTENT_LENGTH ({self.MAX_CONTENT_LENGTH}) must exceed IMPORT_MAX_BYTES "

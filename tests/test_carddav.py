@@ -564,5 +564,29 @@ def test_a_request_body_beyond_the_limit_is_refused_unread(client, region, app):
     headers = {**device_for(region["viewer"]), "Depth": "1",
                "Content-Type": "application/xml"}  # fmt: skip
     big = b"<x>" + b" " * (app.config["MAX_CONTENT_LENGTH"] or 1 << 20) + b"</x>"
-    response = client.open(BOOK, method="REPORT", headers=headers, data=big)
+    response = client.open(BOOK, method="PROPFIND", headers=headers, data=big)
     assert response.status_code == 413
+    bigger = b"<x>" + b" " * app.config["CARDDAV_MAX_REPORT_BYTES"] + b"</x>"
+    response = client.open(BOOK, method="REPORT", headers=headers, data=bigger)
+    assert response.status_code == 413
+
+
+def test_a_whole_books_multiget_beyond_the_general_body_limit_is_answered(client, region, app):
+    """vdirsyncer asks for every card of a book in one multiget: ~75 bytes a card,
+    7.5 MB for a region of 100 000 cards, more than any form may send."""
+    headers = device_for(region["viewer"])
+    name = f"role-{region['tib'].id}.vcf"
+    hrefs = "".join(f"<d:href>{BOOK}person-{9_000_000 + i}.vcf</d:href>\n"
+                    for i in range(app.config["MAX_CONTENT_LENGTH"] // 60))
+    body = f"""<?xml version="1.0"?>
+    <card:addressbook-multiget xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav">
+      <d:prop><d:getetag/><card:address-data/></d:prop>
+      <d:href>{BOOK}{name}</d:href>{hrefs}
+    </card:addressbook-multiget>""".encode()
+    assert len(body) > app.config["MAX_CONTENT_LENGTH"]
+    response = dav(client, "REPORT", BOOK, headers, body, depth="1")
+    assert response.status_code == 207
+    root = xml(response)
+    answers = {a.find("d:href", NS).text.replace(AT, "@"): a
+               for a in root.findall("d:response", NS)}  # fmt: skip
+    assert "TiB" in answers[BOOK + name].find(".//card:address-data", NS).text

@@ -30,8 +30,18 @@ WRITE_METHODS = frozenset({"PUT", "DELETE", "MKCOL", "MKCALENDAR", "PROPPATCH", 
                            "COPY", "POST", "LOCK", "UNLOCK"})  # fmt: skip
 
 
+def _body_limit(app: Flask, method: str) -> int:
+    """The largest body a /dav/ request may send: a REPORT (a whole book's
+    multiget at a first sync) more than anything else."""
+    limit = app.config.get("MAX_CONTENT_LENGTH") or 1 << 20
+    if method == "REPORT":
+        return max(limit, app.config.get("CARDDAV_MAX_REPORT_BYTES") or 0)
+    return limit
+
+
 def radicale_app(app: Flask) -> Application:
     limit = app.config.get("MAX_CONTENT_LENGTH") or 1 << 20
+    reports = _body_limit(app, "REPORT")
     configuration = radicale_config.load()
     configuration.update({
         "auth": {"type": "directory.carddav.plugins", "delay": "0",
@@ -42,7 +52,8 @@ def radicale_app(app: Flask) -> Application:
         "storage": {"type": "directory.carddav.plugins"},
         "web": {"type": "none"},
         "hook": {"type": "none"},
-        "server": {"max_content_length": str(limit), "max_resource_size": str(limit * 8 // 10)},
+        "server": {"max_content_length": str(reports),
+                   "max_resource_size": str(limit * 8 // 10)},
         "logging": {"level": "warning", "mask_passwords": "True"},
     }, "kontaktvagar", privileged=True)  # fmt: skip
     return Application(configuration)
@@ -98,8 +109,7 @@ class CardDAV:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = -1
-        limit = self.app.config.get("MAX_CONTENT_LENGTH") or 1 << 20
-        if length < 0 or length > limit:  # Radicale would read it whole into memory
+        if length < 0 or length > _body_limit(self.app, method):  # Radicale reads it whole
             return _plain(start_response, "413 Request Entity Too Large",
                           _("The request is too large."))
         if login and throttled(address, login):
