@@ -8,9 +8,9 @@ over 8 connections, signed in as a viewer and as an editor of the actor
 whose pages are asked for. Pages: the actor page, one of its duty roles, a
 search for "tib <its place>" and a regional call tree of 31 steps (made in
 the kept region when missing); each page is checked to be the signed-in page
-before and after its run (wrk counts only 4xx and 5xx as errors). Prints requests/s, p50 and p95 and the share
-of hello's requests/s, against the bars of issue 18: >= 10 % of hello and
-p95 <= 50 ms.
+before and after its run (wrk counts only 4xx and 5xx as errors). Prints
+requests/s, p50 and p95 and the share of hello's requests/s, against the
+bars of issue 18: >= 10 % of hello and p95 <= 50 ms.
 
     .venv/bin/python bench/throughput.py [--persons 50000] [--database-url URL]
         [--seconds 10] [--connections 8] [--workers 2]
