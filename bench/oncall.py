@@ -42,12 +42,10 @@ if str(ROOT) not in sys.path:
 import flask_migrate  # noqa: E402
 from sqlalchemy import event, func, select  # noqa: E402
 
-from bench.setup import fill_kept_region, kept_database, make_app  # noqa: E402
+from bench.setup import fill_kept_region, kept_database, make_app, viewer_and_editor  # noqa: E402
 from directory import warm_up  # noqa: E402
-from directory.accounts.users import create_user, find_user  # noqa: E402
 from directory.core.extensions import db  # noqa: E402
-from directory.core.models import Actor, ActorKind, Role, UserRole  # noqa: E402
-from directory.core.security import hash_password  # noqa: E402
+from directory.core.models import Actor, ActorKind, Role  # noqa: E402
 
 TARGET_MS = 100.0
 MAX_RATIO = 3.0
@@ -75,18 +73,7 @@ def percentile(samples: list[float], p: float) -> float:
 
 def bench_users(password: str) -> str:
     """The viewer and the editor, made or given this run's password; the editor's actor."""
-    own = db.session.scalar(
-        select(Actor).where(Actor.kind == ActorKind.MUNICIPALITY, Actor.deleted_at.is_(None))
-        .order_by(Actor.id)
-    )
-    for email, role, actors in ((VIEWER, UserRole.VIEWER, []),
-                                (EDITOR, UserRole.EDITOR, [own])):
-        user = find_user(email)
-        if user is None:
-            create_user(email, password, role, name="Bench on-call", actors=actors)
-        else:
-            user.password_hash = hash_password(password)
-            user.active = True
+    own = viewer_and_editor(VIEWER, EDITOR, password, "Bench on-call")
     db.session.commit()
     return own.name
 

@@ -148,6 +148,29 @@ def make_app(database: Database) -> Flask:
     return create_app(make_config(database))
 
 
+def viewer_and_editor(viewer: str, editor: str, password: str, name: str):
+    """A viewer and an editor of the region's first municipality, made or given
+    this run's password (not committed); returns that municipality."""
+    from sqlalchemy import select
+
+    from directory.accounts.users import create_user, find_user
+    from directory.core.models import Actor, ActorKind, UserRole
+    from directory.core.security import hash_password
+
+    own = db.session.scalar(
+        select(Actor).where(Actor.kind == ActorKind.MUNICIPALITY, Actor.deleted_at.is_(None))
+        .order_by(Actor.id)
+    )
+    for email, role, actors in ((viewer, UserRole.VIEWER, []), (editor, UserRole.EDITOR, [own])):
+        user = find_user(email)
+        if user is None:
+            create_user(email, password, role, name=name, actors=actors)
+        else:
+            user.password_hash = hash_password(password)
+            user.active = True
+    return own
+
+
 def add_synthetic_region(persons: int, seed: int) -> Region:
     """The synthetic region, committed and analysed (inside an app context)."""
     started = time.perf_counter()

@@ -42,8 +42,7 @@ if str(ROOT) not in sys.path:
 import flask_migrate  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from bench.setup import fill_kept_region, kept_database, make_app  # noqa: E402
-from directory.accounts.users import create_user, find_user  # noqa: E402
+from bench.setup import fill_kept_region, kept_database, make_app, viewer_and_editor  # noqa: E402
 from directory.core.extensions import db  # noqa: E402
 from directory.core.models import (  # noqa: E402
     Actor,
@@ -53,9 +52,7 @@ from directory.core.models import (  # noqa: E402
     Mode,
     Person,
     Role,
-    UserRole,
 )
-from directory.core.security import hash_password  # noqa: E402
 
 LOOPBACK = "127.0.0.1"
 VIEWER = "bench-throughput-viewer@example.org"
@@ -137,17 +134,7 @@ def prepare(database, exists: bool, args, password: str) -> dict:
         if not exists:
             region = fill_kept_region(args.persons, args.seed)
             print(f"Generated {region.made()} in {region.generate:.1f} s")
-        actor = db.session.scalar(
-            select(Actor).where(Actor.kind == ActorKind.MUNICIPALITY, Actor.deleted_at.is_(None))
-            .order_by(Actor.id))
-        for email, role, actors in ((VIEWER, UserRole.VIEWER, []),
-                                    (EDITOR, UserRole.EDITOR, [actor])):
-            user = find_user(email)
-            if user is None:
-                create_user(email, password, role, name="Bench throughput", actors=actors)
-            else:
-                user.password_hash = hash_password(password)
-                user.active = True
+        actor = viewer_and_editor(VIEWER, EDITOR, password, "Bench throughput")
         role_id = db.session.scalar(
             select(Role.id).where(Role.actor_id == actor.id, Role.deleted_at.is_(None))
             .order_by(Role.id))

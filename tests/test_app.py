@@ -171,20 +171,13 @@ def test_warm_up_compiles_every_template_and_freezes_what_the_process_holds(app)
 def test_each_gunicorn_worker_is_warmed_up_before_its_first_request(tmp_path):
     import re
     import signal
-    import time
-    import urllib.request
 
-    from tests.test_sessions_and_passwords import _free_port, _gunicorn
+    from tests.test_sessions_and_passwords import _free_port, _gunicorn, _wait_for_healthz
 
     port = _free_port()
     process = _gunicorn(tmp_path, "--workers", "1", "--bind", f"127.0.0.1:{port}")
     try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+        _wait_for_healthz(port)
     finally:
         process.send_signal(signal.SIGTERM)
         _out, err = process.communicate(timeout=30)

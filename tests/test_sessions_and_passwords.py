@@ -259,17 +259,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wait_for_healthz(port: int, tries: int = 150) -> None:
+    """Until the gunicorn just started answers (or the tries run out)."""
+    for _ in range(tries):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+
+
 def test_gunicorns_access_log_redacts_feed_secrets(tmp_path):
     port = _free_port()
     process = _gunicorn(tmp_path, "--workers", "1", "--bind", f"127.0.0.1:{port}")
     secret = "Zq9sEcReT0fTheFeedXyz123456789012345678901"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+        _wait_for_healthz(port)
         for path in (f"/calendars/{secret}.ics", f"/calendars/x.ics?token={secret}"):
             # An unknown feed is a 404; the log line is what matters.
             with contextlib.suppress(urllib.error.HTTPError):
