@@ -137,6 +137,11 @@ class Config:
         # and print worker (`flask --app wsgi print worker`).
         self.REDIS_URL = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
         self.PRINT_QUEUE = env.get("PRINT_QUEUE", "kontaktvagar-print")
+        # The hot pages' cache (directory/core/pagecache.py): "memory" (each
+        # process its own), a redis:// URL (shared by every app server), or "off".
+        self.PAGE_CACHE = env.get("PAGE_CACHE", "memory")
+        self.PAGE_CACHE_ENTRIES = max(1, int(env.get("PAGE_CACHE_ENTRIES", "2000")))
+        self.PAGE_CACHE_PREFIX = env.get("PAGE_CACHE_PREFIX", "kontaktvagar")
         self.PRINT_JOBS_ASYNC = _true_or_false(env, "PRINT_JOBS_ASYNC", True)
         # How long "Print a new revision" waits for a small binder before it
         # shows the job's progress page instead.

@@ -7,6 +7,7 @@ every table is emptied, so each test starts from nothing.
 """
 
 import os
+import secrets
 import tempfile
 import uuid
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from directory.core.models import (
     ActorLevel,
     ContactKind,
     ContactPoint,
+    PageVersion,
     Person,
     Role,
     User,
@@ -178,6 +180,9 @@ def app(_schema):
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
+            # The next test's database is made anew, like one from `flask db upgrade`.
+            conn.execute(PageVersion.__table__.insert().values(
+                id=1, epoch=secrets.token_hex(16), n=0))
         db.engine.dispose()
 
 

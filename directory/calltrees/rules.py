@@ -288,6 +288,21 @@ def resolve_tree(tree: CallTree, at, tz) -> list[ResolvedNode]:
     return [build(top, 0) for top in live_children(tree, None)]
 
 
+def resolved_until(tree: CallTree, at, tz):
+    """Until when `resolve_tree(tree, at)` reads the same without a write: the next
+    change of who is on call for a role in it, or a review in it falling overdue."""
+    from directory.core.pagecache import ahead, earliest
+    from directory.core.schedules import unchanged_until
+    from directory.review.rules import review_due_at
+
+    nodes = [n for n in tree.nodes if n.deleted_at is None]
+    targets = [n.target for n in nodes] + [a.target for n in nodes for a in n.alternates]
+    roles = {t.id: t for t in targets if isinstance(t, Role)}
+    actors = {_actor_of(t) for t in targets}
+    return earliest(at, unchanged_until(roles.values(), at, tz),
+                    (ahead(at, review_due_at(actor)) for actor in actors))
+
+
 def mode_now_for(tree: CallTree, states=None):
     """The mode in force where this tree applies: its actor's, or the region's."""
     from directory.core.modes import mode_for, region_mode

@@ -20,11 +20,13 @@ from wtforms.fields.choices import SelectChoice
 from directory.calltrees import operations
 from directory.calltrees import rules as calltrees
 from directory.calltrees.forms import NodeForm, TreeForm, scenario_choices, target_choices
+from directory.core import pagecache
 from directory.core.extensions import db
 from directory.core.forms import ConfirmForm
 from directory.core.models import Actor, CallOut, CallTree, CallTreeNode, utcnow
 from directory.core.modes import mode_states
 from directory.core.moments import at_argument
+from directory.core.pagecache import Page
 from directory.core.pages import delete_entry
 from directory.core.security import (
     can_edit,
@@ -39,10 +41,6 @@ bp = Blueprint("calltrees", __name__)
 
 def _tz() -> ZoneInfo:
     return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def _at():
-    return at_argument(request.args.get("at")) or utcnow()
 
 
 # --- Forms -------------------------------------------------------------------
@@ -89,10 +87,16 @@ def index():
 @bp.get("/calltrees/<int:tree_id>")
 def show(tree_id):
     """A call tree resolved: who is on call and which number, for the tree's mode."""
+    asked = at_argument(request.args.get("at"))
+    if asked is not None:  # another moment: asked for now and then, not kept
+        return pagecache.render_now(_tree_page(tree_id, asked, request.args["at"]))
+    return pagecache.render(("calltree", tree_id), lambda: _tree_page(tree_id, utcnow()))
+
+
+def _tree_page(tree_id: int, at, asked_at: str | None = None) -> Page:
     tree = calltrees.load_tree(tree_id)
     if tree is None or tree.deleted_at is not None:
         abort(404)
-    at = _at()
     resolved = calltrees.resolve_tree(tree, at, _tz())
     states = mode_states()
     mode_now = calltrees.mode_now_for(tree, states)
@@ -103,21 +107,20 @@ def show(tree_id):
                 CallTree.deleted_at.is_(None),
                 CallTree.actor_id.is_(None) if tree.actor_id is None
                 else CallTree.actor_id == tree.actor_id)).all(), states)
-    return render_template(
-        "calltrees/show.html",
+    return Page("calltrees/show.html", dict(
         tree=tree,
         mode_now=mode_now,
         instead=instead,
         resolved=resolved,
         at=at,
-        asked_at=request.args.get("at"),
+        asked_at=asked_at,
         may_edit=can_edit(current_user, tree),
         callouts=db.session.scalars(
             select(CallOut).where(CallOut.call_tree_id == tree.id)
             .order_by(CallOut.started_at.desc(), CallOut.id.desc())
         ).all(),
         form=ConfirmForm(),
-    )
+    ), valid_until=calltrees.resolved_until(tree, at, _tz()))
 
 
 # --- Building ----------------------------------------------------------------

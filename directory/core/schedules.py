@@ -196,8 +196,10 @@ def gaps(stretches: list[OnCall]) -> list[OnCall]:
     return [s for s in stretches if s.person is None]
 
 
-def _timeline(role, start, end, tz, overrides, shifts, now_and_next=False) -> list[OnCall]:
-    boundaries = {start, end}
+def _boundaries(role, start, end, tz, overrides, shifts) -> set[datetime]:
+    """Every moment in (start, end) where who is on call for `role` could change:
+    an override or shift starting or ending, a rotation's handover or first turn."""
+    boundaries = set()
     for entry in (*overrides, *shifts):
         boundaries.update(b for b in (entry.starts_at, entry.ends_at) if start < b < end)
     for rotation in role.rotations:
@@ -212,7 +214,40 @@ def _timeline(role, start, end, tz, overrides, shifts, now_and_next=False) -> li
             if start < turn.ends_at < end:
                 boundaries.add(turn.ends_at)
             moment = turn.ends_at
-    ordered = sorted(boundaries)
+    return boundaries
+
+
+def unchanged_until(roles, at: datetime, tz: ZoneInfo,
+                    horizon: timedelta = timedelta(0)) -> datetime:
+    """Until when a page showing these roles as of `at` reads the same.
+
+    A page shows who is on call now and what happens within `horizon` after
+    now (who comes next, the coming weeks). That changes at the first moment
+    anything changes for a role, and also when a change beyond the horizon
+    comes within it as time passes: at that change minus the horizon. Looked
+    for up to two horizons and a day ahead; past that, the page holds until
+    the end of what was looked at, less the horizon.
+    """
+    roles = list(roles)
+    end = at + 2 * horizon + timedelta(days=1)
+    if not roles:
+        return end
+    load_rotations(roles)
+    overrides, shifts = _coverings([role.id for role in roles], at, end)
+    first, entering = end, end - horizon
+    for role in roles:
+        found = _boundaries(role, at, end, tz,
+                            [e for e in overrides if e.role_id == role.id],
+                            [e for e in shifts if e.role_id == role.id])
+        for moment in found:
+            first = min(first, moment)
+            if horizon and moment >= at + horizon:
+                entering = min(entering, moment - horizon)
+    return min(first, entering)
+
+
+def _timeline(role, start, end, tz, overrides, shifts, now_and_next=False) -> list[OnCall]:
+    ordered = sorted({start, end} | _boundaries(role, start, end, tz, overrides, shifts))
     stretches: list[OnCall] = []
     for left, right in zip(ordered, ordered[1:], strict=False):
         now = _resolve(role, left, tz, overrides, shifts)

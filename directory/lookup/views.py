@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
-from directory.core import escalations
+from directory.core import escalations, pagecache
 from directory.core.extensions import db
 from directory.core.forms import ConfirmForm
 from directory.core.models import (
@@ -43,9 +43,17 @@ from directory.core.models import (
 from directory.core.modes import actors_apart, mode_for, mode_states, region_mode
 from directory.core.moments import at_argument
 from directory.core.numbers import display_phone, tel_uri
+from directory.core.pagecache import Page, ahead
 from directory.core.pages import is_safe_next
 from directory.core.patterns import next_occurrence
-from directory.core.schedules import next_for_roles, next_on_call, on_call_for_roles, timeline
+from directory.core.schedules import (
+    NEXT_HORIZON,
+    next_for_roles,
+    next_on_call,
+    on_call_for_roles,
+    timeline,
+    unchanged_until,
+)
 from directory.core.security import (
     can_edit,
     can_edit_escalation,
@@ -176,7 +184,13 @@ def my_actors(user) -> list[dict]:
 def search_page():
     """Search by name, role or label, or look up who has a phone number."""
     query = (request.args.get("q") or "").strip()[:200]
-    results, lookup, found = [], None, None
+    fragment = bool(request.args.get("fragment"))
+    return pagecache.render(("search", query, fragment), lambda: _search_page(query, fragment))
+
+
+def _search_page(query: str, fragment: bool) -> Page:
+    results, lookup, found, roles = [], None, None, []
+    now = utcnow()
     if looks_like_number(query):
         lookup = lookup_number(query)
         lookup.national = national_name(lookup.number)
@@ -186,7 +200,6 @@ def search_page():
         found = search(query)
         states = mode_states()
         roles = [h.entry for h in found if isinstance(h.entry, Role)]
-        now = utcnow()
         on_call = on_call_for_roles(roles, now, _tz())
         upcoming = next_for_roles(roles, now, _tz())
         ways = {}
@@ -195,11 +208,14 @@ def search_page():
             for hit in found
             if not isinstance(hit.entry, ContactPoint) or may_see(current_user, hit.entry)
         ])
-    template = "lookup/_results.html" if request.args.get("fragment") else "lookup/home.html"
-    return render_template(
-        template, query=query, results=results, lookup=lookup, actors=None,
-        meant=found.did_you_mean(query) if found and found.corrections else None,
-        partial=bool(found and found.partial),
+    return Page(
+        "lookup/_results.html" if fragment else "lookup/home.html",
+        dict(query=query, results=results, lookup=lookup, actors=None,
+             meant=found.did_you_mean(query) if found and found.corrections else None,
+             partial=bool(found and found.partial)),
+        # who is on call for the roles found, and who comes next
+        valid_until=unchanged_until(roles, now, _tz(), NEXT_HORIZON),
+        layout=not fragment,
     )
 
 
@@ -247,6 +263,10 @@ def synonyms():
 @bp.get("/actors/<slug>")
 def actor(slug):
     """An actor's page: paths for the mode in force first, roles, people, patterns."""
+    return pagecache.render(("actor", slug), lambda: _actor_page(slug))
+
+
+def _actor_page(slug) -> Page:
     actor = db.session.scalar(
         select(Actor)
         .where(Actor.slug == slug, Actor.deleted_at.is_(None))
@@ -295,8 +315,9 @@ def actor(slug):
         )
         .order_by(CallTree.name)
     ).all()
-    return render_template(
-        "lookup/actor.html",
+    patterns = [(p, next_occurrence(p, now, tz)) for p in patterns]
+    review_due = review_due_at(actor)
+    return Page("lookup/actor.html", dict(
         actor=actor,
         mode=mode,
         paths=paths_seen(actor.contact_points, mode.mode),
@@ -307,21 +328,32 @@ def actor(slug):
         # Who takes over next and when: the same helper the search results use.
         next_on_call=next_for_roles(roles, now, tz),
         escalation={r.id: escalations.steps_of(r) for r in roles},
-        patterns=[(p, next_occurrence(p, now, tz)) for p in patterns],
+        patterns=patterns,
         trees=trees,
         overdue=is_overdue(actor, now),
-        review_due=review_due_at(actor),
+        review_due=review_due,
         may_edit=can_edit(current_user, actor),
         review_form=ConfirmForm(),
-    )
+    ), valid_until=pagecache.earliest(
+        now,
+        unchanged_until(roles, now, tz, NEXT_HORIZON),  # on call now, who comes next
+        ahead(now, review_due),  # "Review overdue"
+        (next_at for _pattern, next_at in patterns),  # "Next: <meeting>"
+    ))
 
 
 @bp.get("/roles/<int:role_id>")
 def role(role_id):
     """Who is on call for a role now (or at ?at=), the next handover, coming weeks."""
+    asked = at_argument(request.args.get("at"))
+    if asked is not None:  # another moment: asked for now and then, not kept
+        return pagecache.render_now(_role_page(role_id, asked, request.args["at"]))
+    return pagecache.render(("role", role_id), lambda: _role_page(role_id, utcnow()))
+
+
+def _role_page(role_id: int, at, asked_at: str | None = None) -> Page:
     role = get_or_404(Role, role_id)
     tz = _tz()
-    at = at_argument(request.args.get("at")) or utcnow()
     stretches = timeline(role, at, at + timedelta(weeks=WEEKS_AHEAD), tz)
     mode = mode_for(role.actor)
     window_end = at + timedelta(weeks=WEEKS_AHEAD)
@@ -334,17 +366,17 @@ def role(role_id):
         ).all()
         for model in (Shift, Override)
     }
-    return render_template(
-        "lookup/role.html",
+    escalation = escalations.chain(role, at, tz)
+    return Page("lookup/role.html", dict(
         rotations=[r for r in role.rotations if r.deleted_at is None],
         shifts=upcoming["shift"],
         overrides=upcoming["override"],
         role=role,
         at=at,
-        asked_at=request.args.get("at"),
+        asked_at=asked_at,
         now_on_call=stretches[0] if stretches else None,
         next_on_call=next_on_call(stretches),
-        escalation=escalations.chain(role, at, tz),
+        escalation=escalation,
         may_edit_escalation=can_edit_escalation(current_user, role),
         stretches=stretches,
         gaps=[s for s in stretches if s.person is None],
@@ -353,7 +385,16 @@ def role(role_id):
         route=way_in(role.actor, mode.mode),
         overdue=is_overdue(role.actor),
         may_edit=can_edit(current_user, role),
-    )
+    ), valid_until=pagecache.earliest(
+        at,
+        pagecache.next_minute(at),  # the coming weeks are printed from now, to the minute
+        # the role's stretches, shifts and overrides over the coming weeks, and
+        # who is on call for the roles its escalation goes to
+        unchanged_until([role, *(s.step.target for s in escalation
+                                 if isinstance(s.step.target, Role))],
+                        at, tz, timedelta(weeks=WEEKS_AHEAD)),
+        ahead(at, review_due_at(role.actor)),
+    ))
 
 
 @bp.app_template_filter("phone")

@@ -13,7 +13,8 @@ and a file nobody decided to import has no place in a back-up. Nor is the sync
 state of phones' address books (`carddav_snapshot`, `card_change`,
 `card_sequence`): it describes the database it was given out from, so after a
 restore every phone is told to sync its books anew instead of trusting a
-token from another history.
+token from another history. Nor is the page cache's change counter
+(`page_version`): the restored database keeps its own, raised by the restore.
 """
 
 import json
@@ -34,7 +35,8 @@ FORMAT = "kontaktvagar-backup"
 FORMAT_VERSION = 1
 
 
-NOT_BACKED_UP = frozenset({"pending_import", "carddav_snapshot", "card_change", "card_sequence"})
+NOT_BACKED_UP = frozenset({"pending_import", "carddav_snapshot", "card_change", "card_sequence",
+                           "page_version"})
 
 
 def backed_up_tables() -> list:

@@ -1,6 +1,7 @@
 """What is kept about everything else: audit, print revisions, call-outs, caches, uploads."""
 
 import enum
+import secrets
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -260,6 +261,27 @@ class CardSequence(db.Model):
 
 event.listen(CardSequence.__table__, "after_create",
              DDL("INSERT INTO card_sequence (id, seq, floor) VALUES (1, 0, 0)"))  # fmt: skip
+
+
+class PageVersion(db.Model):
+    """The one row counting changes to what pages show (`core.pagecache`).
+
+    Raised by each write of directory data, in that write's transaction, like
+    `CardSequence`: a reader who sees `n` has every change up to it in view.
+    `epoch` is drawn when the row is made, so a database made anew (its `n`
+    back at 0) never matches a page rendered from the old one.
+    """
+
+    __tablename__ = "page_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    epoch: Mapped[str] = mapped_column(String(32))
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+@event.listens_for(PageVersion.__table__, "after_create")
+def _first_page_version(table, connection, **_kw) -> None:
+    connection.execute(table.insert().values(id=1, epoch=secrets.token_hex(16), n=0))
 
 
 class PendingImport(db.Model):

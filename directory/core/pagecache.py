@@ -1,0 +1,292 @@
+"""Hot pages rendered once for everyone who would see the same thing.
+
+When a region switches to activated mode, hundreds of officials open the
+same few pages (an actor, a duty role, a search, a call tree) within
+minutes. Each is rendered once and then served from a cache until anything
+it shows could read differently. A rendered page is kept under:
+
+- the page and its arguments (the view's `key`);
+- the data version: one row (`page_version`) raised by every write of
+  directory data in the write's own transaction, so a reader who sees
+  version N sees every change up to N, on every app server;
+- the reader's rights: their role and the actors they edit, which is all
+  that `may_see` and `can_edit` read of a user (the setting that lets
+  viewers see confidential numbers is data, under the version);
+- the language and the time zone;
+
+and each page says until when it holds (`Page.valid_until`): the next
+handover of the roles it shows, the next meeting, the moment a review falls
+overdue. Time passes without any write, so the version alone cannot say so.
+
+What belongs to one request stays out of the cache: the layout around the
+content (who is signed in, flash messages, the mode banner, call-outs under
+way) is rendered for each request, and a CSRF token is rendered as a
+placeholder that each response fills with its own session's token. In the
+cached render `current_user` is only the reader's `Rights`, so no template
+can put one user's name or address into a page served to another.
+
+Stores (`PAGE_CACHE`): "memory" (each process its own, the default), a
+`redis://` URL (shared by every worker and app server), or "off".
+"""
+
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from math import ceil
+
+from cachelib import RedisCache, SimpleCache
+from flask import current_app, g, render_template
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
+
+from directory.core.extensions import db
+from directory.core.models import PageVersion, UserRole, utcnow
+
+# Writes to these tables change nothing a cached page shows: the record of
+# changes, derived caches and indexes' bookkeeping, sign-in state, uploads
+# waiting for a decision, and the marks of a call-out (shown only on the
+# call-out's own live pages, which are never cached).
+BOOKKEEPING = frozenset({
+    "audit_event", "card_change", "card_sequence", "carddav_snapshot", "vcard_cache",
+    "pending_import", "login_session", "access_token", "device_password",
+    "reminder_sent", "call_out_mark", "page_version",
+})
+# A user's row changes at every sign-in; no cached page shows these columns.
+USER_BOOKKEEPING = frozenset({"last_login_at", "locale"})
+
+# However long a page says it holds, it is rendered anew after this.
+MAX_AGE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Rights:
+    """`current_user` in a cached render: what the page may depend on, no more."""
+
+    role: UserRole
+    editable: frozenset[int]
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+
+@dataclass
+class Page:
+    """What a view renders, and until when it reads the same without a write.
+
+    `layout`: the template extends `base.html` (its title and content are
+    kept; the layout is rendered per request); otherwise a fragment (the
+    search's type-ahead) is kept and served whole.
+    """
+
+    template: str
+    context: dict
+    valid_until: datetime
+    layout: bool = True
+    extra: dict = field(default_factory=dict)
+
+
+def earliest(now: datetime, *moments: datetime | None | Iterable[datetime | None]) -> datetime:
+    """The first of these moments (None: never), at most `MAX_AGE` after `now`.
+
+    A moment at or before `now` means the page may read differently at once:
+    it is not kept. Pass what changes a page in the future only (`ahead`).
+    """
+    found = now + MAX_AGE
+    for moment in moments:
+        group = moment if isinstance(moment, Iterable) else (moment,)
+        for m in group:
+            if m is not None and m < found:
+                found = m
+    return found
+
+
+def ahead(now: datetime, moment: datetime | None) -> datetime | None:
+    """`moment` if it is still to come: a review already overdue stays overdue."""
+    return moment if moment is not None and moment > now else None
+
+
+def next_minute(now: datetime) -> datetime:
+    """The next whole minute: pages that print the time to the minute change there."""
+    return now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
+# --- The data version ----------------------------------------------------------
+
+
+def _raise_version(connection) -> None:
+    connection.execute(
+        update(PageVersion).where(PageVersion.id == 1).values(n=PageVersion.n + 1)
+    )
+
+
+def _shows(obj) -> bool:
+    """Could writing this entry change what a page shows?"""
+    table = getattr(obj, "__tablename__", None)
+    if table in BOOKKEEPING:
+        return False
+    if table == "user_account":
+        from sqlalchemy import inspect
+
+        state = inspect(obj)
+        if state.persistent:  # an update: only bookkeeping columns?
+            changed = {a.key for a in state.attrs if a.history.has_changes()}
+            return bool(changed - USER_BOOKKEEPING)
+    return True
+
+
+def _after_flush(session: Session, _context) -> None:
+    # Still the flush's own state here: what it wrote, with each attribute's history.
+    written = (*session.new, *session.deleted,
+               *(o for o in session.dirty if session.is_modified(o)))
+    if any(_shows(o) for o in written):
+        _raise_version(session.connection())
+
+
+def _on_statement(state) -> None:
+    """Bulk INSERT, UPDATE and DELETE statements (restore, synthetic regions,
+    sign-out everywhere) bypass the flush: raise the version for them too."""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) not in BOOKKEEPING:
+        _raise_version(state.session.connection())
+
+
+def version() -> str | None:
+    """The data version as this request sees it (None: no counter, nothing is kept)."""
+    row = db.session.execute(
+        select(PageVersion.epoch, PageVersion.n).where(PageVersion.id == 1)
+    ).one_or_none()
+    return None if row is None else f"{row.epoch}.{row.n}"
+
+
+# --- The store -----------------------------------------------------------------
+
+
+def _store():
+    return current_app.extensions.get("page_cache")
+
+
+def _secret(purpose: str) -> str:
+    """A marker no user can type, the same on every app server of one deployment."""
+    key = current_app.secret_key
+    key = key.encode() if isinstance(key, str) else key
+    return hmac.new(key, purpose.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _full_key(key: tuple, rights: Rights) -> str | None:
+    data_version = version()
+    if data_version is None:
+        return None
+    parts = (key, data_version, rights.role.value, sorted(rights.editable),
+             str(get_locale()), current_app.config["TIMEZONE"])
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def rights_of(user) -> Rights:
+    from directory.core.security import editable_actor_ids
+
+    return Rights(UserRole(user.role), editable_actor_ids(user))
+
+
+def _built(build: Callable[[], Page], rights: Rights) -> tuple[Page, dict]:
+    """Build a page and render its own parts, with a placeholder for the CSRF
+    token (forms made while building take their token then)."""
+    placeholder = _secret("csrf-placeholder")
+    field_name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    saved = g.pop(field_name, None)
+    setattr(g, field_name, placeholder)  # what generate_csrf() answers, for this render
+    try:
+        page = build()
+        return page, _rendered(page, rights)
+    finally:
+        g.pop(field_name, None)
+        if saved is not None:
+            setattr(g, field_name, saved)
+
+
+def _rendered(page: Page, rights: Rights) -> dict:
+    context = {**page.context, "current_user": rights}
+    if not page.layout:
+        return {"body": render_template(page.template, **context)}
+    separator = f"<!--{_secret('block-separator')}-->"
+    text = render_template(page.template, **context, page_blocks_only=separator)
+    title, body = text.split(separator)
+    return {"title": title, "body": body}
+
+
+def _served(parts: dict, page_layout: bool) -> str:
+    placeholder = _secret("csrf-placeholder")
+    body = parts["body"]
+    if placeholder in body:
+        body = body.replace(placeholder, generate_csrf())
+    if not page_layout:
+        return body
+    # What the page's own templates rendered, escaped there: kept as it was made.
+    rendered_title, rendered_body = Markup(parts["title"]), Markup(body)  # noqa: S704
+    return render_template("_cached.html", title=rendered_title, body=rendered_body)
+
+
+def render_now(page: Page) -> str:
+    """A page rendered for this request only (a moment asked for, a preview)."""
+    return render_template(page.template, **page.context)
+
+
+def render(key: tuple, build: Callable[[], Page]) -> str:
+    """The page for `key`: from the cache while it holds, else built and kept.
+
+    `build` loads and prepares the page's data and may abort (404, 403):
+    nothing is kept then. Permission checks that decide whether the reader
+    may open the page at all belong before this call, not in `build`.
+    """
+    store = _store()
+    full_key = None if store is None else _full_key(key, rights := rights_of(current_user))
+    if full_key is None:
+        return render_now(build())
+    now = utcnow()
+    entry = _guarded(store.get, full_key)
+    if entry is not None and now.timestamp() < entry["until"]:
+        return _served(entry, entry["layout"])
+    page, parts = _built(build, rights)
+    until = earliest(now, page.valid_until)
+    timeout = ceil((until - now).total_seconds())
+    if timeout > 0:
+        _guarded(store.set, full_key,
+                 {**parts, "until": until.timestamp(), "layout": page.layout}, timeout=timeout)
+    return _served(parts, page.layout)
+
+
+def _guarded(operation, *args, **kwargs):
+    """A store that is down costs speed, never a page: the page is rendered anew."""
+    try:
+        return operation(*args, **kwargs)
+    except Exception:  # a store's own errors (Redis gone, a full disk) are not the page's
+        current_app.logger.warning("page cache: the store does not answer", exc_info=True)
+        return None
+
+
+def init_app(app) -> None:
+    setting = app.config.get("PAGE_CACHE", "memory")
+    if setting == "off":
+        app.extensions["page_cache"] = None
+    elif setting == "memory":
+        app.extensions["page_cache"] = SimpleCache(
+            threshold=app.config.get("PAGE_CACHE_ENTRIES", 2000))
+    elif setting.startswith(("redis://", "rediss://")):
+        import redis
+
+        client = redis.Redis.from_url(setting, socket_connect_timeout=1, socket_timeout=1)
+        app.extensions["page_cache"] = RedisCache(
+            client, key_prefix=f"{app.config.get('PAGE_CACHE_PREFIX', 'kontaktvagar')}:page:")
+    else:
+        raise RuntimeError(f"PAGE_CACHE must be memory, off or a redis:// URL, not {setting!r}")
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+    if not event.contains(Session, "do_orm_execute", _on_statement):
+        event.listen(Session, "do_orm_execute", _on_statement)
