@@ -297,6 +297,34 @@ def test_the_cached_page_carries_each_sessions_own_csrf_token(app, region):
     assert refused.status_code == 400
 
 
+def test_a_message_waiting_to_be_shown_is_shown_on_a_kept_page(app, region):
+    """The review's "Marked as reviewed." is on the actor page the editor is sent
+    back to, kept or not, once; a second editor, who filled the page, sees none."""
+    first = signed_in(app, UserRole.EDITOR, [region["haninge"]])
+    second = signed_in(app, UserRole.EDITOR, [region["haninge"]])
+    url = urls(region)["actor"]
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', text(first, url)).group(1)
+    text(second, url)  # the page is kept
+    response = first.post("/actors/haninge-kommun/review", data={"csrf_token": token},
+                          follow_redirects=True)
+    assert "Marked as reviewed." in response.get_data(as_text=True)
+    assert "Marked as reviewed." not in text(first, url)  # shown once
+    assert "Marked as reviewed." not in text(second, url)
+    # and with a message waiting while the page is kept
+    text(second, url)
+    with first.session_transaction() as flashing:
+        flashing["_flashes"] = [("success", "Sparat.")]
+    assert "Sparat." in text(first, url)
+    assert "Sparat." not in text(first, url)
+
+
+def test_the_language_switch_returns_to_this_requests_own_address(app, region):
+    reader = signed_in(app)
+    text(reader, "/search?q=haninge+tib")
+    again = text(reader, "/search?q=haninge+tib&from=menu")  # the same kept page
+    assert 'name="next" value="/search?q=haninge+tib&amp;from=menu"' in again
+
+
 def test_nothing_of_the_reader_but_their_rights_reaches_a_cached_page(app, region):
     """`current_user` in a cached render is the reader's rights: no name, no e-mail."""
     from directory.core.pagecache import Rights

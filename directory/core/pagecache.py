@@ -37,11 +37,11 @@ from datetime import datetime, timedelta
 from math import ceil
 
 from cachelib import RedisCache, SimpleCache
-from flask import current_app, g, render_template
+from flask import current_app, g, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
@@ -195,20 +195,39 @@ def rights_of(user) -> Rights:
     return Rights(UserRole(user.role), editable_actor_ids(user))
 
 
+def _flashes_waiting() -> bool:
+    return bool(session.get("_flashes"))
+
+
 def _built(build: Callable[[], Page], rights: Rights) -> tuple[Page, dict]:
-    """Build a page and render its own parts, with a placeholder for the CSRF
-    token (forms made while building take their token then)."""
+    """Build a page and render it, with placeholders for the CSRF token (forms
+    made while building take their token then) and for this request's path.
+
+    The whole page, layout included, is kept when no message waits to be
+    flashed: the layout then shows only what the rights, the language and
+    the data decide (the menu, the mode banner, call-outs under way).
+    """
     placeholder = _secret("csrf-placeholder")
     field_name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     saved = g.pop(field_name, None)
     setattr(g, field_name, placeholder)  # what generate_csrf() answers, for this render
     try:
         page = build()
-        return page, _rendered(page, rights)
+        parts = _rendered(page, rights)
+        if page.layout and not _flashes_waiting():
+            parts["page"] = render_template(
+                "_cached.html", title=_kept(parts["title"]), body=_kept(parts["body"]),
+                current_user=rights, next_path=_secret("path-placeholder"))
+        return page, parts
     finally:
         g.pop(field_name, None)
         if saved is not None:
             setattr(g, field_name, saved)
+
+
+def _kept(html: str) -> Markup:
+    # What the page's own templates rendered, escaped there: kept as it was made.
+    return Markup(html)  # noqa: S704
 
 
 def _rendered(page: Page, rights: Rights) -> dict:
@@ -222,15 +241,18 @@ def _rendered(page: Page, rights: Rights) -> dict:
 
 
 def _served(parts: dict, page_layout: bool) -> str:
+    """A kept page with this request's CSRF token and path in it."""
     placeholder = _secret("csrf-placeholder")
+    if page_layout and parts.get("page") and not _flashes_waiting():
+        page = parts["page"].replace(
+            _secret("path-placeholder"), str(escape(request.full_path.rstrip("?"))))
+        return page.replace(placeholder, generate_csrf())
     body = parts["body"]
     if placeholder in body:
         body = body.replace(placeholder, generate_csrf())
     if not page_layout:
         return body
-    # What the page's own templates rendered, escaped there: kept as it was made.
-    rendered_title, rendered_body = Markup(parts["title"]), Markup(body)  # noqa: S704
-    return render_template("_cached.html", title=rendered_title, body=rendered_body)
+    return render_template("_cached.html", title=_kept(parts["title"]), body=_kept(body))
 
 
 def render_now(page: Page) -> str:

@@ -19,11 +19,11 @@ from typing import TypeVar
 from flask import Flask, abort, current_app, g, jsonify, redirect, request, session, url_for
 from flask.logging import default_handler
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from directory.core.extensions import db, limiter, login_manager
-from directory.core.models import Actor, LoginSession, User, UserRole
+from directory.core.models import Actor, LoginSession, User, UserActor, UserRole
 
 # The calendar feed is read by calendar apps with a secret token in its URL.
 PUBLIC_ENDPOINTS = frozenset(
@@ -111,7 +111,11 @@ def editable_actor_ids(user) -> frozenset[int]:
         return user.editable
     cache = g.setdefault("_editable_actor_ids", {})
     if user.id not in cache:
-        cache[user.id] = frozenset(actor.id for actor in user.actors)
+        if "actors" in inspect(user).unloaded:  # the ids alone, not whole actors
+            cache[user.id] = frozenset(db.session.scalars(
+                select(UserActor.actor_id).where(UserActor.user_id == user.id)))
+        else:
+            cache[user.id] = frozenset(actor.id for actor in user.actors)
     return cache[user.id]
 
 
@@ -248,11 +252,14 @@ def _load_user(user_id: str) -> User | None:
         ident = int(user_id)
     except (TypeError, ValueError):
         return None
-    record = db.session.get(LoginSession, str(session.get("login_session") or ""))
-    if record is None or record.ended_at is not None or record.user_id != ident:
-        return None
-    user = db.session.get(User, ident)
-    return user if user and user.active else None
+    # One statement for both: every signed-in request asks it.
+    return db.session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(User.id == ident, User.active.is_(True),
+               LoginSession.id == str(session.get("login_session") or ""),
+               LoginSession.ended_at.is_(None))
+    )
 
 
 def _wants_json() -> bool:
