@@ -232,6 +232,9 @@ class TestConfig(Config):
         self.PRINT_QUEUE = f"kontaktvagar-test-{secrets.token_hex(6)}"
         self.PRINT_JOBS_ASYNC = False
         self.PRINT_WAIT_SECONDS = 0
+        # Every page served from the page cache is also rendered anew and must
+        # read the same: any test that reads a page again after a change watches.
+        self.PAGE_CACHE_CHECK = True
         self.SQLALCHEMY_DATABASE_URI = database_url(
             os.environ.get("TEST_DATABASE_URL") or "sqlite://"
         )

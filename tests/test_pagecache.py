@@ -22,12 +22,15 @@ from directory.calltrees.rules import add_node
 from directory.core import pagecache
 from directory.core.extensions import db
 from directory.core.models import (
+    CallOutcome,
     CallTree,
+    CheckSource,
     CollaborationPattern,
     ContactPoint,
     Mode,
     Override,
     PageVersion,
+    PathCheck,
     PatternParticipant,
     Person,
     Rotation,
@@ -68,7 +71,10 @@ def region(app, clock):
                          last_reviewed_at=T0 - timedelta(days=364, hours=20),
                          review_interval_days=365)
     tib = make_role(haninge)
-    make_contact(tib, "+46701740608", label="Dygnet runt", priority=1)
+    checked = make_contact(tib, "+46701740608", label="Dygnet runt", priority=1)
+    # verified 59 min 50 s ago: "1 hour ago" until 1 h 30 min, then "2 hours ago"
+    db.session.add(PathCheck(contact_point_id=checked.id, at=T0 - timedelta(minutes=59, seconds=50),
+                             outcome=CallOutcome.REACHED, source=CheckSource.EDITOR))
     make_contact(tib, "+46701740666", label="Krisledningsstab", priority=1,
                  mode="activated")
     make_contact(tib, CONFIDENTIAL, label="Privat", priority=2, confidential=True)
@@ -148,8 +154,17 @@ def main(page: str) -> str:
 # --- Served from the cache -----------------------------------------------------------
 
 
+@pytest.fixture
+def unwatched(app):
+    """Without the suite's watch (which renders every kept page anew to compare):
+    for the tests that count what a kept page costs."""
+    app.config["PAGE_CACHE_CHECK"] = False
+    return app
+
+
 @pytest.mark.parametrize("page", PAGES)
-def test_a_page_asked_again_is_not_built_again(app, region, page):
+def test_a_page_asked_again_is_not_built_again(unwatched, region, page):
+    app = unwatched
     reader = signed_in(app)
     url = urls(region)[page]
     with recorded_statements() as first:
@@ -163,7 +178,8 @@ def test_a_page_asked_again_is_not_built_again(app, region, page):
     assert len(second) < len(first)
 
 
-def test_a_second_reader_with_the_same_rights_is_served_what_the_first_filled(app, region):
+def test_a_second_reader_with_the_same_rights_is_served_what_the_first_filled(unwatched, region):
+    app = unwatched
     first, second = signed_in(app), signed_in(app)
     url = urls(region)["actor"]
     text(first, url)
@@ -342,6 +358,7 @@ def moments_of_change(region) -> list[datetime]:
     due = region["haninge"].last_reviewed_at + timedelta(days=365)
     meeting = datetime(2026, 12, 7, 11, 30).astimezone(UTC)
     changes = [
+        T0 + timedelta(minutes=30, seconds=10),  # "verified 1 hour ago" becomes "2 hours"
         T0 + timedelta(hours=1),  # Eva's shift starts
         T0 + timedelta(hours=2),  # VB's shift comes within the 31 days of "next"
         T0 + timedelta(hours=2, minutes=30),  # Per's override starts
@@ -381,6 +398,19 @@ def test_across_every_change_the_cached_page_is_the_page_rendered_anew(
 
 
 # --- The data version -------------------------------------------------------------------
+
+
+def test_the_suites_watch_catches_a_write_that_does_not_age_the_pages(app, region):
+    """A write on a bare connection, outside every session, raises no version:
+    the watch (on in every test) refuses the kept page it would leave behind."""
+    reader = signed_in(app)
+    url = urls(region)["actor"]
+    text(reader, url)
+    with db.engine.begin() as connection:
+        connection.execute(update(ContactPoint).where(ContactPoint.value == "+46701740608")
+                           .values(value="+46701740605"))
+    with pytest.raises(pagecache.StalePage, match="differs from the page rendered anew"):
+        reader.get(url)
 
 
 def current_version() -> int:
@@ -423,6 +453,7 @@ def test_two_app_servers_share_the_redis_store_and_each_others_edits(app, region
             super().__init__()
             self.PAGE_CACHE = "redis://127.0.0.1:6379/15"
             self.PAGE_CACHE_PREFIX = prefix
+            self.PAGE_CACHE_CHECK = False  # counted: served from Redis, not rendered
 
     servers = [build_app(OnRedis), build_app(OnRedis)]
     try:

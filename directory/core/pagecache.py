@@ -33,11 +33,11 @@ import hashlib
 import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from math import ceil
 
 from cachelib import RedisCache, SimpleCache
-from flask import current_app, g, render_template, request, session
+from flask import current_app, g, has_request_context, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -62,6 +62,7 @@ USER_BOOKKEEPING = frozenset({"last_login_at", "locale"})
 
 # However long a page says it holds, it is rendered anew after this.
 MAX_AGE = timedelta(minutes=10)
+FOREVER = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,18 @@ def earliest(now: datetime, *moments: datetime | None | Iterable[datetime | None
 def ahead(now: datetime, moment: datetime | None) -> datetime | None:
     """`moment` if it is still to come: a review already overdue stays overdue."""
     return moment if moment is not None and moment > now else None
+
+
+def keeping() -> bool:
+    """Is a page being rendered to be kept? Then what reads the clock says until when."""
+    return has_request_context() and "_page_holds_until" in g
+
+
+def holds_until(moment: datetime) -> None:
+    """Whatever prints something computed from the clock ("verified 2 hours
+    ago") says until when it reads the same; a kept page is rendered anew then."""
+    if keeping():
+        g._page_holds_until = min(g._page_holds_until, moment)
 
 
 def next_minute(now: datetime) -> datetime:
@@ -180,19 +193,30 @@ def _secret(purpose: str) -> str:
     return hmac.new(key, purpose.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _full_key(key: tuple, rights: Rights) -> str | None:
-    data_version = version()
-    if data_version is None:
-        return None
+def _full_key(key: tuple, data_version: str, rights: Rights) -> str:
     parts = (key, data_version, rights.role.value, sorted(rights.editable),
              str(get_locale()), current_app.config["TIMEZONE"])
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def rights_of(user) -> Rights:
+# The actors each editor edits, as of a data version (which every change of
+# who edits what raises): a kept page is then served with two statements,
+# the user's and the version's.
+_editable_at: dict[tuple[str, int], frozenset[int]] = {}
+
+
+def rights_of(user, data_version: str) -> Rights:
     from directory.core.security import editable_actor_ids
 
-    return Rights(UserRole(user.role), editable_actor_ids(user))
+    role = UserRole(user.role)
+    if role != UserRole.EDITOR:
+        return Rights(role, frozenset())
+    known = (data_version, user.id)
+    if known not in _editable_at:
+        if len(_editable_at) > 10_000:
+            _editable_at.clear()
+        _editable_at[known] = editable_actor_ids(user)
+    return Rights(role, _editable_at[known])
 
 
 def _flashes_waiting() -> bool:
@@ -211,6 +235,7 @@ def _built(build: Callable[[], Page], rights: Rights) -> tuple[Page, dict]:
     field_name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     saved = g.pop(field_name, None)
     setattr(g, field_name, placeholder)  # what generate_csrf() answers, for this render
+    g._page_holds_until = FOREVER
     try:
         page = build()
         parts = _rendered(page, rights)
@@ -218,9 +243,11 @@ def _built(build: Callable[[], Page], rights: Rights) -> tuple[Page, dict]:
             parts["page"] = render_template(
                 "_cached.html", title=_kept(parts["title"]), body=_kept(parts["body"]),
                 current_user=rights, next_path=_secret("path-placeholder"))
+        page.valid_until = min(page.valid_until, g._page_holds_until)
         return page, parts
     finally:
         g.pop(field_name, None)
+        g.pop("_page_holds_until", None)
         if saved is not None:
             setattr(g, field_name, saved)
 
@@ -268,12 +295,16 @@ def render(key: tuple, build: Callable[[], Page]) -> str:
     may open the page at all belong before this call, not in `build`.
     """
     store = _store()
-    full_key = None if store is None else _full_key(key, rights := rights_of(current_user))
-    if full_key is None:
+    data_version = None if store is None else version()
+    if data_version is None:
         return render_now(build())
+    rights = rights_of(current_user, data_version)
+    full_key = _full_key(key, data_version, rights)
     now = utcnow()
     entry = _guarded(store.get, full_key)
     if entry is not None and now.timestamp() < entry["until"]:
+        if current_app.config.get("PAGE_CACHE_CHECK"):
+            _check(full_key, entry, build, rights)
         return _served(entry, entry["layout"])
     page, parts = _built(build, rights)
     until = earliest(now, page.valid_until)
@@ -282,6 +313,25 @@ def render(key: tuple, build: Callable[[], Page]) -> str:
         _guarded(store.set, full_key,
                  {**parts, "until": until.timestamp(), "layout": page.layout}, timeout=timeout)
     return _served(parts, page.layout)
+
+
+class StalePage(AssertionError):
+    """A kept page that differs from the page rendered anew (`PAGE_CACHE_CHECK`)."""
+
+
+def _check(full_key: str, entry: dict, build: Callable[[], Page], rights: Rights) -> None:
+    """The test suite's watch: every page served from the cache is also rendered
+    anew and must read the same, so any test that reads a page twice after a
+    write or a move of the clock that forgot to age it fails."""
+    _page, fresh = _built(build, rights)
+    for part in ("title", "body"):
+        if entry.get(part) != fresh.get(part):
+            kept, anew = entry.get(part) or "", fresh.get(part) or ""
+            at = next((i for i, (a, b) in enumerate(zip(kept, anew, strict=False)) if a != b),
+                      min(len(kept), len(anew)))
+            raise StalePage(f"kept page {full_key[:12]} differs from the page rendered anew "
+                            f"at {part}[{at}]: kept {kept[at - 80:at + 80]!r}, "
+                            f"anew {anew[at - 80:at + 80]!r}")
 
 
 def _guarded(operation, *args, **kwargs):

@@ -220,10 +220,34 @@ def status_for_reader(point) -> PathStatus | None:
 
 
 def ago(moment: datetime) -> str:
-    """ "12 days ago" / "för 12 dagar sedan", in the reader's language."""
+    """ "12 days ago" / "för 12 dagar sedan", in the reader's language.
+
+    On a page being kept (`pagecache`), also says when the words change: the
+    first millisecond they read differently, within the next hour (the words only
+    ever move on, "1 hour" to "2 hours" to "1 day", so a halving search finds it).
+    """
+    from directory.core import pagecache
+
+    now = utcnow()
+    words = _ago(moment, now)
+    if pagecache.keeping():
+        same, changed = 0, 3_600_000  # milliseconds from now
+        if _ago(moment, now + timedelta(milliseconds=changed)) == words:
+            same = changed
+        while changed - same > 1:
+            middle = (same + changed) // 2
+            if _ago(moment, now + timedelta(milliseconds=middle)) == words:
+                same = middle
+            else:
+                changed = middle
+        pagecache.holds_until(now + timedelta(milliseconds=changed))
+    return words
+
+
+def _ago(moment: datetime, now: datetime) -> str:
     from flask_babel import format_timedelta
 
-    return format_timedelta(moment - utcnow(), add_direction=True, granularity="minute")
+    return format_timedelta(moment - now, add_direction=True, granularity="minute")
 
 
 def init_app(app) -> None:
