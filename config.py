@@ -140,7 +140,7 @@ class Config:
         # The hot pages' cache (directory/core/pagecache.py): "memory" (each
         # process its own), a redis:// URL (shared by every app server), or "off".
         self.PAGE_CACHE = env.get("PAGE_CACHE", "memory")
-        self.PAGE_CACHE_ENTRIES = max(1, int(env.get("PAGE_CACHE_ENTRIES", "2000")))
+        self.PAGE_CACHE_ENTRIES = max(1, int(env.get("PAGE_CACHE_ENTRIES", "500")))
         self.PAGE_CACHE_PREFIX = env.get("PAGE_CACHE_PREFIX", "kontaktvagar")
         self.PRINT_JOBS_ASYNC = _true_or_false(env, "PRINT_JOBS_ASYNC", True)
         # How long "Print a new revision" waits for a small binder before it

@@ -9,6 +9,8 @@ rendered anew. Two app servers share the Redis store and each other's edits.
 """
 
 import re
+import socket
+import threading
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -430,6 +432,17 @@ def test_a_sign_in_and_reading_pages_do_not_age_them(app, region):
     assert current_version() == created
 
 
+def test_a_change_made_in_sql_is_shown_after_flask_pages_refresh(app, region, runner):
+    with db.engine.begin() as connection:  # outside the app, as psql would
+        connection.execute(update(ContactPoint).where(ContactPoint.value == "+46701740608")
+                           .values(value="+46701740605"))
+    before = current_version()
+    result = runner.invoke(args=["pages-refresh"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert current_version() == before + 1
+
+
 def test_every_write_of_data_ages_the_pages(app, region):
     before = current_version()
     person = db.session.get(Person, region["haninge"].persons[0].id)
@@ -447,10 +460,12 @@ def test_two_app_servers_share_the_redis_store_and_each_others_edits(app, region
     store = redis.Redis.from_url("redis://127.0.0.1:6379/15")
     assert store.ping()  # fails loudly where Redis is missing
     prefix = f"kv-test-{uuid.uuid4().hex[:8]}"
+    shared_key = uuid.uuid4().hex * 2
 
     class OnRedis(make_config(database)):
         def __init__(self):
             super().__init__()
+            self.SECRET_KEY = shared_key  # one deployment: its servers share the key
             self.PAGE_CACHE = "redis://127.0.0.1:6379/15"
             self.PAGE_CACHE_PREFIX = prefix
             self.PAGE_CACHE_CHECK = False  # counted: served from Redis, not rendered
@@ -496,6 +511,57 @@ def test_a_redis_that_does_not_answer_costs_speed_not_the_page(app, region, data
     finally:
         with server.app_context():
             db.engine.dispose()
+
+
+def test_a_redis_that_hangs_is_left_alone_after_its_first_silence(app, region, database):
+    """A Redis that takes connections and never answers costs one short wait,
+    then the pages are rendered anew without asking it for a while."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted = []
+
+    def hold():
+        while True:
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=hold, daemon=True).start()
+
+    class Hanging(make_config(database)):
+        def __init__(self):
+            super().__init__()
+            self.PAGE_CACHE = f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+
+    server = build_app(Hanging)
+    try:
+        reader = signed_in(app, on=server)
+        for _ in range(3):
+            assert "070-174 06 08" in text(reader, urls(region)["actor"])
+        assert len(accepted) == 1  # asked once; then left alone
+    finally:
+        listener.close()
+        for connection in accepted:
+            connection.close()
+        with server.app_context():
+            db.engine.dispose()
+
+
+def test_a_write_rolled_back_does_not_age_the_pages(app, region):
+    before = current_version()
+    point = db.session.scalar(select(ContactPoint).where(ContactPoint.value == "+46701740608"))
+    point.value = "+46701740609"
+    db.session.flush()
+    db.session.rollback()
+    assert current_version() == before
+
+
+def test_every_table_named_as_bookkeeping_exists():
+    """A misspelt name would age every page at every such write (or worse, the
+    other way round, if a list of what ages them were kept instead)."""
+    assert not pagecache.BOOKKEEPING - set(db.metadata.tables)
 
 
 def test_earliest_ignores_nothing_to_come_and_caps_the_age():

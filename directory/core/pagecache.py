@@ -31,11 +31,15 @@ Stores (`PAGE_CACHE`): "memory" (each process its own, the default), a
 
 import hashlib
 import hmac
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from math import ceil
+from pathlib import Path
 
+import click
 from cachelib import RedisCache, SimpleCache
 from flask import current_app, g, has_request_context, render_template, request, session
 from flask_babel import get_locale
@@ -55,7 +59,7 @@ from directory.core.models import PageVersion, UserRole, utcnow
 BOOKKEEPING = frozenset({
     "audit_event", "card_change", "card_sequence", "carddav_snapshot", "vcard_cache",
     "pending_import", "login_session", "access_token", "device_password",
-    "reminder_sent", "call_out_mark", "page_version",
+    "reminder_sent", "callout_mark", "page_version",
 })
 # A user's row changes at every sign-in; no cached page shows these columns.
 USER_BOOKKEEPING = frozenset({"last_login_at", "locale"})
@@ -132,10 +136,7 @@ def next_minute(now: datetime) -> datetime:
 # --- The data version ----------------------------------------------------------
 
 
-def _raise_version(connection) -> None:
-    connection.execute(
-        update(PageVersion).where(PageVersion.id == 1).values(n=PageVersion.n + 1)
-    )
+AGES = "pagecache_ages"  # session.info: this transaction wrote what pages show
 
 
 def _shows(obj) -> bool:
@@ -158,17 +159,34 @@ def _after_flush(session: Session, _context) -> None:
     written = (*session.new, *session.deleted,
                *(o for o in session.dirty if session.is_modified(o)))
     if any(_shows(o) for o in written):
-        _raise_version(session.connection())
+        session.info[AGES] = True
 
 
 def _on_statement(state) -> None:
     """Bulk INSERT, UPDATE and DELETE statements (restore, synthetic regions,
-    sign-out everywhere) bypass the flush: raise the version for them too."""
+    sign-out everywhere) bypass the flush: they age the pages too."""
     if not (state.is_insert or state.is_update or state.is_delete):
         return
     table = getattr(state.statement, "table", None)
     if getattr(table, "name", None) not in BOOKKEEPING:
-        _raise_version(state.session.connection())
+        state.session.info[AGES] = True
+
+
+def _before_commit(session: Session) -> None:
+    """Raise the version as the transaction's last write, just before it commits.
+
+    The row lock is then held for the commit alone, not from a first flush
+    on (writers wait on each other for milliseconds, and no writer holding
+    it ever waits for another lock: no deadlock).
+    """
+    session.flush()  # what is still pending is written (and noted) first
+    if session.info.pop(AGES, False):
+        session.connection().execute(
+            update(PageVersion).where(PageVersion.id == 1).values(n=PageVersion.n + 1))
+
+
+def _forget(session: Session, *_args) -> None:
+    session.info.pop(AGES, None)
 
 
 def version() -> str | None:
@@ -194,8 +212,9 @@ def _secret(purpose: str) -> str:
 
 
 def _full_key(key: tuple, data_version: str, rights: Rights) -> str:
-    parts = (key, data_version, rights.role.value, sorted(rights.editable),
-             str(get_locale()), current_app.config["TIMEZONE"])
+    parts = (current_app.extensions["page_cache_state"]["build"], key, data_version,
+             rights.role.value, sorted(rights.editable), str(get_locale()),
+             current_app.config["TIMEZONE"])
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
@@ -240,9 +259,7 @@ def _built(build: Callable[[], Page], rights: Rights) -> tuple[Page, dict]:
         page = build()
         parts = _rendered(page, rights)
         if page.layout and not _flashes_waiting():
-            parts["page"] = render_template(
-                "_cached.html", title=_kept(parts["title"]), body=_kept(parts["body"]),
-                current_user=rights, next_path=_secret("path-placeholder"))
+            parts = _whole(parts, rights)
         page.valid_until = min(page.valid_until, g._page_holds_until)
         return page, parts
     finally:
@@ -267,14 +284,39 @@ def _rendered(page: Page, rights: Rights) -> dict:
     return {"title": title, "body": body}
 
 
+def _whole(parts: dict, rights: Rights) -> dict:
+    """The page in its layout, kept once: the content is found in it by offsets."""
+    mark = f"<!--{_secret('body-mark')}-->"
+    layout = render_template("_cached.html", title=_kept(parts["title"]), body=_kept(mark),
+                             current_user=rights, next_path=_secret("path-placeholder"))
+    at = layout.index(mark)
+    body = parts["body"]
+    return {"title": parts["title"], "page": layout[:at] + body + layout[at + len(mark):],
+            "body_at": (at, at + len(body))}
+
+
+def _body(parts: dict) -> str:
+    if "page" in parts:
+        start, end = parts["body_at"]
+        return parts["page"][start:end]
+    return parts["body"]
+
+
+def _usable(entry, now: datetime) -> bool:
+    """A kept entry of this version's shape that still holds (anything else: rendered anew)."""
+    return (isinstance(entry, dict) and isinstance(entry.get("until"), float)
+            and now.timestamp() < entry["until"] and "layout" in entry
+            and ("page" in entry or "body" in entry))
+
+
 def _served(parts: dict, page_layout: bool) -> str:
     """A kept page with this request's CSRF token and path in it."""
     placeholder = _secret("csrf-placeholder")
-    if page_layout and parts.get("page") and not _flashes_waiting():
+    if page_layout and "page" in parts and not _flashes_waiting():
         page = parts["page"].replace(
             _secret("path-placeholder"), str(escape(request.full_path.rstrip("?"))))
         return page.replace(placeholder, generate_csrf())
-    body = parts["body"]
+    body = _body(parts)
     if placeholder in body:
         body = body.replace(placeholder, generate_csrf())
     if not page_layout:
@@ -302,14 +344,16 @@ def render(key: tuple, build: Callable[[], Page]) -> str:
     full_key = _full_key(key, data_version, rights)
     now = utcnow()
     entry = _guarded(store.get, full_key)
-    if entry is not None and now.timestamp() < entry["until"]:
+    if _usable(entry, now):
         if current_app.config.get("PAGE_CACHE_CHECK"):
             _check(full_key, entry, build, rights)
         return _served(entry, entry["layout"])
     page, parts = _built(build, rights)
     until = earliest(now, page.valid_until)
     timeout = ceil((until - now).total_seconds())
-    if timeout > 0:
+    # Not kept when this request's own transaction wrote what pages show: its
+    # version is not yet the one it will commit as (or may roll back).
+    if timeout > 0 and not db.session.info.get(AGES):
         _guarded(store.set, full_key,
                  {**parts, "until": until.timestamp(), "layout": page.layout}, timeout=timeout)
     return _served(parts, page.layout)
@@ -322,11 +366,16 @@ class StalePage(AssertionError):
 def _check(full_key: str, entry: dict, build: Callable[[], Page], rights: Rights) -> None:
     """The test suite's watch: every page served from the cache is also rendered
     anew and must read the same, so any test that reads a page twice after a
-    write or a move of the clock that forgot to age it fails."""
+    write or a move of the clock that forgot to age it fails. The layout kept
+    with it too (menu, mode banner, call-outs under way)."""
     _page, fresh = _built(build, rights)
-    for part in ("title", "body"):
-        if entry.get(part) != fresh.get(part):
-            kept, anew = entry.get(part) or "", fresh.get(part) or ""
+    compared = [("title", entry.get("title"), fresh.get("title")),
+                ("body", _body(entry), _body(fresh))]
+    if "page" in entry and "page" in fresh:
+        compared.append(("page", entry["page"], fresh["page"]))
+    for part, kept, anew in compared:
+        if kept != anew:
+            kept, anew = kept or "", anew or ""
             at = next((i for i, (a, b) in enumerate(zip(kept, anew, strict=False)) if a != b),
                       min(len(kept), len(anew)))
             raise StalePage(f"kept page {full_key[:12]} differs from the page rendered anew "
@@ -334,16 +383,54 @@ def _check(full_key: str, entry: dict, build: Callable[[], Page], rights: Rights
                             f"anew {anew[at - 80:at + 80]!r}")
 
 
+# After a store fails, it is left alone this long: a Redis that hangs costs
+# one short timeout per worker now and then, not one per request.
+STORE_REST = 30.0
+
+
 def _guarded(operation, *args, **kwargs):
     """A store that is down costs speed, never a page: the page is rendered anew."""
+    state = current_app.extensions["page_cache_state"]
+    if time.monotonic() < state["resting_until"]:
+        return None
     try:
         return operation(*args, **kwargs)
     except Exception:  # a store's own errors (Redis gone, a full disk) are not the page's
-        current_app.logger.warning("page cache: the store does not answer", exc_info=True)
+        state["resting_until"] = time.monotonic() + STORE_REST
+        current_app.logger.warning(
+            "page cache: the store does not answer; pages are rendered anew for %d s",
+            STORE_REST, exc_info=True)
         return None
 
 
+@cache
+def _sources_digest(root: Path) -> bytes:
+    digest = hashlib.sha256()
+    for path in sorted([*root.rglob("*.py"), *(root.parent / "templates").rglob("*.html")]):
+        digest.update(str(path.relative_to(root.parent)).encode())
+        digest.update(path.read_bytes())
+    return digest.digest()
+
+
+def _build_id(app) -> str:
+    """What the app's code and templates are: pages kept by another build (a
+    rolling deploy sharing one Redis) are not served by this one, and another
+    deployment's (another SECRET_KEY) never."""
+    return hmac.new(str(app.secret_key).encode(), _sources_digest(Path(app.root_path)),
+                    hashlib.sha256).hexdigest()[:16]
+
+
+@click.command("pages-refresh")
+def refresh_command():
+    """Render every kept page anew (after a change made outside the app, in SQL)."""
+    db.session.info[AGES] = True
+    db.session.commit()
+    click.echo("Every kept page will be rendered anew at its next request.")
+
+
 def init_app(app) -> None:
+    app.cli.add_command(refresh_command)
+    app.extensions["page_cache_state"] = {"resting_until": 0.0, "build": _build_id(app)}
     setting = app.config.get("PAGE_CACHE", "memory")
     if setting == "off":
         app.extensions["page_cache"] = None
@@ -353,12 +440,12 @@ def init_app(app) -> None:
     elif setting.startswith(("redis://", "rediss://")):
         import redis
 
-        client = redis.Redis.from_url(setting, socket_connect_timeout=1, socket_timeout=1)
+        client = redis.Redis.from_url(setting, socket_connect_timeout=0.1, socket_timeout=0.1)
         app.extensions["page_cache"] = RedisCache(
             client, key_prefix=f"{app.config.get('PAGE_CACHE_PREFIX', 'kontaktvagar')}:page:")
     else:
         raise RuntimeError(f"PAGE_CACHE must be memory, off or a redis:// URL, not {setting!r}")
-    if not event.contains(Session, "after_flush", _after_flush):
-        event.listen(Session, "after_flush", _after_flush)
-    if not event.contains(Session, "do_orm_execute", _on_statement):
-        event.listen(Session, "do_orm_execute", _on_statement)
+    for name, hook in (("after_flush", _after_flush), ("do_orm_execute", _on_statement),
+                       ("before_commit", _before_commit), ("after_rollback", _forget)):
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)
