@@ -261,6 +261,9 @@ def start_servers(n: int, args, app_url: str, logs: Path, tag: str) -> list[dict
     for i in range(n):
         port = args.port + i
         with socket.socket() as probe_socket:  # never load someone else's server
+            # as gunicorn binds: a port the last run's server left in TIME_WAIT is
+            # free, one with a live listener is not (Linux refuses that bind still)
+            probe_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe_socket.bind((LOOPBACK, port))
             except OSError:
