@@ -140,6 +140,9 @@ def sign_in(page: Page, email: str) -> None:
 
 def open_menu(page: Page) -> None:
     """On a phone the main menu is behind its "Menu" button: open it, as a person would."""
+    # Whether the button shows is the stylesheet's call (hidden on a wide screen):
+    # read it once the page and its stylesheet have loaded, not before.
+    page.wait_for_load_state("load")
     summary = page.locator(".site-menu > summary")
     if summary.is_visible():
         summary.click()

@@ -116,6 +116,7 @@ def region(app, clock):
 
 def urls(region) -> dict[str, str]:
     return {
+        "start": "/",
         "actor": "/actors/haninge-kommun",
         "role": f"/roles/{region['tib'].id}",
         "search": "/search?q=haninge+tib",
@@ -192,6 +193,19 @@ def test_a_second_reader_with_the_same_rights_is_served_what_the_first_filled(un
 
 
 # --- Never behind the data -------------------------------------------------------------
+
+
+def test_the_start_page_shows_a_new_actor_and_an_editors_review_falling_due(app, region, clock):
+    editor = signed_in(app, UserRole.EDITOR, [region["haninge"]])
+    assert "Tyresö kommun" not in text(editor, "/")
+    make_actor("Tyresö kommun")
+    db.session.commit()
+    assert "Tyresö kommun" in text(editor, "/")
+    due = region["haninge"].last_reviewed_at + timedelta(days=365)
+    clock.move_to(due - timedelta(seconds=1))
+    assert "Review overdue" not in text(editor, "/")
+    clock.move_to(due)
+    assert "Review overdue" in text(editor, "/")
 
 
 @pytest.mark.parametrize("page", PAGES)

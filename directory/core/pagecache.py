@@ -1,9 +1,9 @@
 """Hot pages rendered once for everyone who would see the same thing.
 
 When a region switches to activated mode, hundreds of officials open the
-same few pages (an actor, a duty role, a search, a call tree) within
-minutes. Each is rendered once and then served from a cache until anything
-it shows could read differently. A rendered page is kept under:
+same few pages (the start page, an actor, a duty role, a search, a call
+tree) within minutes. Each is rendered once and then served from a cache
+until anything it shows could read differently. A rendered page is kept under:
 
 - the page and its arguments (the view's `key`);
 - the data version: one row (`page_version`) raised by every write of

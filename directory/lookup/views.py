@@ -162,19 +162,26 @@ def _result(hit: Hit, states, on_call, upcoming=None, ways=None) -> dict:
 @bp.get("/")
 def home():
     """The start page: one search box, and the actors of the region."""
+    return pagecache.render(("home",), _home_page)
+
+
+def _home_page() -> Page:
     actors = db.session.execute(  # names and slugs only: thousands at national scale
         select(Actor.name, Actor.slug).where(Actor.deleted_at.is_(None))
     ).all()
     actors.sort(key=lambda a: swedish_sort_key(a.name))
-    return render_template("lookup/home.html", actors=actors, query="", results=None,
-                           my_actors=my_actors(current_user))
+    now = utcnow()
+    mine = my_actors(current_user, now)
+    return Page("lookup/home.html",
+                dict(actors=actors, query="", results=None, my_actors=mine),
+                # an editor's own actors: "Review overdue" from when each falls due
+                valid_until=pagecache.earliest(now, (ahead(now, row["due"]) for row in mine)))
 
 
-def my_actors(user) -> list[dict]:
+def my_actors(user, now) -> list[dict]:
     """An editor's own actors with their review state, overdue first: where they start."""
     if user.role != UserRole.EDITOR:
         return []
-    now = utcnow()
     rows = [{"actor": a, "due": review_due_at(a), "overdue": is_overdue(a, now)}
             for a in user.actors if a.deleted_at is None]
     return sorted(rows, key=lambda r: (not r["overdue"], swedish_sort_key(r["actor"].name)))
