@@ -317,6 +317,16 @@ def test_each_reader_sees_what_they_may_whoever_filled_the_cache(app, region, pa
             assert (edit_link in shown) == may, name
 
 
+@pytest.mark.parametrize("page", PAGES + ["start"])
+def test_someone_not_signed_in_is_sent_to_sign_in_even_for_a_kept_page(app, region, page):
+    url = urls(region)[page]
+    text(signed_in(app), url)  # kept now
+    app.test_client_class = FreshContextClient
+    response = app.test_client().get(url)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
 def test_the_cached_page_carries_each_sessions_own_csrf_token(app, region):
     """Two editors of Haninge share the cached page; each review form posts with
     the token of its own session."""

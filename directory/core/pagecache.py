@@ -33,7 +33,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from math import ceil
@@ -46,7 +46,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
-from sqlalchemy import event, select, update
+from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session
 
 from directory.core.extensions import db
@@ -93,7 +93,6 @@ class Page:
     context: dict
     valid_until: datetime
     layout: bool = True
-    extra: dict = field(default_factory=dict)
 
 
 def earliest(now: datetime, *moments: datetime | None | Iterable[datetime | None]) -> datetime:
@@ -145,8 +144,6 @@ def _shows(obj) -> bool:
     if table in BOOKKEEPING:
         return False
     if table == "user_account":
-        from sqlalchemy import inspect
-
         state = inspect(obj)
         if state.persistent:  # an update: only bookkeeping columns?
             changed = {a.key for a in state.attrs if a.history.has_changes()}
