@@ -122,10 +122,12 @@ def urls(region) -> dict[str, str]:
         "search": "/search?q=haninge+tib",
         "type-ahead": "/search?q=haninge&fragment=1",
         "call tree": f"/calltrees/{region['tree'].id}",
+        "board": "/oncall",
+        "board rows": "/oncall/rows",
     }
 
 
-PAGES = ["actor", "role", "search", "type-ahead", "call tree"]
+PAGES = ["actor", "role", "search", "type-ahead", "call tree", "board", "board rows"]
 
 
 def signed_in(app, role=UserRole.VIEWER, actors=(), *, on=None):
@@ -232,7 +234,7 @@ def test_a_bulk_update_shows_on_the_next_request(app, region, page):
     assert "070-174 06 07" in text(reader, url)
 
 
-@pytest.mark.parametrize("page", ["actor", "role", "search", "type-ahead"])
+@pytest.mark.parametrize("page", ["actor", "role", "search", "type-ahead", "board", "board rows"])
 def test_a_mode_switch_shows_on_the_next_request(app, region, page):
     reader = signed_in(app)
     url = urls(region)[page]
@@ -258,7 +260,7 @@ def test_a_mode_switch_shows_on_the_call_tree(app, region):
     assert "is in force now" in text(reader, url)
 
 
-@pytest.mark.parametrize("page", ["actor", "role", "search", "call tree"])
+@pytest.mark.parametrize("page", ["actor", "role", "search", "call tree", "board", "board rows"])
 def test_a_handover_shows_on_the_next_request(app, region, clock, page):
     """At 10:00 Per is on call (the rotation's turn); Eva's shift starts at 11:00."""
     reader = signed_in(app)
@@ -275,8 +277,50 @@ def on_call_now(page: str, kind: str) -> str:
     """Who a page says is on call now."""
     if kind == "call tree":
         return re.search(r'class="on-call[^"]*">.*?</', page, re.S).group(0)
+    if kind.startswith("board"):  # the first row: Haninge's TiB
+        return re.search(r'data-label="On call now">(.*?)</td>', page).group(1)
     start = page.index("On call now")
     return page[start:page.index("</strong>", start)]
+
+
+@pytest.mark.parametrize("page", ["board", "board rows"])
+def test_the_board_shows_a_stretch_as_it_comes_within_its_two_weeks(app, region, clock, page):
+    """The board says "more than two weeks" until the end of a stretch comes
+    within its window (15 days): then the moment it ends, and who comes next."""
+    nacka_tib = region["nacka"].roles[0]
+    db.session.add(Shift(role=nacka_tib, person=make_person(region["nacka"], "Ola Berg"),
+                         starts_at=T0 + timedelta(days=15, hours=1),
+                         ends_at=T0 + timedelta(days=15, hours=5)))
+    db.session.commit()
+    reader = signed_in(app)
+    url = urls(region)[page]
+
+    def nacka_row() -> str:
+        shown = text(reader, url)
+        return shown[shown.index('href="/actors/nacka-kommun"'):]
+
+    clock.move_to(T0 + timedelta(minutes=30))
+    assert "more than two weeks" in nacka_row() and "Ola Berg" not in nacka_row()
+    clock.move_to(T0 + timedelta(hours=1))  # the gap ends exactly 15 days on: still open
+    assert "more than two weeks" in nacka_row()
+    clock.move_to(T0 + timedelta(hours=1, seconds=1))
+    row = nacka_row()
+    assert "Tue 22 Dec 11:00" in row and "Ola Berg" in row and "more than two weeks" not in row
+
+
+def test_a_kept_board_says_when_it_was_served_not_when_it_was_made(unwatched, region, clock):
+    """"Updated" on the board (and the refresh's time stamp) is each answer's own moment."""
+    reader = signed_in(unwatched)
+    for url in ("/oncall", "/oncall/rows"):
+        assert "Updated 10:00:00" in text(reader, url)
+    clock.move_to(T0 + timedelta(minutes=3, seconds=7))
+    with recorded_statements() as statements:
+        rows = text(reader, "/oncall/rows")
+        page = text(reader, "/oncall")
+    assert not [s for s in statements if "contact_point" in s], "served from the cache"
+    for shown in (rows, page):
+        assert "Updated 10:03:07" in shown
+        assert 'data-updated="2026-12-07T09:03:07+00:00"' in shown
 
 
 def test_a_review_falling_due_shows_on_the_next_request(app, region, clock):
@@ -291,7 +335,8 @@ def test_a_review_falling_due_shows_on_the_next_request(app, region, clock):
 # --- Each reader sees their own --------------------------------------------------------
 
 
-@pytest.mark.parametrize("page", ["actor", "role", "search", "type-ahead", "call tree"])
+@pytest.mark.parametrize("page", ["actor", "role", "search", "type-ahead", "call tree", "board",
+                                  "board rows"])
 def test_each_reader_sees_what_they_may_whoever_filled_the_cache(app, region, page):
     """Viewer, editor of another actor, editor of this actor, coordinator, and
     the viewer again: a confidential number and the edit links for those who

@@ -42,7 +42,7 @@ from pathlib import Path
 import click
 from cachelib import RedisCache, SimpleCache
 from flask import current_app, g, has_request_context, render_template, request, session
-from flask_babel import get_locale
+from flask_babel import format_datetime, get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -125,6 +125,23 @@ def holds_until(moment: datetime) -> None:
     ago") says until when it reads the same; a kept page is rendered anew then."""
     if keeping():
         g._page_holds_until = min(g._page_holds_until, moment)
+
+
+# What `served_at` prints, by name: the moment a page is served, not the one it was made.
+CLOCK_STYLES = {
+    "iso": lambda moment: moment.isoformat(),
+    "time": lambda moment: format_datetime(moment, "HH:mm:ss"),
+}
+
+
+def served_at(moment: datetime, style: str) -> str:
+    """`moment` (the request's now) as `CLOCK_STYLES[style]` prints it; in a page
+    being rendered to be kept, a marker that each response fills with its own
+    moment ("Updated 10:41:07" on a board kept for minutes). The page's content
+    is what a render at that moment would show: it holds until `valid_until`."""
+    if keeping():
+        return _secret(f"clock-{style}")
+    return CLOCK_STYLES[style](moment)
 
 
 def next_minute(now: datetime) -> datetime:
@@ -306,16 +323,27 @@ def _usable(entry, now: datetime) -> bool:
             and ("page" in entry or "body" in entry))
 
 
-def _served(parts: dict, page_layout: bool) -> str:
-    """A kept page with this request's CSRF token and path in it."""
+def _filled(text: str) -> str:
+    """This response's own CSRF token and moment where the kept page has markers."""
     placeholder = _secret("csrf-placeholder")
+    if placeholder in text:
+        text = text.replace(placeholder, generate_csrf())
+    now = None
+    for style, show in CLOCK_STYLES.items():
+        marker = _secret(f"clock-{style}")
+        if marker in text:
+            now = now or utcnow()
+            text = text.replace(marker, show(now))
+    return text
+
+
+def _served(parts: dict, page_layout: bool) -> str:
+    """A kept page with this request's CSRF token, moment and path in it."""
     if page_layout and "page" in parts and not _flashes_waiting():
         page = parts["page"].replace(
             _secret("path-placeholder"), str(escape(request.full_path.rstrip("?"))))
-        return page.replace(placeholder, generate_csrf())
-    body = _body(parts)
-    if placeholder in body:
-        body = body.replace(placeholder, generate_csrf())
+        return _filled(page)
+    body = _filled(_body(parts))
     if not page_layout:
         return body
     return render_template("_cached.html", title=_kept(parts["title"]), body=_kept(body))
@@ -427,6 +455,7 @@ def refresh_command():
 
 def init_app(app) -> None:
     app.cli.add_command(refresh_command)
+    app.jinja_env.globals["served_at"] = served_at
     app.extensions["page_cache_state"] = {"resting_until": 0.0, "build": _build_id(app)}
     setting = app.config.get("PAGE_CACHE", "memory")
     if setting == "off":

@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from directory.core.extensions import db
 from directory.core.models import Override, Person, Role, Rotation, RotationMember, Shift
+from directory.core.pagecache import MAX_AGE
 
 
 @dataclass(frozen=True)
@@ -218,32 +219,39 @@ def _boundaries(role, start, end, tz, overrides, shifts) -> set[datetime]:
 
 
 def unchanged_until(roles, at: datetime, tz: ZoneInfo,
-                    horizon: timedelta = timedelta(0)) -> datetime:
-    """Until when a page showing these roles as of `at` reads the same.
+                    horizon: timedelta = timedelta(0), *, within: timedelta = MAX_AGE) -> datetime:
+    """Until when a page showing these roles as of `at` reads the same, looking
+    no further than `within` (a kept page is rendered anew after `MAX_AGE` anyway).
 
     A page shows who is on call now and what happens within `horizon` after
     now (who comes next, the coming weeks). That changes at the first moment
     anything changes for a role, and also when a change beyond the horizon
-    comes within it as time passes: at that change minus the horizon. Looked
-    for up to two horizons and a day ahead; past that, the page holds until
-    the end of what was looked at, less the horizon.
+    comes within it as time passes: at that change minus the horizon. So two
+    short stretches are looked at, the next `within` and the `within` past
+    the horizon, not the weeks between: a page of fifty roles reads minutes
+    of shifts, not weeks.
     """
     roles = list(roles)
-    end = at + 2 * horizon + timedelta(days=1)
+    end = at + within
     if not roles:
         return end
     load_rotations(roles)
-    overrides, shifts = _coverings([role.id for role in roles], at, end)
-    first, entering = end, end - horizon
-    for role in roles:
-        found = _boundaries(role, at, end, tz,
-                            [e for e in overrides if e.role_id == role.id],
-                            [e for e in shifts if e.role_id == role.id])
-        for moment in found:
-            first = min(first, moment)
-            if horizon and moment >= at + horizon:
-                entering = min(entering, moment - horizon)
-    return min(first, entering)
+    ids = [role.id for role in roles]
+    spans = [(at, end, timedelta(0))]
+    if horizon:
+        # from just before the horizon: a change exactly at it changes the page at once
+        edge = at + horizon - timedelta(microseconds=1)
+        spans.append((edge, edge + within, horizon))
+    first = end
+    for start, stop, shift in spans:
+        overrides, shifts = _coverings(ids, start, stop)
+        for role in roles:
+            found = _boundaries(role, start, stop, tz,
+                                [e for e in overrides if e.role_id == role.id],
+                                [e for e in shifts if e.role_id == role.id])
+            for moment in found:
+                first = min(first, moment - shift)
+    return first
 
 
 def _timeline(role, start, end, tz, overrides, shifts, now_and_next=False) -> list[OnCall]:

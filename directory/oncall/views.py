@@ -7,8 +7,11 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from directory.core import pagecache
 from directory.core.models import ActorKind, utcnow
 from directory.core.modes import region_mode
+from directory.core.pagecache import Page
+from directory.core.schedules import unchanged_until
 from directory.oncall import board, comms
 
 bp = Blueprint("oncall", __name__)
@@ -41,29 +44,40 @@ def _filters() -> board.Filters:
                      kind=str(error)[:40]))
 
 
-def _board_context() -> dict:
-    filters = _filters()
-    now = utcnow()
-    number = request.args.get("page", 1, type=int)  # not a number: the first page
-    page = board.board_page(filters, now, _tz(), number,
-                            current_app.config["ONCALL_PAGE_SIZE"])
+def _board(filters: board.Filters, number: int, template: str, layout: bool) -> Page:
+    """The board's page `number`, kept until any row would read differently: the
+    next change of who is on call for its roles (or of who comes next, as the
+    window moves on); any write is a new data version."""
+    now, tz = utcnow(), _tz()
+    page = board.board_page(filters, now, tz, number, current_app.config["ONCALL_PAGE_SIZE"])
     # The page's own address for its refresh: the filters, and the page past the first.
     here = {**filters.args, **({"page": page.number} if page.number > 1 else {})}
-    return {"rows": page.rows, "page": page, "filters": filters, "here": here, "now": now,
-            "gaps": sum(1 for r in page.rows if r.is_gap),
-            "refresh_seconds": REFRESH_SECONDS}
+    context = {"rows": page.rows, "page": page, "filters": filters, "here": here, "now": now,
+               "gaps": sum(1 for r in page.rows if r.is_gap),
+               "refresh_seconds": REFRESH_SECONDS}
+    if layout:
+        context["kinds"] = kind_choices()
+    return Page(template, context, layout=layout,
+                valid_until=unchanged_until([r.role for r in page.rows], now, tz, board.WINDOW))
+
+
+def _kept_board(name: str, template: str, layout: bool) -> str:
+    filters = _filters()  # a kind that is not one: 400 before anything is kept
+    number = request.args.get("page", 1, type=int)  # not a number: the first page
+    return pagecache.render((name, tuple(sorted(filters.args.items())), number),
+                            lambda: _board(filters, number, template, layout))
 
 
 @bp.get("/oncall")
 def index():
     """Every actor's duty roles: who is on call now, the number, until when, who next."""
-    return render_template("oncall/board.html", kinds=kind_choices(), **_board_context())
+    return _kept_board("oncall", "oncall/board.html", layout=True)
 
 
 @bp.get("/oncall/rows")
 def rows():
     """The board's table body alone, for the page's periodic refresh."""
-    return render_template("oncall/_rows.html", **_board_context())
+    return _kept_board("oncall-rows", "oncall/_rows.html", layout=False)
 
 
 def _local(moment) -> str:
