@@ -131,7 +131,7 @@ def kept_database(url: str | None, data_dir: str, persons: int) -> tuple[Databas
     ), bool(exists)
 
 
-def make_config(database: Database) -> type[Config]:
+def make_config(database: Database, **settings) -> type[Config]:
     class BenchConfig(Config):
         APP_ENV = "bench"
 
@@ -140,12 +140,16 @@ def make_config(database: Database) -> type[Config]:
             self.SECRET_KEY = secrets.token_urlsafe(32)
             self.SQLALCHEMY_DATABASE_URI = database.url
             self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, **database.engine_options}
+            for name, value in settings.items():
+                setattr(self, name, value)
 
     return BenchConfig
 
 
-def make_app(database: Database) -> Flask:
-    return create_app(make_config(database))
+def make_app(database: Database, **settings) -> Flask:
+    """The app on this database; `settings` override the configuration
+    (`PAGE_CACHE="off"` to time every request built anew)."""
+    return create_app(make_config(database, **settings))
 
 
 def viewer_and_editor(viewer: str, editor: str, password: str, name: str):

@@ -181,3 +181,54 @@ def test_the_reindex_command_leaves_postgresql_its_visibility_map(region, runner
             "SELECT vacuum_count, analyze_count FROM pg_stat_user_tables"
             " WHERE relid = to_regclass(:name)"), {"name": table}).one()
         assert vacuums >= 1 and analyses >= 1, (table, vacuums, analyses)
+
+
+# --- A common word: the best, without grouping every entry that shares it ------------
+
+
+@pytest.fixture
+def crowded(app):
+    """Hallstahammar with its TiB, and more persons whose words start with "ha"
+    than a search reads candidates of (`limit * 4`)."""
+    hallsta = make_actor("Hallstahammars kommun", short_name="Hallstahammar")
+    make_contact(make_role(hallsta), "+46701740640")
+    other = make_actor("Västerås stad", short_name="Västerås")
+    for n in range(45):
+        make_person(other, f"Hans Hansson {n}", title="Handläggare")
+    db.session.commit()
+    return hallsta
+
+
+@pytest.mark.parametrize(("query", "found", "partial"), [
+    ("ha", 47, False),  # the actor, its TiB and the 45 persons
+    ("ha tib", 1, False),  # Hallstahammar's TiB: "ha" from its actor, "tib" its own
+    ("hans ha", 45, False),  # every word common
+    ("hallsta kommun", 2, False),  # the actor and its TiB ("kommun": the actor's word)
+    ("ha zyxel", 47, True),  # nothing has both: those with the common one
+    ("tib vasteras", 47, True),  # nothing has both: the TiB, Västerås and its persons
+])
+def test_common_words_rank_as_grouping_every_match_would(crowded, monkeypatch, query, found,
+                                                         partial):
+    """Read as common words (more rows than the probe) and as rare ones (every
+    match grouped), the results are the same when the candidates cover every
+    match: with every word, and with most when none has every word."""
+    exact = search(query, limit=50)
+    monkeypatch.setattr("directory.lookup.search.RAREST_PROBE", 5)
+    common = search(query, limit=50)
+    assert len(exact) == found and exact.partial == partial
+    assert [(h.entity_type, h.entry.id, h.score) for h in common] == [
+        (h.entity_type, h.entry.id, h.score) for h in exact]
+    assert common.partial == exact.partial
+
+
+def test_a_common_word_shows_the_best_scored_when_it_reads_fewer_than_match(
+        crowded, monkeypatch):
+    """With more matches than candidates read (limit 5: 20 candidates of 47
+    entries), the entries shown score as well as the best of all of them."""
+    best = sorted((h.score for h in search("ha", limit=50)), reverse=True)[:5]
+    monkeypatch.setattr("directory.lookup.search.RAREST_PROBE", 5)
+    found = search("ha", limit=5)
+    assert [h.score for h in found] == best
+    # each of "Hans", "Hansson" and "Handläggare" starts with "ha": a person
+    # scores above the actor, whose name has one such word
+    assert all(name.startswith("Hans Hansson") for name in names(found))

@@ -386,8 +386,16 @@ def _slots(tokens: list[str], groups) -> list[Slot]:
 
 
 def _prefix(column, token: str):
+    """Words starting with `token` (folded: a-z and 0-9 only): an index range.
+
+    On PostgreSQL as a LIKE on the byte-wise ("C") column, which the planner
+    reads as the same range but estimates from the prefix; a bare range
+    inside one bucket of its histogram it guesses at one row, and then walks
+    every row of a common prefix once for each entry of another word."""
     if len(token) < MIN_PREFIX:
         return column == token
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column.like(token + "%")
     return (column >= token) & (column < token + "{")
 
 
@@ -510,18 +518,8 @@ def _type_order(column):
     )
 
 
-def _rank_every_word(term, matchers: list, limit: int) -> list:
-    """Entries matching every slot, best first, from the rarest slot's entries.
-
-    Grouping every match of every word ("tib" is in every municipality's
-    duty role) grows with the region. An entry matching every word is among
-    the entries of the word with the fewest index rows: those are kept that
-    have a row for each other slot too (looked up through the entity index),
-    and only they are scored, from their own rows, as `_slot_query` scores.
-    How many rows each slot has is counted only up to `RAREST_PROBE`, which
-    is enough to choose.
-    """
-    kinds_per_slot = [matcher(term) for matcher in matchers]
+def _sizes(term, kinds_per_slot: list[list]) -> list[int]:
+    """How many index rows each slot matches, counted up to `RAREST_PROBE` a way."""
     probes = [
         select(func.count())
         .select_from(select(term.entity_id).where(condition).limit(RAREST_PROBE).subquery())
@@ -530,8 +528,44 @@ def _rank_every_word(term, matchers: list, limit: int) -> list:
         for condition, _how in kinds
     ]
     counts = iter(db.session.execute(select(*probes)).one())
-    sizes = [sum(next(counts) for _ in kinds) for kinds in kinds_per_slot]
+    return [sum(next(counts) for _ in kinds) for kinds in kinds_per_slot]
+
+
+def _score(term, kinds_per_slot: list[list]):
+    """An entry's score from its own index rows: for each slot the best match
+    (weight times how well), and one more for each further word matched."""
+    slot_scores = []
+    for kinds in kinds_per_slot:
+        best = func.max(case(*((cond, term.weight * how) for cond, how in kinds)))
+        words = func.count(
+            case((or_(*(cond for cond, _how in kinds)), term.term)).distinct()
+        )
+        slot_scores.append(best + words - 1)
+    return sum(slot_scores[1:], slot_scores[0]).label("score")
+
+
+def _rank_every_word(term, slots: list[Slot], matchers: list, sizes: list[int],
+                     limit: int) -> list:
+    """Entries matching every slot, best first.
+
+    Grouping every match of every word ("tib" is in every municipality's
+    duty role) grows with the region. When one word is rare, an entry
+    matching every word is among that word's entries: those are kept that
+    have a row for each other slot too (looked up through the entity index),
+    and only they are scored. When every word is common, candidates are read
+    in the order scores mostly follow (`_tier_candidates`). How many rows
+    each slot has is counted only up to `RAREST_PROBE`, which is enough to
+    choose. A single rare word: [] (`_rank_most_words` groups its matches).
+    """
+    kinds_per_slot = [matcher(term) for matcher in matchers]
     if min(sizes) == 0:
+        return []
+    if min(sizes) >= RAREST_PROBE:
+        # the longest word typed is likely the rarest of the common ones
+        driving = max(range(len(slots)), key=lambda i: (len("".join(slots[i].typed)), -i))
+        found = _tier_candidates(matchers, driving, limit * 4, every=True)
+        return _rank_candidates(term, kinds_per_slot, found, limit)
+    if len(matchers) == 1:
         return []
     rarest = sizes.index(min(sizes))
     table = SearchTerm.__table__
@@ -554,14 +588,7 @@ def _rank_every_word(term, matchers: list, limit: int) -> list:
     found = (
         select(driving.c.entity_type, driving.c.entity_id).where(*also).distinct().subquery()
     )
-    slot_scores = []
-    for kinds in kinds_per_slot:
-        best = func.max(case(*((cond, term.weight * how) for cond, how in kinds)))
-        words = func.count(
-            case((or_(*(cond for cond, _how in kinds)), term.term)).distinct()
-        )
-        slot_scores.append(best + words - 1)
-    score = sum(slot_scores[1:], slot_scores[0]).label("score")
+    score = _score(term, kinds_per_slot)
     return db.session.execute(
         select(term.entity_type, term.entity_id, score, literal(len(matchers)).label("matched"))
         .select_from(
@@ -575,6 +602,101 @@ def _rank_every_word(term, matchers: list, limit: int) -> list:
         .order_by(score.desc(), _type_order(term.entity_type))
         .limit(limit * 4)
     ).all()
+
+
+def _tier_candidates(matchers: list, driving: int, wanted: int,
+                     every: bool) -> list[tuple[str, int]]:
+    """Up to `wanted` entries matching a common word, in the order scores mostly
+    follow, without reading every row that shares the word ("ha", as the
+    type-ahead starts: 130 000 index rows at 200 000 persons).
+
+    Scores follow the weight first (an entry's own words score 8 to 10 a
+    slot, the words of what it belongs to 4 or 5), and among equal scores
+    roles and actors come first (`TYPE_ORDER`). So the driving slot's rows
+    are read in that order, weight by weight and kind of entry by kind, each
+    a range of the index `ix_search_term_tier`; with `every`, only those of
+    entries that match the other slots too. Among thousands of entries
+    sharing a prefix, one that needs a second matching word to rise above
+    its tier may be left out; the entries found are among the best.
+    """
+    table = SearchTerm.__table__
+    tier = table.alias("tier")
+    also = []
+    for i, matcher in enumerate(matchers):
+        if i == driving or not every:
+            continue
+        other = table.alias(f"slot{i}")
+        also.append(
+            select(literal(1))
+            .where(other.c.entity_type == tier.c.entity_type,
+                   other.c.entity_id == tier.c.entity_id,
+                   or_(*(cond for cond, _how in matcher(other.c))))
+            .exists()
+        )
+    ranges = [
+        select(tier.c.entity_type, tier.c.entity_id)
+        .where(tier.c.weight == weight, tier.c.entity_type == entity_type, condition, *also)
+        .limit(wanted)
+        .subquery()
+        for weight in (OWN_WEIGHT, CONTEXT_WEIGHT)
+        for entity_type in TYPE_ORDER
+        for condition, _how in matchers[driving](tier.c)
+    ]
+    # Read in that order, and no further than needed: both databases run the
+    # parts of a UNION ALL one after the other, and stop at its LIMIT.
+    rows = db.session.execute(
+        union_all(*(select(r.c.entity_type, r.c.entity_id) for r in ranges)).limit(wanted * 2)
+    ).all()
+    return list(dict.fromkeys((entity_type, entity_id) for entity_type, entity_id in rows))[
+        :wanted]
+
+
+def _rank_candidates(term, kinds_per_slot: list[list], found: list[tuple[str, int]],
+                     limit: int) -> list:
+    """These entries scored and ranked as `_rank_most_words` ranks: most slots
+    matched first, then the score.
+
+    Their own rows are read by id through the entity index and scored as
+    they match; no condition on the words, which a planner that misjudges a
+    prefix's rows would answer by walking every row of the prefix.
+    """
+    if not found:
+        return []
+    ids: dict[str, list[int]] = {}
+    for entity_type, entity_id in found:
+        ids.setdefault(entity_type, []).append(entity_id)
+    scores, matched = [], []
+    for kinds in kinds_per_slot:
+        best = func.max(case(*((cond, term.weight * how) for cond, how in kinds)))
+        words = func.count(case((or_(*(cond for cond, _how in kinds)), term.term)).distinct())
+        scores.append(func.coalesce(best + words - 1, 0))
+        matched.append(case((best.is_(None), 0), else_=1))
+    score = sum(scores[1:], scores[0]).label("score")
+    count = sum(matched[1:], matched[0]).label("matched")
+    return db.session.execute(
+        select(term.entity_type, term.entity_id, score, count)
+        .where(or_(*(and_(term.entity_type == entity_type, term.entity_id.in_(chosen))
+                     for entity_type, chosen in ids.items())))
+        .group_by(term.entity_type, term.entity_id)
+        .order_by(count.desc(), score.desc(), _type_order(term.entity_type))
+        .limit(limit * 4)
+    ).all()
+
+
+def _rank_some_words(term, matchers: list, sizes: list[int], limit: int) -> list:
+    """Entries matching most slots when no entry matches all and a word is
+    common: each common slot's best candidates (`_tier_candidates`) and every
+    entry of each rare one, scored together; not every match grouped."""
+    found: dict[tuple[str, int], None] = {}
+    for i, (matcher, size) in enumerate(zip(matchers, sizes, strict=True)):
+        if size >= RAREST_PROBE:
+            found.update(dict.fromkeys(_tier_candidates(matchers, i, limit * 4, every=False)))
+        elif size:
+            found.update(dict.fromkeys(db.session.execute(
+                union_all(*(select(term.entity_type, term.entity_id).where(cond)
+                            for cond, _how in matcher(term)))
+            ).all()))
+    return _rank_candidates(term, [matcher(term) for matcher in matchers], list(found), limit)
 
 
 def _rank_most_words(term, kinds_per_slot: list[list], limit: int) -> list:
@@ -600,8 +722,11 @@ def search(query: str, limit: int = MAX_RESULTS) -> Results:
     slots = _slots(tokens, synonym_groups())
     term = SearchTerm.__table__.c
     matchers = [_slot_matcher(slot, results.corrections) for slot in slots]
-    ranked = _rank_every_word(term, matchers, limit) if len(slots) > 1 else []
-    if not ranked:  # one word, or no entry has every word: those with most
+    sizes = _sizes(term, [matcher(term) for matcher in matchers])
+    ranked = _rank_every_word(term, slots, matchers, sizes, limit)
+    if not ranked and max(sizes) >= RAREST_PROBE:  # no entry has every word, one is common
+        ranked = _rank_some_words(term, matchers, sizes, limit)
+    elif not ranked:  # one rare word, or no entry has every word: those with most
         ranked = _rank_most_words(term, [matcher(term) for matcher in matchers], limit)
     if ranked:
         most = ranked[0].matched

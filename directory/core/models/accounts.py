@@ -174,8 +174,12 @@ class SearchTerm(db.Model):
     __tablename__ = "search_term"
     # Covering: an entry's words and weights are read from the index alone
     # when search checks and scores the entries of the rarest word.
+    # By weight and kind of entry: a common word's best candidates (own words,
+    # roles and actors first) are read a few hundred rows into a range, not
+    # every row sharing the word.
     __table_args__ = (
         Index("ix_search_term_entity", "entity_type", "entity_id", "term", "weight"),
+        Index("ix_search_term_tier", "weight", "entity_type", "term", "entity_id"),
     )
 
     term: Mapped[str] = mapped_column(
