@@ -214,6 +214,7 @@ def test_common_words_rank_as_grouping_every_match_would(crowded, monkeypatch, q
     match: with every word, and with most when none has every word."""
     exact = search(query, limit=50)
     monkeypatch.setattr("directory.lookup.search.RAREST_PROBE", 5)
+    monkeypatch.setattr("directory.lookup.search.COMMON_ROWS", 5)
     common = search(query, limit=50)
     assert len(exact) == found and exact.partial == partial
     assert [(h.entity_type, h.entry.id, h.score) for h in common] == [
