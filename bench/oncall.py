@@ -206,7 +206,8 @@ def main(argv=None) -> int:
                 cursor = connection.cursor()
                 for statement, parameters in replay[key(query)]:
                     cursor.execute(statement, parameters)
-                    cursor.fetchall()
+                    if cursor.description is not None:  # not a SET
+                        cursor.fetchall()
                 cursor.close()
                 connection.rollback()
 

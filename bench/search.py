@@ -212,7 +212,8 @@ def main(argv=None) -> int:
                 for statement, parameters, finds in replay[q]:
                     if finds or not ids_only:
                         cursor.execute(statement, parameters)
-                        cursor.fetchall()
+                        if cursor.description is not None:  # not a SET
+                            cursor.fetchall()
                 cursor.close()
                 connection.rollback()
 
