@@ -66,10 +66,12 @@ def test_board_refreshes_its_rows_without_losing_the_scroll_position(page: Page)
     page.wait_for_function("window.scrollY >= 800")
     scrolled = page.evaluate("window.scrollY")
     page.wait_for_timeout(1100)  # the next stamp differs by at least a second
-    page.evaluate("""() => new Promise((done) => {
-        document.addEventListener("board:refreshed", done, { once: true });
+    refreshed = page.evaluate("""() => new Promise((done) => {
+        document.addEventListener("board:refreshed", () => done(true), { once: true });
         document.dispatchEvent(new Event("board:refresh"));
+        setTimeout(() => done(false), 10000);  // no refresh: fail, do not hang
     })""")
+    assert refreshed, "the board did not refresh its rows (is oncall.js on the page?)"
     assert stamp.get_attribute("data-updated") != before  # new rows came
     assert page.evaluate("window.scrollY") == scrolled
     expect(page.locator("tr.board-row").first).to_be_visible()

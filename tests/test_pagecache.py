@@ -323,6 +323,16 @@ def test_a_kept_board_says_when_it_was_served_not_when_it_was_made(unwatched, re
         assert 'data-updated="2026-12-07T09:03:07+00:00"' in shown
 
 
+def test_a_kept_page_keeps_what_its_template_adds_to_the_head(unwatched, region):
+    """The board brings its own stylesheet and the script that refreshes its
+    rows: built, and served from the cache."""
+    reader = signed_in(unwatched)
+    for served in ("built", "kept"):
+        page = text(reader, "/oncall")
+        head = page[:page.index("</head>")]
+        assert "oncall.css" in head and "oncall.js" in head, served
+
+
 def test_a_review_falling_due_shows_on_the_next_request(app, region, clock):
     reader = signed_in(app)
     due = region["haninge"].last_reviewed_at + timedelta(days=365)
@@ -648,3 +658,17 @@ def test_earliest_ignores_nothing_to_come_and_caps_the_age():
         now + timedelta(minutes=1))
     assert pagecache.earliest(now, now) == now  # changes at once: not kept
     assert pagecache.ahead(now, now - timedelta(days=1)) is None
+
+
+def test_a_page_that_fills_a_block_the_cache_drops_is_refused(app):
+    """The board's script was lost once from the kept page (it fills `head`,
+    which the cache did not keep then). A template filling any block of the
+    layout that the cache does not put back fails loudly instead."""
+    from directory.core.models import UserRole
+    from directory.core.pagecache import KEPT_BLOCKS, Page, Rights, _rendered
+
+    with app.test_request_context("/"):
+        page = Page("printing/tree.html", {}, T0)  # fills `screen_links` of its own layout
+        with pytest.raises(RuntimeError, match="screen_links"):
+            _rendered(page, Rights(UserRole.VIEWER, frozenset()))
+    assert {"title", "head", "content"} == KEPT_BLOCKS

@@ -288,25 +288,34 @@ def _kept(html: str) -> Markup:
     return Markup(html)  # noqa: S704
 
 
+# The blocks of base.html a kept page may fill: what `base.html` gives the
+# cache under `page_blocks_only`, and `_cached.html` puts back.
+KEPT_BLOCKS = frozenset({"title", "head", "content"})
+
+
 def _rendered(page: Page, rights: Rights) -> dict:
     context = {**page.context, "current_user": rights}
     if not page.layout:
         return {"body": render_template(page.template, **context)}
+    other = set(current_app.jinja_env.get_template(page.template).blocks) - KEPT_BLOCKS
+    if other:  # it would be lost from the kept page: keep it there too, first
+        raise RuntimeError(f"{page.template} fills {sorted(other)}, which a kept page drops")
     separator = f"<!--{_secret('block-separator')}-->"
     text = render_template(page.template, **context, page_blocks_only=separator)
-    title, body = text.split(separator)
-    return {"title": title, "body": body}
+    title, head, body = text.split(separator)
+    return {"title": title, "head": head, "body": body}
 
 
 def _whole(parts: dict, rights: Rights) -> dict:
     """The page in its layout, kept once: the content is found in it by offsets."""
     mark = f"<!--{_secret('body-mark')}-->"
-    layout = render_template("_cached.html", title=_kept(parts["title"]), body=_kept(mark),
+    layout = render_template("_cached.html", title=_kept(parts["title"]),
+                             head=_kept(parts["head"]), body=_kept(mark),
                              current_user=rights, next_path=_secret("path-placeholder"))
     at = layout.index(mark)
     body = parts["body"]
-    return {"title": parts["title"], "page": layout[:at] + body + layout[at + len(mark):],
-            "body_at": (at, at + len(body))}
+    return {"title": parts["title"], "head": parts["head"],
+            "page": layout[:at] + body + layout[at + len(mark):], "body_at": (at, at + len(body))}
 
 
 def _body(parts: dict) -> str:
@@ -346,7 +355,8 @@ def _served(parts: dict, page_layout: bool) -> str:
     body = _filled(_body(parts))
     if not page_layout:
         return body
-    return render_template("_cached.html", title=_kept(parts["title"]), body=_kept(body))
+    return render_template("_cached.html", title=_kept(parts["title"]),
+                           head=_kept(parts["head"]), body=_kept(body))
 
 
 def render_now(page: Page) -> str:
@@ -395,6 +405,7 @@ def _check(full_key: str, entry: dict, build: Callable[[], Page], rights: Rights
     with it too (menu, mode banner, call-outs under way)."""
     _page, fresh = _built(build, rights)
     compared = [("title", entry.get("title"), fresh.get("title")),
+                ("head", entry.get("head"), fresh.get("head")),
                 ("body", _body(entry), _body(fresh))]
     if "page" in entry and "page" in fresh:
         compared.append(("page", entry["page"], fresh["page"]))
