@@ -4,7 +4,8 @@ import pytest
 
 from directory.core.extensions import db
 from directory.core.models import CollaborationPattern, ContactKind, utcnow
-from directory.lookup.search import lookup_number, search
+from directory.lookup.numbers import lookup_number
+from directory.lookup.search import search
 from tests.conftest import TODAY, make_actor, make_contact, make_person, make_role
 
 

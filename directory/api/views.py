@@ -106,7 +106,8 @@ from directory.core.schedules import on_call_for_roles
 from directory.core.security import editable_actor_ids, is_admin, visible
 from directory.core.settings import VIEWERS_SEE_CONFIDENTIAL, get_setting
 from directory.lookup.callers import caller_of, national_name
-from directory.lookup.search import MAX_RESULTS, lookup_number, search
+from directory.lookup.numbers import lookup_number
+from directory.lookup.search import MAX_RESULTS, search
 
 # --- Setup ----------------------------------------------------------------
 

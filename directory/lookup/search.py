@@ -19,17 +19,15 @@ partial. Entries rank by how much of the query names them rather than what
 they belong to; an actor named brings its roles right after it, before
 persons and other actors' entries.
 
-A query that looks like a phone number is looked up as one instead: any
-common way of writing it finds the contact paths with that number.
+A query that looks like a phone number is looked up as one instead
+(`directory.lookup.numbers`).
 """
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -70,7 +68,6 @@ from directory.core.models import (
     related,
 )
 from directory.core.models.accounts import SEARCH_WORD_TRIGRAM
-from directory.core.numbers import PhoneNumberError, normalise_phone
 from directory.core.text import fold, swedish_sort_key
 
 MAX_TOKENS = 6
@@ -95,7 +92,6 @@ SEARCHED = {
     "contact_point": ContactPoint,
     "collaboration_pattern": CollaborationPattern,
 }
-_PHONE_LIKE = re.compile(r"^[\d\s()+\-./]{3,}$")
 
 
 # --- Keeping the index current -------------------------------------------
@@ -316,21 +312,6 @@ class Results(list):
         return " ".join(self.corrections.get(w, w) for w in fold(query).split())
 
 
-@dataclass
-class NumberLookup:
-    """What a number typed in was taken as, and who has it."""
-
-    typed: str
-    number: str | None = None
-    is_short: bool = False
-    error: str | None = None
-    points: list[ContactPoint] = field(default_factory=list)
-
-
-def looks_like_number(query: str) -> bool:
-    return bool(_PHONE_LIKE.match(query.strip())) and sum(c.isdigit() for c in query) >= 3
-
-
 # --- Synonyms ------------------------------------------------------------
 
 
@@ -535,17 +516,38 @@ def _sizes(term, kinds_per_slot: list[list], cap: int = RAREST_PROBE) -> list[in
     return [sum(next(counts) for _ in kinds) for kinds in kinds_per_slot]
 
 
+def _slot_score(term, kinds: list):
+    """A slot's part of an entry's score, from the entry's own index rows: the
+    best match (weight times how well), and one more for each further word
+    matched; NULL when no row matches the slot."""
+    best = func.max(case(*((cond, term.weight * how) for cond, how in kinds)))
+    words = func.count(case((or_(*(cond for cond, _how in kinds)), term.term)).distinct())
+    return best + words - 1
+
+
 def _score(term, kinds_per_slot: list[list]):
-    """An entry's score from its own index rows: for each slot the best match
-    (weight times how well), and one more for each further word matched."""
-    slot_scores = []
-    for kinds in kinds_per_slot:
-        best = func.max(case(*((cond, term.weight * how) for cond, how in kinds)))
-        words = func.count(
-            case((or_(*(cond for cond, _how in kinds)), term.term)).distinct()
-        )
-        slot_scores.append(best + words - 1)
+    """An entry's score over every slot (each matched)."""
+    slot_scores = [_slot_score(term, kinds) for kinds in kinds_per_slot]
     return sum(slot_scores[1:], slot_scores[0]).label("score")
+
+
+def _also_matching(matchers: list, skip: int, entity) -> list:
+    """For each slot but `skip`: EXISTS an index row of `entity` (a row with
+    entity_type and entity_id columns) that matches it, through the entity index."""
+    table = SearchTerm.__table__
+    found = []
+    for i, matcher in enumerate(matchers):
+        if i == skip:
+            continue
+        other = table.alias(f"slot{i}")
+        found.append(
+            select(literal(1))
+            .where(other.c.entity_type == entity.c.entity_type,
+                   other.c.entity_id == entity.c.entity_id,
+                   or_(*(cond for cond, _how in matcher(other.c))))
+            .exists()
+        )
+    return found
 
 
 def _rank_every_word(term, slots: list[Slot], matchers: list, sizes: list[int],
@@ -581,18 +583,7 @@ def _rank_every_word(term, slots: list[Slot], matchers: list, sizes: list[int],
         *(select(term.entity_type, term.entity_id).where(cond)
           for cond, _how in kinds_per_slot[rarest])
     ).subquery()
-    also = []
-    for i, matcher in enumerate(matchers):
-        if i == rarest:
-            continue
-        other = table.alias(f"slot{i}")
-        also.append(
-            select(literal(1))
-            .where(other.c.entity_type == driving.c.entity_type,
-                   other.c.entity_id == driving.c.entity_id,
-                   or_(*(cond for cond, _how in matcher(other.c))))
-            .exists()
-        )
+    also = _also_matching(matchers, rarest, driving)
     found = (
         select(driving.c.entity_type, driving.c.entity_id).where(*also).distinct().subquery()
     )
@@ -629,18 +620,7 @@ def _tier_candidates(matchers: list, driving: int, wanted: int,
     """
     table = SearchTerm.__table__
     tier = table.alias("tier")
-    also = []
-    for i, matcher in enumerate(matchers):
-        if i == driving or not every:
-            continue
-        other = table.alias(f"slot{i}")
-        also.append(
-            select(literal(1))
-            .where(other.c.entity_type == tier.c.entity_type,
-                   other.c.entity_id == tier.c.entity_id,
-                   or_(*(cond for cond, _how in matcher(other.c))))
-            .exists()
-        )
+    also = _also_matching(matchers, driving, tier) if every else []
     ranges = [
         select(tier.c.entity_type, tier.c.entity_id)
         .where(tier.c.weight == weight, tier.c.entity_type == entity_type, condition, *also)
@@ -673,12 +653,9 @@ def _rank_candidates(term, kinds_per_slot: list[list], found: list[tuple[str, in
     ids: dict[str, list[int]] = {}
     for entity_type, entity_id in found:
         ids.setdefault(entity_type, []).append(entity_id)
-    scores, matched = [], []
-    for kinds in kinds_per_slot:
-        best = func.max(case(*((cond, term.weight * how) for cond, how in kinds)))
-        words = func.count(case((or_(*(cond for cond, _how in kinds)), term.term)).distinct())
-        scores.append(func.coalesce(best + words - 1, 0))
-        matched.append(case((best.is_(None), 0), else_=1))
+    slot_scores = [_slot_score(term, kinds) for kinds in kinds_per_slot]
+    scores = [func.coalesce(part, 0) for part in slot_scores]
+    matched = [case((part.is_(None), 0), else_=1) for part in slot_scores]
     score = sum(scores[1:], scores[0]).label("score")
     count = sum(matched[1:], matched[0]).label("matched")
     return db.session.execute(
@@ -908,21 +885,3 @@ def _load(hits: list[Hit]) -> dict[str, dict[int, object]]:
         ).all()
         loaded[entity_type] = {row.id: row for row in rows}
     return loaded
-
-
-def lookup_number(typed: str) -> NumberLookup:
-    """Who has this number? Any common way of writing it is understood."""
-    result = NumberLookup(typed=typed)
-    try:
-        result.number = normalise_phone(typed, current_app.config["DEFAULT_REGION"])
-    except PhoneNumberError as error:
-        result.error = str(error)
-        return result
-    result.is_short = result.number.isdigit()
-    result.points = db.session.scalars(
-        select(ContactPoint)
-        .where(ContactPoint.value == result.number, ContactPoint.deleted_at.is_(None))
-        .options(*_LOADERS["contact_point"])
-        .order_by(ContactPoint.id)
-    ).all()
-    return result
