@@ -124,6 +124,9 @@ class Config:
         self.CARDDAV_MAX_REPORT_BYTES = max(
             self.MAX_CONTENT_LENGTH,
             int(env.get("CARDDAV_MAX_REPORT_BYTES", str(32 * 1024 * 1024))))
+        # A whole book is answered to a phone in pages of this many cards,
+        # streamed, so the worker's memory does not grow with the book.
+        self.CARDDAV_PAGE_CARDS = max(1, int(env.get("CARDDAV_PAGE_CARDS", "1000")))
         if self.MAX_CONTENT_LENGTH < self.IMPORT_MAX_BYTES + IMPORT_FORM_MARGIN:
             raise RuntimeError(
                 f"MAX_CONTENT_LENGTH ({self.MAX_CONTENT_LENGTH}) must exceed IMPORT_MAX_BYTES "

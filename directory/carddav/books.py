@@ -288,17 +288,37 @@ def large_token(user: User, book: Book) -> tuple[str, dict[str, int]]:
     return f"{token}".replace(TOKEN_PREFIX, f"{TOKEN_PREFIX}{seq}.", 1), view
 
 
-def names_of(user: User, book: Book) -> list[str]:
-    """The card names of the directory or `mine`, read from ids alone."""
+def names_of(user: User, book: Book, *, after: str | None = None,
+             limit: int | None = None) -> list[str]:
+    """The card names of the directory or `mine`, read from ids alone.
+
+    In a fixed order (actors, roles, persons, each by id); `after` (a name
+    this gave) and `limit` read one page of it, so a large book is listed
+    a page at a time (`paging`).
+    """
     editable = sorted(reader_of(user).editable) if book.name == MINE else None
-    names = []
-    for kind, model in vcards.CARD_MODELS.items():
+    kinds = list(vcards.CARD_MODELS)
+    start_kind, after_id = kinds[0], None
+    if after is not None:
+        match = _CARD_NAME.match(after)
+        if match is None:
+            raise ValueError(f"not a card name: {after!r}")
+        start_kind, after_id = match[1], int(match[2])
+    names: list[str] = []
+    for kind in kinds[kinds.index(start_kind):]:
+        if limit is not None and len(names) >= limit:
+            break
+        model = vcards.CARD_MODELS[kind]
         owner_column = model.id if kind == "actor" else model.actor_id
         stmt = select(model.id).where(model.deleted_at.is_(None)).order_by(model.id)
         if kind != "actor":
             stmt = stmt.join(Actor, Actor.id == model.actor_id).where(Actor.deleted_at.is_(None))
         if editable is not None:
             stmt = stmt.where(owner_column.in_(editable))
+        if kind == start_kind and after_id is not None:
+            stmt = stmt.where(model.id > after_id)
+        if limit is not None:
+            stmt = stmt.limit(limit - len(names))
         names.extend(f"{kind}-{entity_id}.vcf" for entity_id in db.session.scalars(stmt))
     return names
 

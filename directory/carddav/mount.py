@@ -11,18 +11,21 @@
 - everything else goes to Flask.
 
 Radicale builds each answer whole before returning it, so the app context
-can close as soon as Radicale returns.
+can close as soon as Radicale returns. A request that may list a whole book
+is answered a page at a time (`paging`), each page in its own app context.
 """
 
 import base64
 import binascii
+import io
 
-from flask import Flask
+from flask import Flask, g
 from flask_babel import gettext as _
 from radicale import Application
 from radicale import config as radicale_config
 
 from directory.accounts.devices import count_failure, throttled
+from directory.carddav import paging
 
 PREFIX = "/dav"
 WELL_KNOWN = "/.well-known/carddav"
@@ -99,23 +102,38 @@ class CardDAV:
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "").rstrip("/") + PREFIX
         environ["PATH_INFO"] = path[len(PREFIX):] or "/"
         with self.app.app_context():
-            return self._dav(environ, start_response)
+            refusal = self._refusal(environ)
+        if refusal is not None:
+            return _plain(start_response, *refusal)
+        if paging.pageable(environ):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            size = self.app.config["CARDDAV_PAGE_CARDS"]
+            status, headers, answer = paging.answer(self._page_call(environ), environ, body, size)
+        else:
+            with self.app.app_context():
+                status, headers, answer = self._call(environ)
+        return self._respond(environ, start_response, status, headers, answer)
 
-    def _dav(self, environ, start_response):
+    def _refusal(self, environ) -> tuple | None:
+        """(status, text, headers) when the request is refused before Radicale sees it."""
         address = environ.get("REMOTE_ADDR", "")
         login = _basic_login(environ)
-        method = environ.get("REQUEST_METHOD", "GET").upper()
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = -1
+        method = environ.get("REQUEST_METHOD", "GET").upper()
         if length < 0 or length > _body_limit(self.app, method):  # Radicale reads it whole
-            return _plain(start_response, "413 Request Entity Too Large",
-                          _("The request is too large."))
+            return "413 Request Entity Too Large", _("The request is too large."), ()
         if login and throttled(address, login):
-            return _plain(start_response, "429 Too Many Requests",
-                          _("Too many failed sign-ins. Wait a few minutes and try again."),
-                          [("Retry-After", "900")])
+            return ("429 Too Many Requests",
+                    _("Too many failed sign-ins. Wait a few minutes and try again."),
+                    [("Retry-After", "900")])  # fmt: skip
+        return None
+
+    def _call(self, environ):
+        """Radicale's answer: (status, headers, body), inside the caller's app context."""
         seen = {}
 
         def capture(status, headers, exc_info=None):
@@ -123,16 +141,36 @@ class CardDAV:
             return lambda data: None  # Radicale returns its body; it never writes
 
         body = self.radicale(environ, capture)
-        code = int(seen["status"].split()[0])
+        return seen["status"], seen["headers"], body
+
+    def _page_call(self, environ) -> paging.Call:
+        """One page of a paged answer: Radicale in an app context of its own."""
+        base = {k: v for k, v in environ.items() if k != "HTTP_ACCEPT_ENCODING"}
+
+        def call(body: bytes, window: paging.Window):
+            page = {**base, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+            with self.app.app_context():
+                g.carddav_window = window
+                status, headers, chunks = self._call(page)
+                return status, headers, b"".join(chunks)
+
+        return call
+
+    def _respond(self, environ, start_response, status, headers, answer):
+        code = int(status.split()[0])
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        login = _basic_login(environ)
         if code == 401 and login:
-            count_failure(address, login)
+            with self.app.app_context():
+                count_failure(environ.get("REMOTE_ADDR", ""), login)
         if code == 403 and method in WRITE_METHODS:
-            return _plain(start_response, "403 Forbidden",
-                          _("This address book is read-only: numbers are changed in "
-                            "Kontaktvägar itself, and phones get the change at their "
-                            "next sync."))
-        start_response(seen["status"], seen["headers"])
-        return body
+            with self.app.app_context():
+                text = _("This address book is read-only: numbers are changed in "
+                         "Kontaktvägar itself, and phones get the change at their "
+                         "next sync.")  # fmt: skip
+            return _plain(start_response, "403 Forbidden", text)
+        start_response(status, headers)
+        return answer
 
 
 def init_app(app: Flask) -> None:

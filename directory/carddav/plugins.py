@@ -24,7 +24,7 @@ from radicale import auth, pathutils, rights, storage
 from radicale import item as radicale_item
 
 from directory.accounts.devices import authenticate_device
-from directory.carddav import books
+from directory.carddav import books, paging
 
 
 class Collection(storage.BaseCollection):
@@ -62,8 +62,14 @@ class Collection(storage.BaseCollection):
         return {href: card.etag for href, card in self._all().items()}
 
     def get_all(self) -> Iterator[radicale_item.Item]:
-        for card in self._all().values():
-            yield self._item(card)
+        if not self._large:
+            for card in self._all().values():
+                yield self._item(card)
+            return
+        # The directory and `mine`: the page of the book this call lists.
+        for _href, item in self.get_multi(paging.window().next_names(self._names)):
+            if item is not None:  # gone since the names were read
+                yield item
 
     def get_multi(self, hrefs: Iterable[str]):
         hrefs = list(hrefs)
@@ -79,17 +85,35 @@ class Collection(storage.BaseCollection):
     def has_uid(self, uid: str) -> bool:
         return any(item.uid == uid for item in self.get_all())
 
+    def _names(self, after: str | None, limit: int | None) -> list[str]:
+        return books.names_of(self._user, self._book, after=after, limit=limit)
+
+    @staticmethod
+    def _lazily(page, names) -> Iterator[str]:
+        yield from page(names)
+
     @property
     def _large(self) -> bool:  # the directory and `mine`: tokens from the change log
         return self._book is not None and self._book.tree_id is None
 
+    def _large_token(self) -> str:
+        """The book's token, once for every page of a paged answer."""
+        window = paging.window()
+        return window.once(("token", self._book.name),
+                           lambda: books.large_token(self._user, self._book)[0])  # fmt: skip
+
     def sync(self, old_token: str = ""):
         try:
             if self._large:
+                # The names are read when Radicale reads them (not for a
+                # PROPFIND of the sync-token), a page of them in a paged answer.
+                window = paging.window()
                 if not old_token:
-                    token, _view = books.large_token(self._user, self._book)
-                    return token, books.names_of(self._user, self._book)
-                return books.large_changes(old_token, self._user, self._book)
+                    return self._large_token(), self._lazily(window.next_names, self._names)
+                token, names = window.once(
+                    ("changes", self._book.name, old_token),
+                    lambda: books.large_changes(old_token, self._user, self._book))  # fmt: skip
+                return token, self._lazily(window.page_of, names)
             listing = self._listing()
             token = books.remember(listing)
             if not old_token:
@@ -103,7 +127,7 @@ class Collection(storage.BaseCollection):
         if self._book is None:
             return f'"{books.token_of({})}"'
         if self._large:
-            return f'"{books.large_token(self._user, self._book)[0]}"'
+            return f'"{self._large_token()}"'
         return f'"{books.token_of(self._listing())}"'
 
     def get_meta(self, key: str | None = None):
