@@ -6,6 +6,7 @@ cards is answered in several pages, and compares the answer with the one
 given whole (a page size larger than the book).
 """
 
+import base64
 import gzip
 
 import defusedxml.ElementTree as SafeET
@@ -170,11 +171,11 @@ def test_a_page_that_fails_after_the_first_cuts_the_answer_short(app, crowd):
     real = _mount(app)._page_call(environ)
     pages = []
 
-    def failing_second_page(body, window):
+    def failing_second_page(body, content_type, window):
         pages.append(window.after)
         if len(pages) == 2:
             return "500 Internal Server Error", [], b"boom"
-        return real(body, window)
+        return real(body, content_type, window)
 
     status, _headers, stream = paging.answer(failing_second_page, environ,
                                              PROPFIND_ETAGS.encode(), 3)  # fmt: skip
@@ -195,8 +196,8 @@ def test_a_change_made_while_the_pages_are_read_comes_at_the_next_sync(client, a
     tib = crowd["tib"]
     calls = []
 
-    def edit_after_the_first_page(body, window):
-        answer = real(body, window)
+    def edit_after_the_first_page(body, content_type, window):
+        answer = real(body, content_type, window)
         calls.append(window.after)
         if len(calls) == 1:
             assert f"role-{tib.id}.vcf".encode() in answer[2]  # in the first page
@@ -212,3 +213,67 @@ def test_a_change_made_while_the_pages_are_read_comes_at_the_next_sync(client, a
     _new, changed = synced(ask(client, app, headers, "REPORT", sync_body(token), WHOLE))
     assert f"role-{tib.id}.vcf" in changed
 
+
+
+def test_an_allprop_propfind_in_pages_lists_every_card_once(client, app, crowd):
+    """An empty PROPFIND asks for every property; for the book's own, Radicale
+    reads its cards again (its content length): the page is read once a call."""
+    headers = device_for(crowd["viewer"])
+    whole = ask(client, app, headers, "PROPFIND", "", WHOLE)
+    paged = ask(client, app, headers, "PROPFIND", "", 3)
+    assert "Content-Length" not in paged.headers  # streamed
+
+    def cards(response):
+        return [a for a in answers(response.get_data()) if a[0].endswith(".vcf")]
+
+    assert len(cards(whole)) == 12
+    assert cards(paged) == cards(whole)
+
+
+def test_a_multiget_without_a_device_password_is_not_read_here(client, app, crowd, monkeypatch):
+    """Its body is Radicale's to refuse unread, as before paging: nothing of it is parsed."""
+    parsed = []
+    monkeypatch.setattr(paging, "_multiget_parts",
+                        lambda *args: parsed.append(args) or None)  # fmt: skip
+    app.config["CARDDAV_PAGE_CARDS"] = 2
+    body = multiget_body(card_names(crowd))
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"viewer@example.org:nope").decode()}
+    assert dav(client, "REPORT", BOOK, wrong, body, depth="1").status_code == 401
+    assert dav(client, "REPORT", BOOK, {}, body, depth="1").status_code == 401
+    assert parsed == []
+    assert dav(client, "REPORT", BOOK, device_for(crowd["viewer"]), body,
+               depth="1").status_code == 207  # fmt: skip
+    assert len(parsed) == 1
+
+
+def test_a_multiget_that_is_not_well_formed_is_refused_with_400(client, app, crowd):
+    headers = device_for(crowd["viewer"])
+    names = card_names(crowd)
+    body = multiget_body(names).replace(f"<d:href>{BOOK}{names[3]}</d:href>", "<d:href>x<oops>")
+    response = ask(client, app, headers, "REPORT", body, 2)  # in the second part of two cards
+    assert response.status_code == 400
+
+
+def test_a_multiget_asking_properties_after_hrefs_is_answered_whole(client, app, crowd):
+    headers = device_for(crowd["viewer"])
+    names = card_names(crowd)
+    hrefs = "".join(f"<d:href>{BOOK}{name}</d:href>" for name in names)
+    body = f"""<?xml version="1.0"?>
+    <card:addressbook-multiget xmlns:d="DAV:" xmlns:card="urn:ietf:params:xml:ns:carddav">
+      {hrefs}<d:prop><d:getetag/></d:prop>
+    </card:addressbook-multiget>"""
+    paged = ask(client, app, headers, "REPORT", body, 2)
+    whole = ask(client, app, headers, "REPORT", body, WHOLE)
+    assert paged.status_code == 207 and "Content-Length" in paged.headers  # one answer
+    assert answers(paged.get_data()) == answers(whole.get_data())
+
+
+def test_a_multiget_naming_the_book_itself_gets_only_the_cards_it_names(client, app, crowd):
+    """Radicale would list the whole book for it, in every part: RFC 6352's
+    multiget names address objects, so the book's own href is left out."""
+    headers = device_for(crowd["viewer"])
+    names = card_names(crowd)[:2]
+    body = multiget_body([""] + names)  # BOOK + "": the book itself
+    paged = ask(client, app, headers, "REPORT", body, 1)
+    hrefs = [a[0] for a in answers(paged.get_data())]
+    assert hrefs == sorted(BOOK + name for name in names)

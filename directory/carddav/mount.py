@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 from radicale import Application
 from radicale import config as radicale_config
 
-from directory.accounts.devices import count_failure, throttled
+from directory.accounts.devices import authenticate_device, count_failure, throttled
 from directory.carddav import paging
 
 PREFIX = "/dav"
@@ -62,16 +62,21 @@ def radicale_app(app: Flask) -> Application:
     return Application(configuration)
 
 
-def _basic_login(environ) -> str:
-    """The user name of a Basic Authorization header (not checked), or ''."""
+def _basic_credentials(environ) -> tuple[str, str]:
+    """(user name, password) of a Basic Authorization header (not checked), or ('', '')."""
     scheme, _sep, value = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "basic":
-        return ""
+        return "", ""
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8", "replace")
     except (binascii.Error, ValueError):
-        return ""
-    return decoded.partition(":")[0]
+        return "", ""
+    login, _sep, password = decoded.partition(":")
+    return login, password
+
+
+def _basic_login(environ) -> str:
+    return _basic_credentials(environ)[0]
 
 
 def _plain(start_response, status: str, text: str, headers=()) -> list[bytes]:
@@ -105,7 +110,7 @@ class CardDAV:
             refusal = self._refusal(environ)
         if refusal is not None:
             return _plain(start_response, *refusal)
-        if paging.pageable(environ):
+        if paging.pageable(environ) and self._signed_in(environ):
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length) if length else b""
             size = self.app.config["CARDDAV_PAGE_CARDS"]
@@ -132,6 +137,15 @@ class CardDAV:
                     [("Retry-After", "900")])  # fmt: skip
         return None
 
+    def _signed_in(self, environ) -> bool:
+        """Whether the request carries a live device password (checked again by
+        Radicale): only then is its body read here, to be answered in pages."""
+        login, password = _basic_credentials(environ)
+        if not login:
+            return False
+        with self.app.app_context():
+            return authenticate_device(login, password) is not None
+
     def _call(self, environ):
         """Radicale's answer: (status, headers, body), inside the caller's app context."""
         seen = {}
@@ -147,8 +161,11 @@ class CardDAV:
         """One page of a paged answer: Radicale in an app context of its own."""
         base = {k: v for k, v in environ.items() if k != "HTTP_ACCEPT_ENCODING"}
 
-        def call(body: bytes, window: paging.Window):
+        def call(body: bytes, content_type: str | None, window: paging.Window):
             page = {**base, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+            if content_type is not None:
+                page["CONTENT_TYPE"] = content_type
+            window.begin()
             with self.app.app_context():
                 g.carddav_window = window
                 status, headers, chunks = self._call(page)

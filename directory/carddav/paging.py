@@ -31,10 +31,12 @@ import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlparse
 from xml.sax.saxutils import escape
 
 import defusedxml.ElementTree as SafeET
 from flask import g
+from radicale import pathutils
 
 DAV = "{DAV:}"
 MULTIGET = "{urn:ietf:params:xml:ns:carddav}addressbook-multiget"
@@ -55,26 +57,35 @@ class Window:
     offset: int = 0  # how much of a list known whole earlier pages gave
     more: bool = False  # the storage saw names beyond this page
     kept: dict = field(default_factory=dict)  # worked out once for every page
+    page: list[str] | None = None  # this call's page, however often Radicale asks
+
+    def begin(self) -> None:
+        """A new Radicale call: the next page."""
+        self.page = None
 
     def next_names(self, read: Callable[[str | None, int | None], list[str]]) -> list[str]:
-        """The next page of a book read in order by `read(after, limit)`."""
-        if self.size is None:
-            return read(None, None)
-        names = read(self.after, self.size + 1)
-        self.more = len(names) > self.size
-        names = names[: self.size]
-        if names:
-            self.after = names[-1]
-        return names
+        """This call's page of a book read in order by `read(after, limit)`."""
+        if self.page is None:
+            if self.size is None:
+                self.page = read(None, None)
+            else:
+                names = read(self.after, self.size + 1)
+                self.more = len(names) > self.size
+                self.page = names[: self.size]
+                if self.page:
+                    self.after = self.page[-1]
+        return self.page
 
     def page_of(self, names: list[str]) -> list[str]:
-        """The next page of a list known whole (the cards changed since a token)."""
-        if self.size is None:
-            return names
-        page = names[self.offset:self.offset + self.size]
-        self.offset += len(page)
-        self.more = self.offset < len(names)
-        return page
+        """This call's page of a list known whole (the cards changed since a token)."""
+        if self.page is None:
+            if self.size is None:
+                self.page = names
+            else:
+                self.page = names[self.offset:self.offset + self.size]
+                self.offset += len(self.page)
+                self.more = self.offset < len(names)
+        return self.page
 
     def once(self, key, make: Callable):
         if key not in self.kept:
@@ -101,25 +112,40 @@ def pageable(environ) -> bool:
     return method == "REPORT"
 
 
-# A call of Radicale for one page: (request body, window) -> (status, headers, body).
-Call = Callable[[bytes, Window], tuple[str, list[tuple[str, str]], bytes]]
+# A call of Radicale for one page: (request body, its content type, or None for
+# the request's own, window) -> (status, headers, body).
+Call = Callable[[bytes, str | None, Window], tuple[str, list[tuple[str, str]], bytes]]
+PART_TYPE = "application/xml; charset=utf-8"  # a multiget's parts, as written here
+ASKED_LIMIT = 64 * 1024  # the properties a multiget asks for, repeated in each part
 
 
 class PageFailed(RuntimeError):
     """A page after the first was not answered 207: the stream is cut short."""
 
 
+class NotPaged(ValueError):
+    """A multiget that is not XML, or not in RFC 6352's order (the properties
+    asked for, then the hrefs): Radicale answers it whole, or refuses it, when
+    this is found in the first two parts; later, the stream is cut short."""
+
+
 def answer(call: Call, environ, body: bytes, size: int):
     """(status, headers, body iterable) for a pageable request, in pages of `size` cards."""
     gzip = "gzip" in (e.strip() for e in environ.get("HTTP_ACCEPT_ENCODING", "").split(","))
-    calls = _calls(body, max(1, size))
-    status, headers, first = call(*next(calls))
-    later = next(calls, None) if status.startswith("207") else None
+    book = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    try:
+        calls = _calls(body, max(1, size), pathutils.sanitize_path(book))
+        status, headers, first = call(*next(calls))
+        later = next(calls, None) if status.startswith("207") else None
+    except NotPaged:  # nothing has gone out: the request as it came
+        status, headers, first = call(body, None, Window())
+        later = None
     if later is None:  # one page: Radicale's answer as it is
         if gzip and first:
             first = _gzip([first])
             headers = _without(headers, "content-length", "content-encoding")
-            headers += [("Content-Encoding", "gzip"), ("Content-Length", str(len(first)))]
+            headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding"),
+                        ("Content-Length", str(len(first)))]  # fmt: skip
         return status, headers, [first]
     headers = _without(headers, "content-length", "content-encoding")
     if gzip:
@@ -129,17 +155,18 @@ def answer(call: Call, environ, body: bytes, size: int):
     return status, headers, (_gzip_stream(stream) if gzip else stream)
 
 
-def _calls(body: bytes, size: int) -> Iterator[tuple[bytes, Window]]:
+def _calls(body: bytes, size: int, book: str) -> Iterator[tuple[bytes, str | None, Window]]:
     """The pages' requests: a multiget in parts, or the same request over a moving window."""
-    parts = _multiget_parts(body, size)
+    parts = _multiget_parts(body, size, book)
     if parts is not None:
         for part in parts:
-            yield part, Window()
+            # Bounded, should Radicale list the book for a part.
+            yield part, PART_TYPE, Window(size)
         return
     window = Window(size)
-    yield body, window
+    yield body, None, window
     while window.more:  # read after the call before: the storage sets it
-        yield body, window
+        yield body, None, window
 
 
 def _chain(first, rest: Iterator) -> Iterator:
@@ -147,7 +174,7 @@ def _chain(first, rest: Iterator) -> Iterator:
     yield from rest
 
 
-def _multiget_parts(body: bytes, size: int) -> Iterator[bytes] | None:
+def _multiget_parts(body: bytes, size: int, book: str) -> Iterator[bytes] | None:
     """A multiget's hrefs as multigets of at most `size`, read as a stream; None
     for any other request (Radicale reads it whole, and reports its errors)."""
     events = SafeET.iterparse(io.BytesIO(body), events=("start", "end"))
@@ -157,27 +184,41 @@ def _multiget_parts(body: bytes, size: int) -> Iterator[bytes] | None:
         return None
     if root.tag != MULTIGET:
         return None
-    return _parts(events, root, size)
+    return _parts(events, root, size, book)
 
 
-def _parts(events, root, size: int) -> Iterator[bytes]:
-    asked: list[bytes] = []  # the prop (or allprop, propname) element(s), as given
+def _parts(events, root, size: int, book: str) -> Iterator[bytes]:
+    asked: list[bytes] = []  # the prop (or allprop, propname) element, as given
     hrefs: list[bytes] = []
     depth, given = 1, False
-    for event, element in events:
-        depth += 1 if event == "start" else -1
-        if event == "start" or depth != 1:
-            continue
-        if element.tag == DAV + "href":
-            hrefs.append(b"<D:href>" + escape(element.text or "").encode() + b"</D:href>")
-        else:
-            asked.append(ET.tostring(element))
-        root.clear()  # what was read is let go
-        if len(hrefs) == size:
-            yield _MULTIGET_HEAD + b"".join(asked) + b"".join(hrefs) + _MULTIGET_TAIL
-            hrefs, given = [], True
+    try:
+        for event, element in events:
+            depth += 1 if event == "start" else -1
+            if event == "start" or depth != 1:
+                continue
+            if element.tag != DAV + "href":
+                if hrefs or given or sum(map(len, asked)) > ASKED_LIMIT:
+                    raise NotPaged("properties after hrefs, or too many")
+                asked.append(ET.tostring(element))
+            elif not asked:
+                raise NotPaged("hrefs before the properties asked for")
+            elif _names_a_card(element.text or "", book):
+                hrefs.append(b"<D:href>" + escape(element.text or "").encode() + b"</D:href>")
+            root.clear()  # what was read is let go
+            if len(hrefs) == size:
+                yield _MULTIGET_HEAD + b"".join(asked) + b"".join(hrefs) + _MULTIGET_TAIL
+                hrefs, given = [], True
+    except ET.ParseError as error:  # defusedxml's refusals are ValueErrors
+        raise NotPaged(str(error)) from error
     if hrefs or not given:
         yield _MULTIGET_HEAD + b"".join(asked) + b"".join(hrefs) + _MULTIGET_TAIL
+
+
+def _names_a_card(href: str, book: str) -> bool:
+    """Whether an href names something in the book, not the book itself (for
+    which Radicale would list the whole book in every part), read as Radicale
+    reads it."""
+    return pathutils.sanitize_path(unquote(urlparse(href).path)) != book
 
 
 def _split(page: bytes) -> tuple[bytes, bytes, bytes]:
@@ -190,14 +231,14 @@ def _split(page: bytes) -> tuple[bytes, bytes, bytes]:
     return page[:match.end()], match[1] or b"", page[match.end():page.rindex(b"</multistatus>")]
 
 
-def _joined(call: Call, first: bytes, calls: Iterable[tuple[bytes, Window]], *,
+def _joined(call: Call, first: bytes, calls: Iterable[tuple[bytes, str | None, Window]], *,
             propfind: bool) -> Iterator[bytes]:
     head, attributes, inner = _split(first)
     own = _OWN.match(inner) if propfind else None  # the book's own response comes first
     own_href = own[1] if own else None
     yield head + inner
-    for request, window in calls:
-        status, _headers, page = call(request, window)
+    for request, content_type, window in calls:
+        status, _headers, page = call(request, content_type, window)
         if not status.startswith("207"):
             raise PageFailed(f"a later page was answered {status}")
         yield _later(page, attributes, own_href)

@@ -66,8 +66,13 @@ class Collection(storage.BaseCollection):
             for card in self._all().values():
                 yield self._item(card)
             return
+        window = paging.window()
+        if window.size is None:  # the whole book (a GET of it), as the export streams it
+            for card in self._all().values():
+                yield self._item(card)
+            return
         # The directory and `mine`: the page of the book this call lists.
-        for _href, item in self.get_multi(paging.window().next_names(self._names)):
+        for _href, item in self.get_multi(window.next_names(self._names)):
             if item is not None:  # gone since the names were read
                 yield item
 
@@ -180,6 +185,7 @@ class Storage(storage.BaseStorage):
         if len(parts) == 2:
             yield collection
             if depth != "0":
+                _ctag = collection.etag  # the book's token before its cards are read
                 yield from collection.get_all()
             return
         item = dict(collection.get_multi([parts[2]])).get(parts[2])
