@@ -277,3 +277,21 @@ def test_a_multiget_naming_the_book_itself_gets_only_the_cards_it_names(client, 
     paged = ask(client, app, headers, "REPORT", body, 1)
     hrefs = [a[0] for a in answers(paged.get_data())]
     assert hrefs == sorted(BOOK + name for name in names)
+
+
+def test_a_get_of_the_book_in_pages_is_the_book_whole(client, app, crowd):
+    """A GET of a book is every card in one file (no phone asks for it, a
+    person or a script may): built page by page too."""
+    headers = device_for(crowd["viewer"])
+    app.config["CARDDAV_PAGE_CARDS"] = WHOLE
+    whole = client.get(BOOK, headers=headers)
+    app.config["CARDDAV_PAGE_CARDS"] = 3
+    paged = client.get(BOOK, headers=headers)
+    assert whole.status_code == paged.status_code == 200
+    assert "Content-Length" not in paged.headers  # streamed
+    assert whole.get_data().count(b"BEGIN:VCARD") == 12
+    assert paged.get_data() == whole.get_data()
+    assert paged.headers["ETag"] == whole.headers["ETag"]
+    head = client.head(BOOK, headers=headers)
+    assert head.status_code == 200 and head.get_data() == b""
+    assert head.headers["ETag"] == whole.headers["ETag"]

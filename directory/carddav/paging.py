@@ -4,13 +4,15 @@ Radicale builds each answer whole: an XML tree, then its bytes. A phone's
 first sync of the directory (a PROPFIND of every ETag, a sync-collection
 from no token, a multiget of every card) would make the worker that answers
 hold hundreds of MB at 100 000 cards, and keep much of it. So `mount` hands
-those requests here, and Radicale answers them in pages of
+those requests here when they carry a live device password (anything else
+is Radicale's to refuse, unread), and Radicale answers them in pages of
 `CARDDAV_PAGE_CARDS` cards, each in an app context of its own:
 
 - a multiget: its hrefs are read from the body as a stream and sent to
   Radicale as multigets of that many;
-- a PROPFIND below Depth 0, a sync-collection or an addressbook-query: the
-  same request again with a `Window` in `g`, from which the storage
+- a PROPFIND below Depth 0, a sync-collection, an addressbook-query or a
+  GET of the book (its cards in one file): the same request again with a
+  `Window` in `g`, from which the storage
   (`plugins.Collection`) lists only the next page of a large book
   (`books.names_of(after=..., limit=...)`). The book's sync token and CTag
   are worked out once for all pages, before any card is read, so a change
@@ -19,10 +21,11 @@ those requests here, and Radicale answers them in pages of
 The first page is answered before the status goes out: a refusal, a 401 or
 a bad request is Radicale's own answer. When it is the only page, it goes out
 as Radicale gave it. Otherwise the pages' responses are joined into one
-multistatus and streamed (gzip when the client accepts it), with the book's
-own response and the sync token once. A page that fails after the first
-ends the stream without closing the multistatus, so a client sees a broken
-answer, never a cut listing it would take for the whole book.
+multistatus (a GET's cards one after the other) and streamed (gzip when the
+client accepts it), with the book's own response and the sync token once.
+A page that fails after the first ends the stream without closing the
+multistatus, so a client sees a broken answer, never a cut listing it would
+take for the whole book.
 """
 
 import io
@@ -109,7 +112,7 @@ def pageable(environ) -> bool:
     method = environ.get("REQUEST_METHOD", "").upper()
     if method == "PROPFIND":
         return environ.get("HTTP_DEPTH", "0") != "0"  # Radicale's default is 0
-    return method == "REPORT"
+    return method in ("REPORT", "GET", "HEAD")  # a GET of a book: every card, one file
 
 
 # A call of Radicale for one page: (request body, its content type, or None for
@@ -133,13 +136,17 @@ def answer(call: Call, environ, body: bytes, size: int):
     """(status, headers, body iterable) for a pageable request, in pages of `size` cards."""
     gzip = "gzip" in (e.strip() for e in environ.get("HTTP_ACCEPT_ENCODING", "").split(","))
     book = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    method = environ.get("REQUEST_METHOD", "").upper()
+    whole_book = method in ("GET", "HEAD")  # the cards themselves, one after the other
     try:
         calls = _calls(body, max(1, size), pathutils.sanitize_path(book))
         status, headers, first = call(*next(calls))
-        later = next(calls, None) if status.startswith("207") else None
+        later = next(calls, None) if status.startswith("200" if whole_book else "207") else None
     except NotPaged:  # nothing has gone out: the request as it came
         status, headers, first = call(body, None, Window())
         later = None
+    if method == "HEAD" and later is not None:  # the length is not known ahead
+        return status, _without(headers, "content-length"), [b""]
     if later is None:  # one page: Radicale's answer as it is
         if gzip and first:
             first = _gzip([first])
@@ -150,8 +157,10 @@ def answer(call: Call, environ, body: bytes, size: int):
     headers = _without(headers, "content-length", "content-encoding")
     if gzip:
         headers += [("Content-Encoding", "gzip"), ("Vary", "Accept-Encoding")]
-    propfind = environ.get("REQUEST_METHOD", "").upper() == "PROPFIND"
-    stream = _joined(call, first, _chain(later, calls), propfind=propfind)
+    if whole_book:
+        stream = _concatenated(call, first, _chain(later, calls))
+    else:
+        stream = _joined(call, first, _chain(later, calls), propfind=method == "PROPFIND")
     return status, headers, (_gzip_stream(stream) if gzip else stream)
 
 
@@ -243,6 +252,17 @@ def _joined(call: Call, first: bytes, calls: Iterable[tuple[bytes, str | None, W
             raise PageFailed(f"a later page was answered {status}")
         yield _later(page, attributes, own_href)
     yield b"</multistatus>"
+
+
+def _concatenated(call: Call, first: bytes,
+                  calls: Iterable[tuple[bytes, str | None, Window]]) -> Iterator[bytes]:
+    """A book's cards, page after page (a GET of the book)."""
+    yield first
+    for request, content_type, window in calls:
+        status, _headers, page = call(request, content_type, window)
+        if not status.startswith("200"):
+            raise PageFailed(f"a later page was answered {status}")
+        yield page
 
 
 def _later(page: bytes, attributes: bytes, own_href: bytes | None) -> bytes:
