@@ -62,16 +62,12 @@ class Collection(storage.BaseCollection):
         return {href: card.etag for href, card in self._all().items()}
 
     def get_all(self) -> Iterator[radicale_item.Item]:
-        if not self._large:
-            for card in self._all().values():
-                yield self._item(card)
-            return
         window = paging.window()
-        if window.size is None:  # the whole book (a GET of it), as the export streams it
+        if not self._large or window.size is None:  # a call tree's book, or not paged
             for card in self._all().values():
                 yield self._item(card)
             return
-        # The directory and `mine`: the page of the book this call lists.
+        # The directory and `mine` in a paged answer: this call's page.
         for _href, item in self.get_multi(window.next_names(self._names)):
             if item is not None:  # gone since the names were read
                 yield item
