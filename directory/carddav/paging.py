@@ -104,8 +104,8 @@ def window() -> Window:
 
 
 def pageable(environ) -> bool:
-    """A request that may list a whole book: a REPORT, or a PROPFIND below
-    Depth 0, on an address book (`/<principal>/<book>/`)."""
+    """A request that may read a whole book: a REPORT, a PROPFIND below
+    Depth 0, or a GET (or HEAD) of an address book (`/<principal>/<book>/`)."""
     parts = [p for p in environ.get("PATH_INFO", "").split("/") if p]
     if len(parts) != 2 or environ.get("HTTP_CONTENT_ENCODING", "identity") != "identity":
         return False
@@ -123,7 +123,8 @@ ASKED_LIMIT = 64 * 1024  # the properties a multiget asks for, repeated in each 
 
 
 class PageFailed(RuntimeError):
-    """A page after the first was not answered 207: the stream is cut short."""
+    """A page after the first was not answered as the first was (207, or 200 for
+    a GET): the stream is cut short."""
 
 
 class NotPaged(ValueError):
@@ -217,7 +218,9 @@ def _parts(events, root, size: int, book: str) -> Iterator[bytes]:
             if len(hrefs) == size:
                 yield _MULTIGET_HEAD + b"".join(asked) + b"".join(hrefs) + _MULTIGET_TAIL
                 hrefs, given = [], True
-    except ET.ParseError as error:  # defusedxml's refusals are ValueErrors
+    except NotPaged:
+        raise
+    except (ET.ParseError, ValueError) as error:  # not XML, or refused by defusedxml
         raise NotPaged(str(error)) from error
     if hrefs or not given:
         yield _MULTIGET_HEAD + b"".join(asked) + b"".join(hrefs) + _MULTIGET_TAIL
