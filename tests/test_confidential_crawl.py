@@ -359,6 +359,9 @@ def test_no_confidential_number_in_any_address_book(app, client, region, persona
     headers = {"Authorization": f"Basic {raw}"}
     books = books_of(user)
     assert any(b.tree_id for b in books)
+    # A few cards a page: the directory is read as a phone reads a large one,
+    # page by page (`carddav.paging`), each page under the same rules.
+    app.config["CARDDAV_PAGE_CARDS"] = 25
     problems = []
     for book in books:
         url = f"/dav/{user.email}/{book.name}/"

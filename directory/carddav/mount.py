@@ -108,9 +108,10 @@ class CardDAV:
         environ["PATH_INFO"] = path[len(PREFIX):] or "/"
         with self.app.app_context():
             refusal = self._refusal(environ)
+            paged = refusal is None and paging.pageable(environ) and self._signed_in(environ)
         if refusal is not None:
             return _plain(start_response, *refusal)
-        if paging.pageable(environ) and self._signed_in(environ):
+        if paged:
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(length) if length else b""
             size = self.app.config["CARDDAV_PAGE_CARDS"]
@@ -141,10 +142,7 @@ class CardDAV:
         """Whether the request carries a live device password (checked again by
         Radicale): only then is its body read here, to be answered in pages."""
         login, password = _basic_credentials(environ)
-        if not login:
-            return False
-        with self.app.app_context():
-            return authenticate_device(login, password) is not None
+        return bool(login) and authenticate_device(login, password) is not None
 
     def _call(self, environ):
         """Radicale's answer: (status, headers, body), inside the caller's app context."""
