@@ -78,10 +78,42 @@ def display_phone(value: str, region: str = "SE") -> str:
         if len(value) == 5:
             return f"{value[:3]} {value[3:]}"
         return value
-    number = phonenumbers.parse(value, None)
+    number = _stored(value) or phonenumbers.parse(value, None)
     if phonenumbers.region_code_for_number(number) == region:
         return phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
+
+
+def _stored(value: str) -> phonenumbers.PhoneNumber | None:
+    """A stored E.164 number as `phonenumbers.parse` reads it, without the parse
+    (half of showing a number; a binder shows 100 000 that are not yet cached).
+
+    Only the plain case: "+", a country code `phonenumbers` knows, and a
+    national number not starting with 0. Anything else (an extension, a
+    leading zero kept as in Italy, text) is left to the parser.
+    """
+    digits = value[1:]
+    if value[:1] != "+" or not digits.isdigit():
+        return None
+    for length in (1, 2, 3):  # country codes are prefix-free
+        code = int(digits[:length])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            national = digits[length:]
+            if not national or national[0] == "0" or not _plain_prefix(code):
+                return None
+            return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+    return None
+
+
+@lru_cache(maxsize=512)
+def _plain_prefix(code: int) -> bool:
+    """Whether the parser strips no more than a leading 0 of this country's
+    national numbers (Sweden, and most); elsewhere ("8" in Russia) it may
+    strip more, so only the parser reads them."""
+    region = phonenumbers.region_code_for_country_code(code)
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+    return metadata is not None and metadata.national_prefix_transform_rule is None and \
+        metadata.national_prefix_for_parsing in (None, "0")
 
 
 def tel_uri(value: str) -> str:
