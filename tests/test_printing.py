@@ -713,10 +713,82 @@ def test_a_binder_is_laid_out_once_unless_its_front_pages_grow(client, login_as,
                                     "fields": [f"number: 070-174 06 {n:02d} → –"]}
                                    for n in range(60)])]
     layouts.clear()
-    content, pages_of_sections, digests = paper.render_binder(doc, meta, guess,
-                                                              lambda _digests: settled)
+    content, pages_of_sections, digests, _inputs = paper.render_binder(
+        doc, meta, lambda _inputs: guess, lambda _digests: settled)
     assert len(layouts) == 2 and digests == second.snapshot["digests"]
     texts = [body(page.extract_text()) for page in PdfReader(BytesIO(content)).pages]
     front = " ".join(texts[1:min(first for first, _last in pages_of_sections.values()) - 1])
     for _key, title in settled["replace"]:
         assert title in front.split("Sections to replace", 1)[1]
+
+
+def test_a_binder_whose_sections_all_changed_is_laid_out_once(client, login_as, region,
+                                                              monkeypatch):
+    """Sections whose pages changed without a changed entry (after a handover in
+    every role, or a change of mode) make the list of sections to replace longer
+    than a guess from the entries alone. What each section is laid out from is
+    kept with its revision, so the guess knows them ahead and the binder is laid
+    out once; a revision recorded before that is laid out again, as before."""
+    for n in range(70):
+        make_actor(f"Kommun {n:02d}")
+    db.session.commit()
+    layouts = []
+    render = paper.Layout.render
+    monkeypatch.setattr(paper.Layout, "render",
+                        lambda self, *args: layouts.append(self) or render(self, *args))
+    login_as(UserRole.ADMIN)
+
+    def last_revision():
+        return db.session.scalars(
+            select(PrintRevision).order_by(PrintRevision.number.desc())).first()
+
+    def as_if_every_section_showed_something_else(revision, *, inputs_kept):
+        snapshot = dict(revision.snapshot)
+        snapshot["digests"] = {key: "then" for key in snapshot["digests"]}
+        if inputs_kept:
+            snapshot["inputs"] = {key: "then" for key in snapshot["inputs"]}
+        else:
+            del snapshot["inputs"]
+        revision.snapshot = snapshot
+        db.session.commit()
+
+    record(client, mode="ordinary")
+    first = last_revision()
+    assert set(first.snapshot["inputs"]) == set(first.snapshot["digests"])
+    as_if_every_section_showed_something_else(first, inputs_kept=True)
+    layouts.clear()
+    record(client, mode="ordinary")
+    assert len(layouts) == 1
+    second = last_revision()
+    texts = [body(t) for t in pages(client.get(f"/binder/revisions/{second.id}.pdf"))]
+    to_replace = " ".join(texts).split("Sections to replace", 1)[1].split("Contents", 1)[0]
+    assert all(f"Kommun {n:02d}" in to_replace for n in range(70))
+
+    as_if_every_section_showed_something_else(second, inputs_kept=False)
+    layouts.clear()
+    record(client, mode="ordinary")
+    assert len(layouts) == 2  # the guess from the entries alone was short
+
+
+def test_a_binder_is_laid_out_without_the_cycle_collector_and_gives_it_back(
+        client, login_as, region, monkeypatch):
+    """The collector is off while a binder is built and laid out (a third of a
+    national binder's time was its walks), and on again afterwards, also when
+    the layout fails; a nested use leaves it to the outermost."""
+    import gc
+
+    from directory.printing.binder import without_cycle_collection
+
+    during = []
+    render = paper.Layout.render
+    monkeypatch.setattr(paper.Layout, "render",
+                        lambda self, *args: during.append(gc.isenabled()) or render(self, *args))
+    login_as(UserRole.ADMIN)
+    assert client.get("/binder.pdf").status_code == 200
+    assert during == [False] and gc.isenabled()
+    with pytest.raises(RuntimeError), without_cycle_collection():
+        with without_cycle_collection():
+            pass
+        assert not gc.isenabled()  # the inner one left it off
+        raise RuntimeError("the layout failed")
+    assert gc.isenabled()
