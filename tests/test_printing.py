@@ -792,3 +792,34 @@ def test_a_binder_is_laid_out_without_the_cycle_collector_and_gives_it_back(
         assert not gc.isenabled()  # the inner one left it off
         raise RuntimeError("the layout failed")
     assert gc.isenabled()
+
+
+def test_a_binder_built_away_from_a_request_reads_the_calls_in_one_query(app, region):
+    """The print worker builds binders with no request: what each number's last
+    call says is read in one query there too (it was one query per number: an
+    hour's worth of a minute at national scale), and a call recorded meanwhile
+    is seen."""
+    from directory.core.models import CheckSource, PathCheck
+    from directory.core.verification import record_call
+    from tests.conftest import make_user
+
+    admin = make_user("printer@example.org", role=UserRole.ADMIN)
+    haninge = region["haninge"]
+
+    def build():
+        with recorded_statements() as statements:
+            doc = Builder(admin).binder()
+        return doc, sum("path_check" in s for s in statements)
+
+    _doc, before = build()
+    for n in range(20):  # twenty more numbers
+        make_contact(make_person(haninge, f"Person {n}"), value=f"+467017406{20 + n}")
+    asa = db.session.get(Person, region["asa"].id)
+    record_call(asa.contact_points[0], True, source=CheckSource.EDITOR)
+    db.session.commit()
+    doc, after = build()
+    assert before == after == 1
+    shown = [p for p in paper.document_points(doc) if p[0]["key"] ==
+             f"contact_point:{asa.contact_points[0].id}"]
+    assert shown and all(point["verified"] for point, _owner, _section in shown)
+    assert db.session.scalar(select(func.count()).select_from(PathCheck)) == 1

@@ -49,7 +49,7 @@ from directory.core.patterns import WEEKDAYS, describe_rrule
 from directory.core.schedules import on_call_for_roles
 from directory.core.security import visible
 from directory.core.text import swedish_sort_key
-from directory.core.verification import status_of
+from directory.core.verification import reads_statuses_once, status_of
 from directory.review.rules import review_due_at
 
 FORMAT = 1  # of stored snapshots
@@ -467,6 +467,7 @@ class Builder:
                 "scenario": state.scenario.name if state.scenario else None,
                 "built_at": utcnow().isoformat(), "demo": False, "sections": []}
 
+    @reads_statuses_once
     def tree_document(self, tree: CallTree) -> dict:
         doc = self.base("tree", _key(tree), tree.mode.value, tree.name)
         data = self.tree(tree)
@@ -475,6 +476,7 @@ class Builder:
                                 "level": 0, "tree": data})
         return doc
 
+    @reads_statuses_once
     def binder(self, actor: Actor | None = None) -> dict:
         """The binder of the region, or of one actor: its sections in order."""
         actors = load_actors(actor.id if actor else None)
@@ -517,6 +519,7 @@ class Builder:
         doc["next_review"] = upcoming[0] if upcoming else None
         return doc
 
+    @reads_statuses_once
     def directory(self) -> list[dict]:
         """Every actor in hierarchy order with its own and its roles' paths."""
         actors = load_actors(with_persons=False)
