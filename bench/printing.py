@@ -160,12 +160,10 @@ def rss_mib(pid: str = "self") -> float:
 
 def record_revision(app, client) -> dict:
     """`POST /binder/revisions` through the print queue, as in production: the
-    request queues the job and answers; a worker (RQ's, forking a work horse for
-    the job, as `flask print worker` runs it) takes it in this process. Reports
+    request queues the job and answers; a worker (the print worker's, forking a work
+    horse for the job, as `flask print worker` runs it) takes it in this process. Reports
     the request's seconds, the job's seconds (start to end in the work horse),
     the worker's memory before and after, and the work horse's peak."""
-    from rq import Worker
-
     from directory.printing import jobs
 
     page = client.get("/binder").get_data(as_text=True)
@@ -181,7 +179,7 @@ def record_revision(app, client) -> dict:
         db.engine.dispose()  # as `flask print worker` does: the work horse opens its own
         before = rss_mib()
         started = time.perf_counter()
-        Worker([jobs.queue()], connection=jobs.connection()).work(burst=True)
+        jobs.PrintWorker([jobs.queue()], connection=jobs.connection()).work(burst=True)
         worker_took = time.perf_counter() - started
         after = rss_mib()
         job = jobs.Job.fetch(job_id, connection=jobs.connection())

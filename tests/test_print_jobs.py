@@ -155,3 +155,26 @@ def test_a_small_preview_done_at_once_goes_straight_to_its_pdf(app, client, logi
     assert client.get(response.headers["Location"]).data.startswith(b"%PDF")
     assert preview(client, actor="no-such-actor").status_code == 404
     assert preview(client, mode="sideways").status_code == 400
+
+
+def collector_state() -> dict:
+    """A job that tells how the cycle collector stands in the process running it."""
+    import gc
+
+    return {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
+
+
+def test_the_print_workers_horse_does_without_the_cycle_collector(app, runner, region):
+    """A work horse lives for one job and exits: it leaves what it inherited from
+    the worker to the freeze and collects no cycles; the worker itself keeps
+    its collector."""
+    import gc
+
+    job = jobs.queue().enqueue(collector_state)
+    result = runner.invoke(args=["print", "worker", "--burst"])
+    assert result.exit_code == 0, result.output
+    job.refresh()
+    assert job.get_status() == "finished"
+    state = job.return_value()
+    assert state["enabled"] is False and state["frozen"] > 1000
+    assert gc.isenabled()
