@@ -379,6 +379,7 @@ class Paper(FPDF):
         self._measuring: tuple | None = None  # the font `measure` set last
         self._width_memo: dict[tuple, dict[str, float]] = {}  # font -> text -> width
         self._encoded: dict[int, dict[str, str]] = {}  # font number -> text -> its Tj
+        self._fonts = (self.fonts[FONT_KEYS[False]], self.fonts[FONT_KEYS[True]])  # by bold
         self._header: tuple | None = None  # (the head, its text), laid out once per head
         self._footer: list | None = None
         self.use(9)
@@ -456,7 +457,11 @@ class Paper(FPDF):
 
     def fit(self, text, width: float, size: float, bold: bool = False) -> str:
         """One line: the text, cut with an ellipsis when too wide."""
-        lines = self.wrap(" ".join(_clean(text).split()), width, size, bold)
+        text = " ".join(_clean(text).split())
+        self.measure(size, bold)
+        if self.width(text) <= width:  # most do: no need to wrap
+            return text
+        lines = self.wrap(text, width, size, bold)
         if len(lines) == 1:
             return lines[0]
         first = lines[0]
@@ -481,13 +486,16 @@ class Paper(FPDF):
         digest.update(repr(what).encode())
 
     def draw(self, box: Box, top: float) -> None:
-        """Draw a box at `top`, and add what it shows to the page's digest."""
+        """Draw a box at `top`, and add what it shows to the page's digest (the
+        same bytes as `shows` for each operation, in one update)."""
+        shown = []
         for op in box.ops:
             if op[0] in ("text", "rect"):
-                self.shows(op[0], round(op[1], 2), round(top + op[2], 2), *op[3:])
+                shown.append(repr((op[0], round(op[1], 2), round(top + op[2], 2), *op[3:])))
             else:
-                self.shows(op[0], round(op[1], 2), round(top + op[2], 2), round(op[3], 2),
-                           round(top + op[4], 2))
+                shown.append(repr((op[0], round(op[1], 2), round(top + op[2], 2),
+                                   round(op[3], 2), round(top + op[4], 2))))
+        self.page_digests.setdefault(self.page, hashlib.sha256()).update("".join(shown).encode())
         self.paint(box.ops, top)
 
     def paint(self, ops: list, top: float) -> None:
@@ -526,9 +534,11 @@ class Paper(FPDF):
         k, page_h = self.k, self.h
         parts = ["q BT"]
         font_now, grey_now = None, None
+        fonts = self._fonts
         for _kind, x, y, w, text, size, bold, align, link, grey in ops:
-            self.measure(size, bold)
-            font = self.fonts[FONT_KEYS[bold]]
+            font = fonts[bold]
+            if align != "L" or link:
+                self.measure(size, bold)
             if font_now != (font.i, size):
                 parts.append(f"/F{font.i} {size:.2f} Tf")
                 self._resource_catalog.add(PDFResourceType.FONT, font.i, self.page)
@@ -1044,16 +1054,25 @@ class Layout:
             boxes.append(box)
         column, y = 0, pdf.get_y()
         top = y
+        run: list = []  # a column's rows, drawn at once
+
+        def draw_run():
+            if run:
+                pdf.draw(Box(run), 0)
+                run.clear()
+
         for box in boxes:
             if y + box.height > BOTTOM:
+                draw_run()
                 if column == 0:
                     column, y = 1, top
                 else:
                     pdf.add_page()
                     column, y, top = 0, TOP, TOP
             x = LEFT + column * (column_w + 6)
-            pdf.draw(Box([_shift(op, x) for op in box.ops], box.height), y)
+            run.extend(_shift(op, x, y) for op in box.ops)
             y += box.height
+        draw_run()
         self.end("index")
 
     # Front pages: cover, changes since the last revision, contents ------------------
@@ -1393,13 +1412,11 @@ class Layout:
         pdf.current_font_is_set_on_page = False
 
 
-def _shift(op: tuple, dx: float) -> tuple:
-    """An index row's operation moved into its column."""
-    if op[0] == "text":
-        return (op[0], op[1] + dx, *op[2:])
-    if op[0] == "rect":
-        return (op[0], op[1] + dx, *op[2:])
-    return (op[0], op[1] + dx, op[2], op[3] + dx, op[4])
+def _shift(op: tuple, dx: float, dy: float = 0.0) -> tuple:
+    """An index row's operation moved into its column and down to its row."""
+    if op[0] in ("text", "rect"):
+        return (op[0], op[1] + dx, dy + op[2], *op[3:])
+    return (op[0], op[1] + dx, dy + op[2], op[3] + dx, dy + op[4])
 
 
 def flatten(nodes: list[dict], depth: int = 0, rails: tuple = ()):
