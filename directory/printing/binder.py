@@ -185,6 +185,14 @@ def compare(previous: PrintRevision | None, doc: dict, entries: dict, user,
     """
     if previous is None:
         return None
+    return changes_since(previous, doc, entries, user, left_out_hidden)(digests)
+
+
+def changes_since(previous: PrintRevision, doc: dict, entries: dict, user,
+                  left_out_hidden: bool = False):
+    """`compare` in two steps: what the entries say, worked out once, and then
+    for any digests of the pages, the changes (a binder settles its front
+    pages twice, and at national scale the entries are 150 000)."""
     old = previous.snapshot
     old_entries = old.get("entries", {})
     titles = section_titles(doc)
@@ -192,10 +200,6 @@ def compare(previous: PrintRevision | None, doc: dict, entries: dict, user,
     order = {key: n for n, key in enumerate(titles)}
     replace, details = set(), defaultdict(list)
     old_digests = old.get("digests")
-    if old_digests is None:  # recorded before pages had digests: every section may differ
-        replace.update(titles)
-    else:
-        replace.update(key for key in titles if digests.get(key) != old_digests.get(key))
     removed_sections = [title for key, title in old_titles.items() if key not in titles]
 
     seen: dict = {}  # private actor -> whether this user may see its confidential entries
@@ -247,15 +251,25 @@ def compare(previous: PrintRevision | None, doc: dict, entries: dict, user,
         lines += len(items[:room])
     total = sum(len(items) for _home, items in grouped)
     printed_by = previous.printed_by
-    return {
-        "previous": {"number": previous.number, "printed_at": previous.printed_at.isoformat(),
-                     "printed_by": (printed_by.name or printed_by.email) if printed_by else None},
-        "previous_pages": old.get("pages", {}),
-        "replace": [(key, titles[key]) for key in sorted(replace, key=order.get)],
-        "removed_sections": removed_sections,
-        "details": shown,
-        "more": total - lines,
-    }
+    since = {"number": previous.number, "printed_at": previous.printed_at.isoformat(),
+             "printed_by": (printed_by.name or printed_by.email) if printed_by else None}
+
+    def with_pages(digests: dict[str, str]) -> dict:
+        sections = set(replace)
+        if old_digests is None:  # recorded before pages had digests: every section may differ
+            sections.update(titles)
+        else:
+            sections.update(key for key in titles if digests.get(key) != old_digests.get(key))
+        return {
+            "previous": dict(since),
+            "previous_pages": old.get("pages", {}),
+            "replace": [(key, titles[key]) for key in sorted(sections, key=order.get)],
+            "removed_sections": list(removed_sections),
+            "details": list(shown),
+            "more": total - lines,
+        }
+
+    return with_pages
 
 
 def mask_private(value, user):
@@ -387,8 +401,11 @@ def _record_and_render(actor, user, mode, at):
     meta = binder_meta(doc, revision_label(revision), revision.printed_at, user_name(user))
     meta["number"] = number
 
+    against = changes_since(previous, doc, entries, user, left_out_hidden=True) \
+        if previous else (lambda _digests: None)
+
     def settle(digests):
-        changes = compare(previous, doc, entries, user, digests, left_out_hidden=True)
+        changes = against(digests)
         meta["effective"] = effective_revisions(doc, previous, changes, number)
         return changes
 
@@ -416,8 +433,8 @@ def _render_preview(actor, user, mode, at):
     meta = binder_meta(doc, preview_label(latest), utcnow(), user_name(user))
     entries = document_entries(doc)
 
-    def settle(digests):
-        return compare(latest, doc, entries, user, digests, left_out_hidden=True)
+    settle = changes_since(latest, doc, entries, user, left_out_hidden=True) \
+        if latest else (lambda _digests: None)
 
     content, _pages, _digests, _inputs = pdf.render_binder(
         doc, meta, lambda inputs: settle(_guessed_pages(latest, inputs)), settle)
