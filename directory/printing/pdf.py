@@ -380,6 +380,7 @@ class Paper(FPDF):
         self._width_memo: dict[tuple, dict[str, float]] = {}  # font -> text -> width
         self._encoded: dict[int, dict[str, str]] = {}  # font number -> text -> its Tj
         self._fonts = (self.fonts[FONT_KEYS[False]], self.fonts[FONT_KEYS[True]])  # by bold
+        self._page_fonts: set[tuple[int, int]] = set()  # (page, font) told to the catalog
         self._header: tuple | None = None  # (the head, its text), laid out once per head
         self._footer: list | None = None
         self.use(9)
@@ -419,9 +420,14 @@ class Paper(FPDF):
         """Lines of at most `width` mm; words longer than a line are cut."""
         self.measure(size, bold)
         measure = self.width
+        text = _clean(text)
+        if "\n" not in text:  # one paragraph that fits: most of them
+            line = " ".join(text.split())
+            if measure(line) <= width:
+                return [line]
         space = measure(" ")
         lines: list[str] = []
-        for paragraph in _clean(text).split("\n"):
+        for paragraph in text.split("\n"):
             line, line_w = "", 0.0
             for word in paragraph.split():
                 word_w = measure(word)
@@ -541,7 +547,9 @@ class Paper(FPDF):
                 self.measure(size, bold)
             if font_now != (font.i, size):
                 parts.append(f"/F{font.i} {size:.2f} Tf")
-                self._resource_catalog.add(PDFResourceType.FONT, font.i, self.page)
+                if (self.page, font.i) not in self._page_fonts:
+                    self._resource_catalog.add(PDFResourceType.FONT, font.i, self.page)
+                    self._page_fonts.add((self.page, font.i))
                 font_now = (font.i, size)
             if grey != grey_now:
                 parts.append(f"{GREY_TEXT:.3f} g" if grey else "0 g")
@@ -1456,9 +1464,12 @@ def _tree_points(tree: dict, section_key: str):
                 yield point, point["owner"], section_key
 
 
+_NOT_DIGITS = re.compile(r"\D")
+
+
 def number_key(point: dict) -> tuple:
     """Numbers in the order one looks them up: short numbers, then by digits."""
-    digits = "".join(c for c in point["display"] if c.isdigit())
+    digits = _NOT_DIGITS.sub("", point["display"])
     return (point.get("tel") is None, len(digits) > 6, digits, point["display"])
 
 
