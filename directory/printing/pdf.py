@@ -378,9 +378,10 @@ class Paper(FPDF):
         self._using: tuple | None = None  # the font `use` set last
         self._measuring: tuple | None = None  # the font `measure` set last
         self._width_memo: dict[tuple, dict[str, float]] = {}  # font -> text -> width
-        self._encoded: dict[int, dict[str, str]] = {}  # font number -> text -> its Tj
         self._fonts = (self.fonts[FONT_KEYS[False]], self.fonts[FONT_KEYS[True]])  # by bold
         self._page_fonts: set[tuple[int, int]] = set()  # (page, font) told to the catalog
+        self._encoded = {font.i: {} for font in self._fonts}  # font number -> text -> its Tj
+        self._drops: dict[float, tuple[float, float]] = {}  # size -> line height, baseline
         self._header: tuple | None = None  # (the head, its text), laid out once per head
         self._footer: list | None = None
         self.use(9)
@@ -540,7 +541,7 @@ class Paper(FPDF):
         k, page_h = self.k, self.h
         parts = ["q BT"]
         font_now, grey_now = None, None
-        fonts = self._fonts
+        fonts, drops = self._fonts, self._drops
         for _kind, x, y, w, text, size, bold, align, link, grey in ops:
             font = fonts[bold]
             if align != "L" or link:
@@ -557,9 +558,13 @@ class Paper(FPDF):
             if align != "L":
                 room = w - self.width(text)
                 x += room if align == "R" else room / 2
-            height = line_height(size)
-            baseline = top + y + 0.5 * height + 0.3 * size / k
-            encoded = self._encoded.setdefault(font.i, {})
+            placed = drops.get(size)
+            if placed is None:  # the line's height, and its baseline below its top
+                height = line_height(size)
+                placed = drops[size] = (height, 0.5 * height + 0.3 * size / k)
+            height = placed[0]
+            baseline = top + y + placed[1]
+            encoded = self._encoded[font.i]
             shown = encoded.get(text)
             if shown is None:
                 shown = encoded[text] = font.encode_text(text)
