@@ -53,7 +53,8 @@ def test_a_stored_number_is_read_as_the_parser_reads_it():
     pick = random.Random(2026)
     values = ["+46701740605", "+4681234567", "+390612345678", "+79161234567",
               "+784233356777", "+6921873338579", "+2616943448", "+4681234567;ext=12",
-              "+46", "+0701740605", "0701740605", "+", ""]
+              "+46", "+0701740605", "0701740605", "+", "", "+046701740605", "+461",
+              "+46" + "7" * 18, "+4612"]
     for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
         for _ in range(40):
             tail = pick.randint(0, 10 ** pick.randint(1, 11))
@@ -71,4 +72,8 @@ def test_a_stored_number_is_read_as_the_parser_reads_it():
             parsed, phonenumbers.PhoneNumberFormat.NATIONAL if national
             else phonenumbers.PhoneNumberFormat.INTERNATIONAL), value
     assert _stored("+46701740605") is not None and _stored("+79161234567") is None
+    for refused_by_the_parser in ("+046701740605", "+461", "+46" + "7" * 18):
+        assert _stored(refused_by_the_parser) is None
+        with pytest.raises(phonenumbers.NumberParseException):
+            phonenumbers.parse(refused_by_the_parser, None)
     assert read_fast > len(values) * 0.7  # the common case is the fast one

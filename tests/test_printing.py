@@ -241,6 +241,19 @@ def test_wrapped_lines_never_run_past_their_width(app):
     assert sheet.wrap("tib@lansstyrelsen.demo.example", 30, 9)[0].endswith(("@", "."))
 
 
+def test_no_page_count_alias_survives_cleaning_however_it_is_nested(app):
+    """User text never carries fpdf2's page-count alias: an alias hidden inside
+    another would be left whole by removing it once."""
+    alias = paper.TOTAL_PAGES
+    nested = alias[:9] + alias + alias[9:]
+    deeper = alias[:5] + nested + alias[5:]
+    sheet = paper.Paper({"title": "t"})
+    for text in (nested, deeper, f"Larm {nested} snö"):
+        assert alias not in paper._clean(text)
+        assert alias not in sheet.fit(text, 80, 9)
+        assert all(alias not in line for line in sheet.wrap(text, 80, 9))
+
+
 def test_hostile_text_stays_on_the_page(client, login_as, region):
     region["haninge"].name = "Haninge " + HOSTILE_WORD
     node = region["tree"].nodes[1]
@@ -823,3 +836,37 @@ def test_a_binder_built_away_from_a_request_reads_the_calls_in_one_query(app, re
              f"contact_point:{asa.contact_points[0].id}"]
     assert shown and all(point["verified"] for point, _owner, _section in shown)
     assert db.session.scalar(select(func.count()).select_from(PathCheck)) == 1
+
+
+def test_two_binders_at_once_give_the_cycle_collector_back_when_the_last_ends():
+    """The collector is the process's: while two binders are laid out at once in
+    two threads it stays off until the second ends, whichever ends first, and
+    it is on again afterwards."""
+    import gc
+    import threading
+
+    from directory.printing.binder import without_cycle_collection
+
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with without_cycle_collection():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second():
+        first_in.wait(5)
+        with without_cycle_collection():
+            second_in.set()
+            first_out.wait(5)
+            seen["after the first ended"] = gc.isenabled()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert seen == {"after the first ended": False}
+    assert gc.isenabled()

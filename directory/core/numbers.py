@@ -93,14 +93,14 @@ def _stored(value: str) -> phonenumbers.PhoneNumber | None:
     leading zero kept as in Italy, text) is left to the parser.
     """
     digits = value[1:]
-    if value[:1] != "+" or not digits.isdigit():
+    if value[:1] != "+" or not digits.isdigit() or digits[0] == "0":
         return None
     for length in (1, 2, 3):  # country codes are prefix-free
         code = int(digits[:length])
         if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
             national = digits[length:]
-            if not national or national[0] == "0" or not _plain_prefix(code):
-                return None
+            if not 2 <= len(national) <= 17 or national[0] == "0" or not _plain_prefix(code):
+                return None  # too short or long for the parser, or its to judge
             return phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
     return None
 

@@ -237,8 +237,7 @@ def reinstate(check: PathCheck) -> None:
     """Restore a withdrawn mark."""
     check.deleted_at = None
     db.session.flush()
-    if has_request_context():
-        g.pop("_path_statuses", None)
+    _forget_statuses()
 
 
 # --- On pages ----------------------------------------------------------------

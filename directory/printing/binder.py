@@ -12,6 +12,7 @@ every actor's pages without changing a single entry.
 """
 
 import gc
+import threading
 from collections import defaultdict
 from contextlib import contextmanager
 from datetime import datetime
@@ -359,6 +360,10 @@ def record_revision(actor: Actor | None, user, mode: str | None, at: datetime | 
     return record_and_render(actor, user, mode, at)[0]
 
 
+_pauses = {"active": 0, "resume": False}  # binders being laid out; turn the collector back on?
+_pauses_lock = threading.Lock()
+
+
 @contextmanager
 def without_cycle_collection():
     """Build and lay out a binder without Python's cycle collector, then collect
@@ -368,16 +373,26 @@ def without_cycle_collection():
     The collector walked all of them some twenty times over to find the ORM's
     reference cycles, which one collection at the end finds all the same: a
     third of the time (35 s against 25 s at 50 000 persons), for about 300 MB
-    more at the peak, given back at the end. Only the outermost caller turns
-    the collector back on.
+    more at the peak, given back at the end.
+
+    The collector is the process's: while any binder is laid out it is off
+    (for other requests too), and the last binder to finish turns it back on,
+    if it was on when the first began (a print worker's horse keeps it off).
     """
-    enabled = gc.isenabled()
-    gc.disable()
+    with _pauses_lock:
+        if _pauses["active"] == 0:
+            _pauses["resume"] = gc.isenabled()
+        _pauses["active"] += 1
+        gc.disable()
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _pauses_lock:
+            _pauses["active"] -= 1
+            resume = _pauses["active"] == 0 and _pauses["resume"]
+            if resume:
+                gc.enable()
+        if resume:
             gc.collect()
 
 

@@ -318,7 +318,9 @@ def _font_for(pdf: FPDF, key: str, style: str, file_name: str):
 def _clean(text) -> str:
     """User text made safe to lay out: no control characters, no page-count alias."""
     text = "" if text is None else str(text)
-    text = text.replace(TOTAL_PAGES, "").replace("\r\n", "\n").replace("\r", "\n")
+    while TOTAL_PAGES in text:  # "{kv-total{kv-total-pages}-pages}" leaves one behind
+        text = text.replace(TOTAL_PAGES, "")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace("\t", " ").replace("\v", " ").replace("\f", " ")
     return _CONTROL.sub("", text)
 
@@ -569,11 +571,13 @@ class Paper(FPDF):
             if shown is None:
                 shown = encoded[text] = font.encode_text(text)
             parts.append(f"1 0 0 1 {x * k:.2f} {(page_h - baseline) * k:.2f} Tm {shown}")
-            if isinstance(link, str) and not link.startswith("#"):
+            if not link:
+                pass
+            elif isinstance(link, str) and not link.startswith("#"):
                 self.pages[self.page].add_annotation(UriLink(
                     "Link", x=x * k, y=(page_h - top - y) * k, width=self.width(text) * k,
                     height=height * k, action=URIAction(link)))
-            elif link:
+            else:
                 self.link(x, top + y, self.width(text), height, link)
         parts.append("ET Q")
         self._out(" ".join(parts))
@@ -1339,16 +1343,18 @@ class Layout:
 
     def inputs(self) -> dict[str, str]:
         """Each section's digest of what its pages are laid out from: its data,
-        and what the headers of its pages show (as `Paper.header` adds them to the
-        page digests). Two sections with the same inputs show the same pages;
-        the page digests (`digests`) still decide, these only guess ahead."""
+        what the headers of its pages show (as `Paper.header` adds them to the
+        page digests), the moment the document is for and its language. Two
+        sections with the same inputs show the same pages; the page digests
+        (`digests`) still decide, these only guess ahead."""
         found = {}
         for section in self.doc["sections"]:
             heads = [self.section_head(section)]
             heads += [self.tree_head(tree) for tree in section.get("trees", ())]
             shown = [[str(head.get(k) or "") for k in HEAD_SHOWN] for head in heads]
             data = json.dumps([section, shown, self.meta.get("mode_band"),
-                               self.meta.get("marking")], sort_keys=True, default=str)
+                               self.meta.get("marking"), self.doc.get("at"),
+                               str(get_locale() or "")], sort_keys=True, default=str)
             found[section["key"]] = hashlib.sha256(data.encode()).hexdigest()
         return found
 
