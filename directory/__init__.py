@@ -81,6 +81,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from directory.accounts import admin, auth, device_pages, tokens
     from directory.api import views as api_pages
+    from directory.api import writes as _api_writes  # noqa: F401 (its routes join the API's)
     from directory.callouts import views as callout_pages
     from directory.calltrees import views as calltree_pages
     from directory.carddav import views as carddav_pages

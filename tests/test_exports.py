@@ -601,7 +601,7 @@ def read_csv(response, delimiter=","):
 
 def test_csv_cells_cannot_start_a_formula():
     assert csv_cell("=HYPERLINK(\"x\")") == "'=HYPERLINK(\"x\")"
-    for start in ("+", "-", "@", "\t", "\r"):
+    for start in ("+", "-", "@", "\t", "\r", "\n"):
         assert csv_cell(start + "1") == "'" + start + "1"
     assert csv_cell("070-174 06 05") == "070-174 06 05"
     assert csv_cell(None) == ""

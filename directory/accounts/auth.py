@@ -31,19 +31,16 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from wtforms import BooleanField, EmailField, PasswordField, SubmitField
-from wtforms.validators import DataRequired, Length
 
+from directory.accounts.forms import LoginForm
 from directory.accounts.sessions import remember
 from directory.accounts.users import SESSION_KEY, end_session, start_session
 from directory.core.extensions import db, limiter
-from directory.core.forms import Form
 from directory.core.models import User, utcnow
 from directory.core.pages import is_safe_next
 from directory.core.security import verify_password
@@ -51,13 +48,6 @@ from directory.core.security import verify_password
 bp = Blueprint("auth", __name__)
 
 DEVICE_COOKIE = "kv_device"
-
-
-class LoginForm(Form):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=500)])
-    remember = BooleanField(_l("Remember this device"))
-    submit = SubmitField(_l("Sign in"))
 
 
 def _login_failed(response) -> bool:

@@ -2,29 +2,20 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import StringField, SubmitField
-from wtforms.validators import DataRequired, Length
 
 from directory.accounts.devices import (
-    MAX_NAME_LENGTH,
     DeviceError,
     create_device_password,
     device_passwords,
     revoke_device,
 )
+from directory.accounts.forms import DeviceForm
 from directory.core.extensions import db
-from directory.core.forms import ConfirmForm, Form
+from directory.core.forms import ConfirmForm
 from directory.core.models import DevicePassword
 
 bp = Blueprint("devices", __name__, url_prefix="/account/devices")
-
-
-class DeviceForm(Form):
-    name = StringField(_l("Which device? (for example “iPhone jobb”)"),
-                       validators=[DataRequired(), Length(max=MAX_NAME_LENGTH)])
-    submit = SubmitField(_l("Create device password"))
 
 
 def _page(form: DeviceForm, secret: str | None = None, created: DevicePassword | None = None,

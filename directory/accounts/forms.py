@@ -1,8 +1,10 @@
-"""Forms for users, passwords and the region's settings."""
+"""Forms for signing in, users, passwords, API tokens, device passwords and the
+region's settings."""
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
+    EmailField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -19,6 +21,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from directory.accounts.devices import MAX_NAME_LENGTH
 from directory.core.forms import Form, _choices
 from directory.core.models import (
     UserRole,
@@ -66,3 +69,21 @@ class SettingsForm(Form):
         validators=[Optional(), NumberRange(min=1, max=3650)],
     )
     submit = SubmitField(_l("Save"))
+
+
+class LoginForm(Form):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=500)])
+    remember = BooleanField(_l("Remember this device"))
+    submit = SubmitField(_l("Sign in"))
+
+
+class TokenForm(Form):
+    name = StringField(_l("What will use it?"), validators=[DataRequired(), Length(max=200)])
+    submit = SubmitField(_l("Create token"))
+
+
+class DeviceForm(Form):
+    name = StringField(_l("Which device? (for example “iPhone jobb”)"),
+                       validators=[DataRequired(), Length(max=MAX_NAME_LENGTH)])
+    submit = SubmitField(_l("Create device password"))

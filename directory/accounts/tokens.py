@@ -15,25 +15,18 @@ import click
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.cli import AppGroup
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from wtforms import StringField, SubmitField
-from wtforms.validators import DataRequired, Length
 
 from directory.accounts.credentials import TokenError, api_tokens, create_api_token, revoke
+from directory.accounts.forms import TokenForm
 from directory.core.extensions import db
-from directory.core.forms import ConfirmForm, Form
+from directory.core.forms import ConfirmForm
 from directory.core.models import AccessToken, TokenKind, User
 
 # --- The page where a user manages their own tokens --------------------------
 
 bp = Blueprint("tokens", __name__, url_prefix="/account/tokens")
-
-
-class TokenForm(Form):
-    name = StringField(_l("What will use it?"), validators=[DataRequired(), Length(max=200)])
-    submit = SubmitField(_l("Create token"))
 
 
 def _page(form: TokenForm, secret: str | None = None, created: AccessToken | None = None,

@@ -44,7 +44,6 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from directory.accounts import credentials
 from directory.api import schemas as S
-from directory.api import writes  # noqa: F401 (its routes join the blueprint)
 from directory.api.common import (
     UNSAFE_METHODS,
     answer,

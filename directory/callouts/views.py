@@ -21,19 +21,16 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
-from wtforms import RadioField, StringField, SubmitField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
 
 from directory.callouts import log as callout_log
 from directory.callouts import rules as callouts
+from directory.callouts.forms import StartForm
 from directory.core.extensions import db
-from directory.core.forms import ConfirmForm, Form
+from directory.core.forms import ConfirmForm
 from directory.core.models import (
     CallOut,
     CallOutKind,
@@ -61,15 +58,6 @@ def outcome_names() -> dict[StepOutcome, str]:
         StepOutcome.REACHED: _("Reached"),
         StepOutcome.MESSAGE_LEFT: _("Message left"),
     }
-
-
-class StartForm(Form):
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)],
-                        description=_l("What everyone will see, e.g. “Larm: snö/halka, "
-                                       "aktiverat läge”."))
-    kind = RadioField(_l("Kind"), default="real", choices=[
-        SelectChoice("real", _l("Real call-out")), SelectChoice("drill", _l("Drill"))])
-    submit = SubmitField(_l("Start the call-out"))
 
 
 @bp.app_context_processor

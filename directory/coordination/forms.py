@@ -1,9 +1,12 @@
-"""Forms for collaboration patterns and scenarios, shared by the pages and the API."""
+"""Forms for the mode switch, collaboration patterns and scenarios (the last two
+shared by the pages and the API)."""
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import (
+    BooleanField,
     DateField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -17,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from directory.core.extensions import db
 from directory.core.forms import Form
-from directory.core.models import Actor, PathMode, Phase
+from directory.core.models import Actor, Mode, PathMode, Phase
 from directory.core.patterns import WEEKDAYS, CadenceError, build_rrule, describe_rrule, parse_times
 from directory.core.text import swedish_sort_key
 
@@ -181,3 +184,21 @@ class PatternFieldsForm(PatternForm):
     `convener_actor_id`, when created."""
 
     convener = None
+
+
+class ModeForm(Form):
+    scope = SelectField(_l("For"), coerce=int)  # 0 = the whole region
+    mode = RadioField(
+        _l("Mode"),
+        choices=[
+            SelectChoice(Mode.ORDINARY.value, _l("Ordinary mode")),
+            SelectChoice(Mode.ACTIVATED.value, _l("Activated mode")),
+        ],
+        validators=[DataRequired()],
+    )
+    scenario = SelectField(_l("Scenario"), coerce=int, default=0)
+    reason = TextAreaField(_l("Why"), validators=[DataRequired(), Length(max=2000)])
+    # The whole region switches only once the coordinator has seen what follows.
+    confirmed = HiddenField(default="")
+    then_print = BooleanField(_l("Then open the binder, to print a revision for this mode"))
+    submit = SubmitField(_l("Switch mode"))

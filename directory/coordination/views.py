@@ -9,29 +9,15 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from wtforms import (
-    BooleanField,
-    HiddenField,
-    RadioField,
-    SelectField,
-    SubmitField,
-    TextAreaField,
-)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import (
-    DataRequired,
-    Length,
-)
 
 from directory.coordination import operations
-from directory.coordination.forms import PatternForm, ScenarioForm, actor_choices
+from directory.coordination.forms import ModeForm, PatternForm, ScenarioForm, actor_choices
 from directory.core.extensions import db
-from directory.core.forms import Form
 from directory.core.models import (
     Actor,
     CallTree,
@@ -68,24 +54,6 @@ from directory.reminders.notices import notify_mode_switch
 bp = Blueprint("coordination", __name__)
 
 MODE_LOG_LENGTH = 50
-
-
-class ModeForm(Form):
-    scope = SelectField(_l("For"), coerce=int)  # 0 = the whole region
-    mode = RadioField(
-        _l("Mode"),
-        choices=[
-            SelectChoice(Mode.ORDINARY.value, _l("Ordinary mode")),
-            SelectChoice(Mode.ACTIVATED.value, _l("Activated mode")),
-        ],
-        validators=[DataRequired()],
-    )
-    scenario = SelectField(_l("Scenario"), coerce=int, default=0)
-    reason = TextAreaField(_l("Why"), validators=[DataRequired(), Length(max=2000)])
-    # The whole region switches only once the coordinator has seen what follows.
-    confirmed = HiddenField(default="")
-    then_print = BooleanField(_l("Then open the binder, to print a revision for this mode"))
-    submit = SubmitField(_l("Switch mode"))
 
 
 def _mode_form() -> ModeForm:

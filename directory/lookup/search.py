@@ -320,10 +320,28 @@ def parse_terms(text: str) -> list[str]:
     return [t.strip() for t in (text or "").split(",") if fold(t).strip()]
 
 
+def saved_synonyms() -> list[str]:
+    """The coordinators' groups as they wrote them, one string of terms each."""
+    return list(db.session.scalars(select(SearchSynonym.terms).order_by(SearchSynonym.id)))
+
+
+def save_synonyms(groups: list[str]) -> None:
+    """Replace the region's synonym groups with `groups` (each "TiB, jour, ...").
+
+    Flushes, does not commit: the page commits, so a failure writes nothing.
+    """
+    # Row by row, through the session: its flush hooks see the change (the
+    # page cache's data version), which a bulk DELETE would slip past.
+    for row in db.session.scalars(select(SearchSynonym)):
+        db.session.delete(row)
+    db.session.add_all(SearchSynonym(terms=terms) for terms in groups)
+    db.session.flush()
+
+
 def synonym_groups() -> list[list[tuple[str, ...]]]:
     """The coordinators' groups, each a list of folded terms (word tuples)."""
     groups = []
-    for terms in db.session.scalars(select(SearchSynonym.terms).order_by(SearchSynonym.id)):
+    for terms in saved_synonyms():
         group = [tuple(fold(t).split()) for t in parse_terms(terms)]
         if len(group) > 1:
             groups.append(group)

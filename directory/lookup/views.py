@@ -35,7 +35,6 @@ from directory.core.models import (
     PatternParticipant,
     Person,
     Role,
-    SearchSynonym,
     Shift,
     UserRole,
     utcnow,
@@ -68,7 +67,7 @@ from directory.core.visibility import HiddenValue, paths_seen
 from directory.lookup.callers import caller_of, national_name
 from directory.lookup.forms import SynonymsForm
 from directory.lookup.numbers import looks_like_number, lookup_number
-from directory.lookup.search import Hit, search
+from directory.lookup.search import Hit, save_synonyms, saved_synonyms, search
 from directory.review.rules import is_overdue, review_due_at
 
 bp = Blueprint("lookup", __name__)
@@ -255,13 +254,10 @@ def synonyms():
     """Words the region uses for one thing; coordinators keep them, search uses them."""
     require_admin()
     form = SynonymsForm()
-    rows = db.session.scalars(select(SearchSynonym).order_by(SearchSynonym.id)).all()
     if request.method == "GET":
-        form.groups.data = "\n".join(row.terms for row in rows)
+        form.groups.data = "\n".join(saved_synonyms())
     if form.validate_on_submit():
-        for row in rows:
-            db.session.delete(row)
-        db.session.add_all(SearchSynonym(terms=terms) for terms in form.terms())
+        save_synonyms(form.terms())
         db.session.commit()
         flash(_("Synonyms saved."), "success")
         return redirect(url_for("lookup.synonyms"))

@@ -38,20 +38,16 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import BooleanField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length
 
 from directory.calltrees.rules import load_tree, tree_entries
 from directory.core.extensions import db, limiter
-from directory.core.forms import KIND_LABELS, Form
+from directory.core.forms import KIND_LABELS
 from directory.core.models import (
     AccessToken,
     Actor,
@@ -77,6 +73,7 @@ from directory.core.security import (
 )
 from directory.core.text import csv_cell, slugify, swedish_sort_key
 from directory.phones import calendars, imports, reading, vcards
+from directory.phones.forms import FeedForm, ImportForm
 
 bp = Blueprint("phones", __name__)
 
@@ -156,7 +153,6 @@ def _actor_entries(actor: Actor) -> list:
     persons = sorted((p for p in actor.persons if p.deleted_at is None),
                      key=lambda p: swedish_sort_key(p.name))  # fmt: skip
     return [actor, *roles, *persons]
-
 
 
 def _live_tree(tree_id: int) -> CallTree:
@@ -469,14 +465,6 @@ def shifts_csv():
 # --- Import ----------------------------------------------------------------------
 
 
-class ImportForm(Form):
-    file = FileField(_l("File (vCard or CSV)"), validators=[FileRequired(_l("Choose a file."))])
-    confidential_mobiles = BooleanField(
-        _l("Mark imported mobile numbers as confidential"), default=True
-    )
-    submit = SubmitField(_l("Preview"))
-
-
 SESSION_KEY = "import_upload"
 
 
@@ -585,12 +573,6 @@ def import_commit(slug):
 
 
 # --- Calendar feeds --------------------------------------------------------------
-
-
-class FeedForm(Form):
-    subject = SelectField(_l("Feed of"), choices=[], validate_choice=False)
-    name = StringField(_l("Name (for you to recognise it)"), validators=[Length(max=200)])
-    submit = SubmitField(_l("Make the feed URL"))
 
 
 def _subject_label(subject) -> str:

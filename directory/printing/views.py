@@ -25,18 +25,13 @@ Documents are built in `documents`, revisions and their changes are kept in
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask import Response as FlaskResponse
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
-from wtforms import DateField, HiddenField, SelectField, SubmitField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
 
 from directory.calltrees import rules as calltrees
 from directory.core.extensions import db
-from directory.core.forms import Form
 from directory.core.models import (
     Actor,
     CallTree,
@@ -62,6 +57,7 @@ from directory.printing.documents import (
     parse_at,
     parse_mode,
 )
+from directory.printing.forms import PreviewForm, RevisionForm
 
 bp = Blueprint("printing", __name__)
 
@@ -179,22 +175,6 @@ def stylesheet():
     """The print views' style sheet (A4, black on white)."""
     return current_app.response_class(render_template("printing/print.css"),
                                       mimetype="text/css")
-
-
-class RevisionForm(Form):
-    mode = SelectField(_l("Mode"), choices=[SelectChoice("", _l("The mode in force")),
-                                           SelectChoice("ordinary", _l("Ordinary mode")),
-                                           SelectChoice("activated", _l("Activated mode"))],
-                       default="", validators=[Optional()])
-    at = DateField(_l("On call as of (date, optional)"), validators=[Optional()])
-    submit = SubmitField(_l("Print a new revision"))
-
-
-class PreviewForm(Form):
-    actor = HiddenField()
-    mode = RevisionForm.mode
-    at = RevisionForm.at
-    submit = SubmitField(_l("Preview PDF"))
 
 
 def may_record(actor: Actor | None) -> bool:
