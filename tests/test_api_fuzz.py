@@ -314,10 +314,4 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(app, live_ser
     answers.pop("GET /openapi.json")
     unreached = {label: codes for label, codes in answers.items()
                  if not any(200 <= code < 300 or code == 304 for code in codes)}
-    # A new rotation must name members of the role's own actor, in turn, with a
-    # length and handover that agree: random bodies rarely manage it (on
-    # PostgreSQL, where ids differ, a whole run once did not), so it must at
-    # least reach validation; tests/test_api_writes.py proves its success path.
-    if set(unreached.get("POST /rotations", {})) <= {400, 415, 422}:
-        unreached.pop("POST /rotations", None)
     assert not unreached, f"never answered with success: {unreached}"

@@ -731,6 +731,10 @@ def _is_required(form_field) -> bool:
     return any(isinstance(v, DataRequired | InputRequired) for v in form_field.validators)
 
 
+def _is_nullable(form_field) -> bool:
+    return any(isinstance(v, Optional) for v in form_field.validators)
+
+
 def _without_default(schema: dict) -> None:
     schema.pop("default", None)
 
@@ -790,10 +794,10 @@ def field_type(form_field) -> tuple[Any, dict] | None:
                                   for c in form_field.choices])]
             extra = {**extra, "uniqueItems": True}
     elif isinstance(form_field, DateField):
-        nullable = any(isinstance(v, Optional) for v in form_field.validators)
-        kind, extra = (str | None) if nullable else str, {**extra, "format": "date"}
-    elif isinstance(form_field, TimeField):
-        kind, extra = str | None, {**extra, "pattern": TIME_PATTERN}
+        kind, extra = (str | None) if _is_nullable(form_field) else str, {**extra, "format": "date"}
+    elif isinstance(form_field, TimeField):  # opening times may be cleared, a handover not
+        kind = (str | None) if _is_nullable(form_field) else str
+        extra = {**extra, "pattern": TIME_PATTERN}
     elif isinstance(form_field, DateTimeField):
         kind, extra = str, {**extra, "format": "date-time"}
     elif isinstance(form_field, SelectField):
