@@ -74,11 +74,16 @@ PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
 # where column lengths and types are enforced. The confidentiality crawl (every GET
 # route as two personas, two and a half minutes of CPU, its rules in the app's code,
 # not in SQL) runs on SQLite only, so CI stays within its 20 minutes on two cores.
+# The browser journeys (Chromium over real HTTP, about a sixth of the suite's
+# time: marked `browser` by tests/conftest.py for every test that opens Chromium)
+# run there only too, against production's database: what they check is what a
+# person sees, and every page and write they use is tested on both databases
+# without a browser.
 CRAWL := tests/test_confidential_crawl.py::test_no_confidential_number_anywhere
 PYTEST_ARGS ?= -n $(PYTEST_WORKERS) --dist worksteal --durations=15
 test: dev-venv translations lint browser
 	@echo "== test suite on SQLite =="
-	env -u TEST_DATABASE_URL BACKUP_PEER_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/python -m pytest -q $(PYTEST_ARGS) $${TEST_DATABASE_URL:+--deselect tests/test_api_fuzz.py}
+	env -u TEST_DATABASE_URL BACKUP_PEER_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/python -m pytest -q $(PYTEST_ARGS) $${TEST_DATABASE_URL:+--deselect tests/test_api_fuzz.py -m "not browser"}
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== test suite again on $$TEST_DATABASE_URL =="; \
 		$(BIN)/python -m pytest -q $(PYTEST_ARGS) --deselect $(CRAWL); \

@@ -37,6 +37,20 @@ from directory.core.models import (
 )
 
 PASSWORD = "correct horse battery"
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "browser: drives Debian's Chromium over real HTTP (given to every test "
+        "that uses the `browser` fixture; CI runs these on PostgreSQL only, see Makefile)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that opens Chromium is marked `browser`, so none can be left out
+    of the run that takes them (by fixture, not by file)."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
 _PASSWORD_HASH = None
 
 
