@@ -454,6 +454,16 @@ def test_a_coordinator_creates_moves_and_retires_an_actor(client, as_admin, regi
     assert db.session.get(Actor, made["id"]).deleted_at is not None  # restorable
 
 
+def test_on_an_empty_database_a_coordinator_creates_the_first_actor(client, as_admin):
+    """Issue 15, item 12: a fresh installation starts from the API too."""
+    assert count(Actor) == 0
+    response = client.post(f"{API}/actors", headers=as_admin, json={"name": "Haninge kommun"})
+    made = matches(response, "Actor")
+    assert response.status_code == 201
+    assert (made["slug"], made["parent_id"]) == ("haninge-kommun", None)
+    assert [a.name for a in db.session.scalars(select(Actor))] == ["Haninge kommun"]
+
+
 def test_the_register_refuses_at_the_field_and_changes_nothing(client, as_admin, region):
     part = make_actor("Haninge hemtjänst")
     part.parent = region.haninge

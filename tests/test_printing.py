@@ -5,6 +5,7 @@ the header and footer on every page, the numbers in PACE order, Swedish
 letters intact, and the changes page telling which sections to replace.
 """
 
+import json
 import re
 from datetime import date, time
 from io import BytesIO
@@ -12,6 +13,7 @@ from io import BytesIO
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
+from sqlalchemy import text as sa_text
 
 from directory.calltrees.rules import add_node
 from directory.core.extensions import db
@@ -37,7 +39,7 @@ from directory.core.models import (
     utcnow,
 )
 from directory.printing import pdf as paper
-from directory.printing.binder import binder_meta
+from directory.printing.binder import binder_meta, snapshot_entries
 from directory.printing.views import Builder
 from tests.conftest import (
     Auth,
@@ -404,7 +406,13 @@ def test_printing_a_revision_records_its_content_and_shows_it(client, login_as, 
     revision = db.session.scalar(select(PrintRevision))
     assert response.headers["Location"] == f"/binder/revisions/{revision.id}.pdf"
     assert (revision.scope, revision.number, revision.printed_by_id) == ("binder", 1, admin.id)
-    entries = revision.snapshot["entries"]
+    # Stored once (the entries are worked out from the stored document), and
+    # compactly: Swedish letters as they are, no spaces between items.
+    assert "entries" not in revision.snapshot
+    stored = db.session.scalar(sa_text("SELECT CAST(snapshot AS TEXT) FROM print_revision"))
+    assert "Haninge kommun" in stored and "Åsa Öberg" in stored
+    assert stored == json.dumps(revision.snapshot, ensure_ascii=False, separators=(",", ":"))
+    entries = snapshot_entries(revision.snapshot)
     point = db.session.scalar(select(ContactPoint).where(ContactPoint.value == "+46701740608"))
     assert entries[f"contact_point:{point.id}"]["values"]["number"] == "070-174 06 08"
     assert f"actor:{region['haninge'].id}" in entries[f"contact_point:{point.id}"]["sections"]
@@ -446,6 +454,22 @@ def test_the_next_revision_says_what_changed_and_which_sections_to_replace(
            "Krisledningschef" in front
     assert "Added: KiB – Länsstyrelsen Stockholm" in front
     assert "Removed: TiB – Länsstyrelsen Stockholm › Rakel talgrupp" in front
+
+
+def test_a_revision_recorded_with_its_entries_beside_it_is_compared_by_them(
+        client, login_as, region):
+    """Revisions recorded before the entries were worked out from the document
+    stored them beside it; the next revision compares with those."""
+    login_as(UserRole.ADMIN)
+    record(client)
+    first = db.session.scalar(select(PrintRevision))
+    entries = snapshot_entries(first.snapshot)
+    point = db.session.scalar(select(ContactPoint).where(ContactPoint.value == "+46701740608"))
+    entries[f"contact_point:{point.id}"]["values"]["number"] = "070-174 06 00"
+    first.snapshot = {**first.snapshot, "entries": entries}
+    db.session.commit()
+    front = body(pages(client.get(record(client).headers["Location"]))[1])
+    assert "TiB – Haninge kommun › Dygnet runt – number: 070-174 06 00 → 070-174 06 08" in front
 
 
 def test_a_recorded_revision_prints_the_same_pages_later(client, login_as, region):

@@ -1,5 +1,7 @@
 """Extension objects, created unbound here and bound in `create_app()`."""
 
+import json
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -25,7 +27,16 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+
+
+def compact_json(value) -> str:
+    """What JSON columns hold (binder snapshots, the audit trail), without the
+    spaces and escapes of `json.dumps`' defaults: a national binder's snapshot
+    is tens of MiB of mostly Swedish text, written in the print job."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+db = SQLAlchemy(model_class=Base, engine_options={"json_serializer": compact_json})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -1,8 +1,9 @@
 """The binder's revisions: what a revision holds, and what differs since the last.
 
-Recording stores the document, its entries keyed stably (`point:12`,
-`node:7`, ...) with their values, the pages of each section and a digest of
-what each section's pages show, as a `PrintRevision`. A recorded revision is
+Recording stores the document (from which its entries, keyed stably
+`point:12`, `node:7`, ... with their values, are worked out), the pages of
+each section and a digest of what each section's pages show, as a
+`PrintRevision`. A recorded revision is
 always rendered from its snapshot, so revision N prints the same pages today
 and in a year. The next revision opens with what changed since: entries
 changed, added and removed, and which sections to replace. Which sections to
@@ -144,6 +145,17 @@ def document_entries(doc: dict) -> dict[str, dict]:
     return entries
 
 
+def snapshot_entries(snapshot: dict) -> dict[str, dict]:
+    """A recorded revision's entries (`document_entries` of its document).
+
+    They are worked out again from the stored document rather than stored
+    beside it: at national scale they were half of an 80 MiB snapshot. A
+    revision recorded when they were stored keeps and uses its own.
+    """
+    entries = snapshot.get("entries")
+    return entries if entries is not None else document_entries(snapshot["document"])
+
+
 def section_titles(doc: dict) -> dict[str, str]:
     titles = {}
     for section in doc["sections"]:
@@ -195,7 +207,7 @@ def changes_since(previous: PrintRevision, doc: dict, entries: dict, user,
     for any digests of the pages, the changes (a binder settles its front
     pages twice, and at national scale the entries are 150 000)."""
     old = previous.snapshot
-    old_entries = old.get("entries", {})
+    old_entries = snapshot_entries(old)
     titles = section_titles(doc)
     old_titles = old.get("sections", {})
     order = {key: n for n, key in enumerate(titles)}
@@ -426,7 +438,7 @@ def _record_and_render(actor, user, mode, at):
 
     content, pages, digests, inputs = pdf.render_binder(
         doc, meta, lambda inputs: settle(_guessed_pages(previous, inputs)), settle)
-    revision.snapshot = {"format": FORMAT, "document": doc, "entries": entries,
+    revision.snapshot = {"format": FORMAT, "document": doc,
                          "sections": section_titles(doc), "pages": pages, "digests": digests,
                          "inputs": inputs, "effective": meta["effective"]}
     db.session.add(revision)
@@ -485,7 +497,8 @@ def _render_revision(revision: PrintRevision, user) -> bytes:
     snapshot = revision.snapshot
     doc = mask_private(snapshot["document"], user)
     previous = latest_revision(revision.scope, before=revision.number)
-    changes = compare(previous, doc, snapshot["entries"], user, snapshot.get("digests", {}))
+    changes = compare(previous, doc, snapshot_entries(snapshot), user,
+                      snapshot.get("digests", {}))
     meta = binder_meta(doc, revision_label(revision), revision.printed_at,
                        user_name(revision.printed_by))
     meta["effective"] = snapshot.get("effective") or effective_revisions(

@@ -11,8 +11,9 @@ Revisions. Downloading a binder (`GET /binder.pdf`) is a preview and records
 nothing: a GET that writes would make every reload, prefetch or link checker
 a new revision. Recording is a POST ("print a new revision"): coordinators
 record the regional binder, an actor's editors their actor's binder. It
-stores the document, its entries keyed stably (`point:12`, `node:7`, ...)
-with their values, and the pages of each section as a `PrintRevision`, then
+stores the document (its entries, keyed stably `point:12`, `node:7`, ...
+with their values, are worked out from it) and the pages of each section as
+a `PrintRevision`, then
 redirects to that revision's PDF. A recorded revision is always rendered from
 its snapshot, so revision N prints the same pages today and in a year, and
 the next revision opens with what changed since: entries changed, added and
