@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from directory.core.extensions import db
 from directory.core.models import ContactKind, PathMode, UserRole
-from directory.printing import pdf as paper
+from directory.printing import paper, pdf, wording
 from directory.printing.views import Builder
 from tests.conftest import make_actor, make_contact, make_person, make_role, make_user
 
@@ -142,7 +142,7 @@ def binder(app):
         meta = {"title": "Pärm", "scope": "Hela regionen", "revision": "prov",
                 "valid_from": "2026-12-07", "printed_at": "2026-12-07T08:00:00+00:00",
                 "printed_by": "Samordnare", "marking": "Skyddas", "today": "2026-12-07"}
-        content, pages = paper.render_pdf(doc, meta)
+        content, pages = pdf.render_pdf(doc, meta)
     return doc, content, pages
 
 
@@ -181,11 +181,11 @@ def test_the_note_beside_a_number_is_in_the_readers_language(app):
              "mode": "activated", "confidential": True, "failed": False, "verified": None}
     with app.test_request_context():
         with force_locale("en"):
-            english = paper.point_note(point)
+            english = wording.point_note(point)
         with force_locale("sv"):
-            swedish = paper.point_note(point)
+            swedish = wording.point_note(point)
         with force_locale("en"):
-            again = paper.point_note(dict(point, failed=True))
+            again = wording.point_note(dict(point, failed=True))
     assert english == "Mobile · activated mode only · confidential · never verified"
     assert swedish != english and "aktiverat" in swedish.lower()
     assert again.endswith("latest call failed")

@@ -38,7 +38,7 @@ from directory.core.models import (
     UserRole,
     utcnow,
 )
-from directory.printing import pdf as paper
+from directory.printing import paper, pdf, wording
 from directory.printing.binder import binder_meta, snapshot_entries
 from directory.printing.views import Builder
 from tests.conftest import (
@@ -239,7 +239,7 @@ def test_wrapped_lines_never_run_past_their_width(app):
             sheet.use(size, bold)
             assert all(sheet.width(line) <= width + 1e-6 for line in lines)
             assert "".join(lines).replace(" ", "") == "".join(
-                paper._clean(text).split()).replace(" ", "")
+                paper.clean_text(text).split()).replace(" ", "")
     assert sheet.wrap("tib@lansstyrelsen.demo.example", 30, 9)[0].endswith(("@", "."))
 
 
@@ -251,7 +251,7 @@ def test_no_page_count_alias_survives_cleaning_however_it_is_nested(app):
     deeper = alias[:5] + nested + alias[5:]
     sheet = paper.Paper({"title": "t"})
     for text in (nested, deeper, f"Larm {nested} snö"):
-        assert alias not in paper._clean(text)
+        assert alias not in paper.clean_text(text)
         assert alias not in sheet.fit(text, 80, 9)
         assert all(alias not in line for line in sheet.wrap(text, 80, 9))
 
@@ -682,7 +682,7 @@ def test_paper_works_without_the_network(client, login_as, region):
 
 
 def test_the_fifth_and_sixth_paths_are_further_emergency_paths(app):
-    assert [paper.pace_letter(n) for n in range(6)] == ["P", "A", "C", "E", "E2", "E3"]
+    assert [wording.pace_letter(n) for n in range(6)] == ["P", "A", "C", "E", "E2", "E3"]
 
 
 def test_a_recorded_revision_masks_a_confidential_number_in_a_roles_escalation(
@@ -725,8 +725,8 @@ def test_a_binder_is_laid_out_once_unless_its_front_pages_grow(client, login_as,
     from directory.printing.binder import compare, document_entries
 
     layouts = []
-    render = paper.Layout.render
-    monkeypatch.setattr(paper.Layout, "render",
+    render = pdf.Layout.render
+    monkeypatch.setattr(pdf.Layout, "render",
                         lambda self, *args: layouts.append(self) or render(self, *args))
     admin = login_as(UserRole.ADMIN)
     record(client, mode="ordinary")
@@ -736,7 +736,7 @@ def test_a_binder_is_laid_out_once_unless_its_front_pages_grow(client, login_as,
     # The digests of a whole binder's sections are those of its sections laid out alone.
     doc = second.snapshot["document"]
     meta = binder_meta(doc, "x", utcnow(), "x")
-    assert paper.section_digests(doc, meta) == second.snapshot["digests"]
+    assert pdf.section_digests(doc, meta) == second.snapshot["digests"]
 
     # A guess of nothing to replace, settled as every section to replace with a
     # long list of changed entries: that needs more front pages, so the binder is
@@ -750,7 +750,7 @@ def test_a_binder_is_laid_out_once_unless_its_front_pages_grow(client, login_as,
                                     "fields": [f"number: 070-174 06 {n:02d} → –"]}
                                    for n in range(60)])]
     layouts.clear()
-    content, pages_of_sections, digests, _inputs = paper.render_binder(
+    content, pages_of_sections, digests, _inputs = pdf.render_binder(
         doc, meta, lambda _inputs: guess, lambda _digests: settled)
     assert len(layouts) == 2 and digests == second.snapshot["digests"]
     texts = [body(page.extract_text()) for page in PdfReader(BytesIO(content)).pages]
@@ -770,8 +770,8 @@ def test_a_binder_whose_sections_all_changed_is_laid_out_once(client, login_as, 
         make_actor(f"Kommun {n:02d}")
     db.session.commit()
     layouts = []
-    render = paper.Layout.render
-    monkeypatch.setattr(paper.Layout, "render",
+    render = pdf.Layout.render
+    monkeypatch.setattr(pdf.Layout, "render",
                         lambda self, *args: layouts.append(self) or render(self, *args))
     login_as(UserRole.ADMIN)
 
@@ -817,8 +817,8 @@ def test_a_binder_is_laid_out_without_the_cycle_collector_and_gives_it_back(
     from directory.printing.binder import without_cycle_collection
 
     during = []
-    render = paper.Layout.render
-    monkeypatch.setattr(paper.Layout, "render",
+    render = pdf.Layout.render
+    monkeypatch.setattr(pdf.Layout, "render",
                         lambda self, *args: during.append(gc.isenabled()) or render(self, *args))
     login_as(UserRole.ADMIN)
     assert client.get("/binder.pdf").status_code == 200
@@ -847,8 +847,8 @@ def test_after_a_binder_one_young_collection_finds_its_cycles(
         if phase == "stop":
             events.append((info["generation"], info["collected"]))
 
-    render = paper.Layout.render
-    monkeypatch.setattr(paper.Layout, "render",
+    render = pdf.Layout.render
+    monkeypatch.setattr(pdf.Layout, "render",
                         lambda self, *args: events.append("laid out") or render(self, *args))
     login_as(UserRole.ADMIN)
     gc.callbacks.append(seen)
@@ -895,7 +895,7 @@ def test_a_binder_built_away_from_a_request_reads_the_calls_in_one_query(app, re
     db.session.commit()
     doc, after = build()
     assert before == after == 1
-    shown = [p for p in paper.document_points(doc) if p[0]["key"] ==
+    shown = [p for p in pdf.document_points(doc) if p[0]["key"] ==
              f"contact_point:{asa.contact_points[0].id}"]
     assert shown and all(point["verified"] for point, _owner, _section in shown)
     assert db.session.scalar(select(func.count()).select_from(PathCheck)) == 1

@@ -5,7 +5,7 @@ alternate numbers and Rakel talk group, then the collaboration conferences
 with their bridges and talk groups, on one or two landscape A4 pages. The
 rows are the board's (`board.board_rows`), so paper and screen agree and
 confidential numbers are left out by the same gate. The layout reuses the
-printing feature's `pdf.Paper` (bundled DejaVu fonts, wrapping, boxes, the
+printing feature's `Paper` (bundled DejaVu fonts, wrapping, boxes, the
 header and footer with the marking atop and below, "page X of Y"); only the
 page geometry, type sizes and the header's details are its own.
 """
@@ -25,7 +25,7 @@ from directory.core.modes import ModeInForce
 from directory.core.numbers import display_phone
 from directory.core.visibility import shown
 from directory.oncall.board import BoardRow
-from directory.printing import pdf
+from directory.printing.paper import Box, Paper, line_height
 
 # Geometry in millimetres, A4 landscape.
 PAGE_W, PAGE_H = 297.0, 210.0
@@ -115,8 +115,8 @@ def until_text(row: BoardRow) -> str:
     return format_datetime(row.until, "d/M HH:mm")
 
 
-class LandscapePaper(pdf.Paper):
-    """`pdf.Paper` on landscape pages: its geometry and sizes, the list's details."""
+class LandscapePaper(Paper):
+    """`Paper` on landscape pages: its geometry and sizes, the list's details."""
 
     ORIENTATION = "L"
     PAGE_W, LEFT, RIGHT = PAGE_W, LEFT, RIGHT
@@ -151,9 +151,9 @@ class Table:
         self.paper = paper
         self.columns = columns
 
-    def _box(self, cells: list[str], bold=False, fill=False, red=False) -> pdf.Box:
-        paper, box, x = self.paper, pdf.Box(), LEFT
-        height = pdf.line_height(SIZE)
+    def _box(self, cells: list[str], bold=False, fill=False, red=False) -> Box:
+        paper, box, x = self.paper, Box(), LEFT
+        height = line_height(SIZE)
         wrapped = []
         for (_title, width), text in zip(self.columns, cells, strict=True):
             lines = paper.wrap(text, width - 1.5, SIZE, bold)[:2]
@@ -168,10 +168,10 @@ class Table:
         box.line(LEFT, box.height, RIGHT, box.height)
         return box
 
-    def heading_box(self) -> pdf.Box:
+    def heading_box(self) -> Box:
         return self._box([title for title, _w in self.columns], bold=True, fill=True)
 
-    def place(self, box: pdf.Box, keep_with: float = 0.0) -> None:
+    def place(self, box: Box, keep_with: float = 0.0) -> None:
         paper = self.paper
         if paper.y + box.height + keep_with > BOTTOM:
             paper.new_sheet()
@@ -179,12 +179,12 @@ class Table:
         paper.draw(box, paper.y)
         paper.set_y(paper.y + box.height)
 
-    def title(self, text: str, first_row: pdf.Box) -> None:
+    def title(self, text: str, first_row: Box) -> None:
         """A section title, kept on the page with its column heading and first row."""
         paper = self.paper
-        title = pdf.Box()
+        title = Box()
         title.text(LEFT, 1.5, WIDTH, text, 10, True)
-        title.height = pdf.line_height(10) + 2
+        title.height = line_height(10) + 2
         heading = self.heading_box()
         if paper.y + title.height + heading.height + first_row.height > BOTTOM:
             paper.new_sheet()
@@ -192,7 +192,7 @@ class Table:
         paper.set_y(paper.y + title.height)
         self.place(heading)
 
-    def row(self, cells: list[str], red: bool = False) -> pdf.Box:
+    def row(self, cells: list[str], red: bool = False) -> Box:
         return self._box(cells, red=red)
 
 
