@@ -13,6 +13,7 @@ from directory.core.models import (
     ActorKind,
     ActorLevel,
     CallTree,
+    CardChange,
     ContactKind,
     ContactPoint,
     Mode,
@@ -21,9 +22,11 @@ from directory.core.models import (
     Scenario,
     User,
     UserRole,
+    VCardCache,
 )
 from directory.core.security import verify_password
 from directory.operations.demo import load_demo
+from directory.phones.vcards import rebuild_all
 
 TODAY = date(2026, 11, 27)
 HANINGE_LOCAL_ACTORS = {
@@ -70,6 +73,27 @@ def test_load_creates_the_municipalities_and_regional_actors(app):
     assert actor("lokalpolisomrade-haninge-nynashamn").parent == actor("polismyndigheten")
     every_actor = db.session.scalars(select(Actor)).all()
     assert all(a.is_demo and a.notes.startswith("DEMO – fiktiva uppgifter") for a in every_actor)
+
+
+def cached_cards() -> dict[tuple, str]:
+    rows = db.session.execute(select(
+        VCardCache.entity_type, VCardCache.entity_id, VCardCache.variants, VCardCache.card))
+    return {(kind, entity_id, variant): text for kind, entity_id, variant, text in rows}
+
+
+def test_the_demos_cards_are_rendered_once_and_match_a_fresh_render(app):
+    """The demo flushes entry by entry; its cards are rendered once, at the end
+    (one change in the CardDAV log), and the cache holds exactly what a
+    rebuild from scratch renders."""
+    load_demo(TODAY)
+    db.session.commit()
+    cached = cached_cards()
+    assert len(cached) > 150
+    assert db.session.scalars(select(CardChange.seq).distinct()).all() == [
+        db.session.scalar(select(func.max(CardChange.seq)))]
+    rebuild_all()
+    db.session.commit()
+    assert cached == cached_cards()
 
 
 def test_second_load_changes_nothing(app):

@@ -100,6 +100,7 @@ from directory.operations.demo_data import (
     WEEKLY_PARTICIPANTS,
     municipality_name,
 )
+from directory.phones.vcards import cards_rendered_once
 
 
 class DemoError(Exception):
@@ -522,8 +523,16 @@ def _load_scenario(report, actors) -> Scenario:
 
 
 def load_demo(today: date | None = None) -> DemoReport:
-    """Create whatever part of the demo region is missing; flush, do not commit."""
+    """Create whatever part of the demo region is missing; flush, do not commit.
+
+    Its entries' vCards are rendered once, at the end (`cards_rendered_once`).
+    """
     _ensure_demo_allowed()
+    with cards_rendered_once(db.session()):
+        return _load_demo(today)
+
+
+def _load_demo(today: date | None) -> DemoReport:
     if today is None:
         today = datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
     numbers = number_plan()

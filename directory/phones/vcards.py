@@ -37,6 +37,7 @@ import re
 import uuid
 import zipfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from io import BytesIO
@@ -637,10 +638,39 @@ def _touched(session: Session) -> set[tuple[str, int]]:
     return keys
 
 
+_PENDING = "cards_pending"  # session.info: the cards a bulk load's flushes changed
+
+
 def _refresh_after_flush(session: Session, flush_context) -> None:
     keys = _touched(session)
-    if keys:
+    pending = session.info.get(_PENDING)
+    if pending is not None:
+        pending.update(keys)
+    elif keys:
         refresh_cards(session.connection(), keys)
+
+
+@contextmanager
+def cards_rendered_once(session: Session):
+    """Within the block, flushes note the cards they change; the cards are
+    rendered once, when the block ends.
+
+    For a load that flushes entry by entry to get ids (the demo region: 400
+    flushes, an actor's cards rendered again after each of its paths). On an
+    exception nothing is rendered: the caller rolls the load back. Nested
+    blocks render once, at the outermost end.
+    """
+    if session.info.get(_PENDING) is not None:
+        yield
+        return
+    session.info[_PENDING] = keys = set()
+    try:
+        yield
+        session.flush()
+        if keys:
+            refresh_cards(session.connection(), keys)
+    finally:
+        session.info.pop(_PENDING, None)
 
 
 def rebuild_all() -> int:
