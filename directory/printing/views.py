@@ -13,11 +13,10 @@ a new revision. Recording is a POST ("print a new revision"): coordinators
 record the regional binder, an actor's editors their actor's binder. It
 stores the document (its entries, keyed stably `point:12`, `node:7`, ...
 with their values, are worked out from it) and the pages of each section as
-a `PrintRevision`, then
-redirects to that revision's PDF. A recorded revision is always rendered from
-its snapshot, so revision N prints the same pages today and in a year, and
-the next revision opens with what changed since: entries changed, added and
-removed, and which sections to replace.
+a `PrintRevision`, then redirects to that revision's PDF. A recorded
+revision is always rendered from its snapshot, so revision N prints the same
+pages today and in a year, and the next revision opens with what changed
+since: entries changed, added and removed, and which sections to replace.
 
 Documents are built in `documents`, revisions and their changes are kept in
 `binder`; this module holds the pages.
