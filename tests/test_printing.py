@@ -463,7 +463,7 @@ def test_a_revision_recorded_with_its_entries_beside_it_is_compared_by_them(
     login_as(UserRole.ADMIN)
     record(client)
     first = db.session.scalar(select(PrintRevision))
-    entries = snapshot_entries(first.snapshot)
+    entries = json.loads(json.dumps(snapshot_entries(first.snapshot)))  # a copy to change
     point = db.session.scalar(select(ContactPoint).where(ContactPoint.value == "+46701740608"))
     entries[f"contact_point:{point.id}"]["values"]["number"] = "070-174 06 00"
     first.snapshot = {**first.snapshot, "entries": entries}
