@@ -6,11 +6,12 @@ refusals would go untested. What a JSON Schema can say is in the
 description (types, bounds, lengths, patterns, unique items); what it
 cannot say is mended here, on positive cases only, by the app's own rules:
 
-- the end after the start, and both opening times or neither; a period
-  (shift, override) patched at one end gets the other end too, as the
-  stored one is relative to the day the suite runs;
-- dates and moments in the years the app stores (a JSON Schema `format`
-  has no bounds);
+- the end at least a minute after the start (periods are kept to the
+  minute), and both opening times or neither; a period (shift, override)
+  patched at one end gets the other end too, as the stored one is relative
+  to the day the suite runs;
+- dates and moments in the years the app accepts, 2000-2100 in the
+  region's time zone (a JSON Schema `format` has no bounds);
 - a meeting's times that one pattern can hold (09:30 and 15:00 need two);
 - a contact path's value that suits its kind (a phone number for a phone
   kind, an address for e-mail, a web address for the web);
@@ -34,6 +35,7 @@ from email_validator import EmailNotValidError, validate_email
 from schemathesis import GenerationMode
 
 from directory.core.models.base import ContactKind
+from directory.core.moments import EARLIEST_YEAR, LATEST_YEAR
 from directory.core.numbers import PhoneNumberError, normalise_phone
 from directory.core.patterns import CadenceError, build_rrule, parse_times
 
@@ -54,8 +56,14 @@ ID_FIELDS = {
 LIST_FIELDS = {"participants": "participants", "members": "persons"}
 # Larger ids than any the run makes: the schema's boundary values.
 NAMES_NOTHING = 100_000
-FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2100, 12, 31)
-FIRST_MOMENT, LAST_MOMENT = datetime(1971, 1, 1), datetime(2198, 12, 31)
+# The years the app accepts (directory.core.moments); a moment a day inside
+# them, as it is read in the region's time zone, not in UTC.
+FIRST_DATE, LAST_DATE = date(EARLIEST_YEAR, 1, 1), date(LATEST_YEAR, 12, 31)
+FIRST_MOMENT = datetime(EARLIEST_YEAR, 1, 2)
+LAST_MOMENT = datetime(LATEST_YEAR, 12, 30)
+# Periods are kept to the minute (the forms' precision): an end within the
+# start's minute is no later than the start.
+LEAST_PERIOD = timedelta(minutes=1)
 DATE_FIELDS = ("starts_on", "ends_on", "valid_from", "next_review_on")
 EXAMPLES = {"email": "tib@example.org", "web": "https://example.org", "phone": "070-174 06 98"}
 
@@ -113,7 +121,8 @@ def _dates(body: dict) -> None:
         if moment is not None and not FIRST_MOMENT <= moment.replace(tzinfo=None) <= LAST_MOMENT:
             body[field] = moment.replace(year=2026 if moment.month != 2 else 2028).isoformat()
     starts, ends = _moment(body.get("starts_at")), _moment(body.get("ends_at"))
-    if starts and ends and (starts.tzinfo is None) == (ends.tzinfo is None) and ends <= starts:
+    if starts and ends and (starts.tzinfo is None) == (ends.tzinfo is None) \
+            and ends - starts < LEAST_PERIOD:
         body["ends_at"] = (starts + timedelta(hours=8)).isoformat()
 
 
