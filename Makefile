@@ -78,15 +78,15 @@ PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) * 2 )))
 # time: marked `browser` by tests/conftest.py for every test that opens Chromium)
 # run there only too, against production's database: what they check is what a
 # person sees, and every page and write they use is tested on both databases
-# without a browser.
-CRAWL := tests/test_confidential_crawl.py::test_no_confidential_number_anywhere
+# without a browser. Tests marked `one_database` (the crawl, the page cache's
+# clock walk: long walks whose rules are the app's code, not SQL) run on SQLite only.
 PYTEST_ARGS ?= -n $(PYTEST_WORKERS) --dist worksteal --durations=15
 test: dev-venv translations lint browser
 	@echo "== test suite on SQLite =="
 	env -u TEST_DATABASE_URL BACKUP_PEER_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/python -m pytest -q $(PYTEST_ARGS) $${TEST_DATABASE_URL:+--deselect tests/test_api_fuzz.py -m "not browser"}
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== test suite again on $$TEST_DATABASE_URL =="; \
-		$(BIN)/python -m pytest -q $(PYTEST_ARGS) --deselect $(CRAWL); \
+		$(BIN)/python -m pytest -q $(PYTEST_ARGS) -m "not one_database"; \
 	fi
 
 # Regenerate the locks after editing a *.in file (or to take newer releases

@@ -41,6 +41,10 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "browser: drives Debian's Chromium over real HTTP (given to every test "
         "that uses the `browser` fixture; CI runs these on PostgreSQL only, see Makefile)")
+    config.addinivalue_line(
+        "markers", "one_database: a long walk whose rules are the app's own code, not SQL "
+        "(every route as a persona, the clock across every change); when the suite runs "
+        "on two databases, it runs on SQLite only (see Makefile)")
 
 
 def pytest_collection_modifyitems(config, items):

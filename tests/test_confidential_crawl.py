@@ -303,6 +303,7 @@ def allowed_points(region: Region, endpoint: str, args: dict, url: str) -> set[i
     return set()
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize("persona", ["viewer", "editor_of_other_actor"])
 def test_no_confidential_number_anywhere(app, client, login_as, region, persona):
     if persona == "viewer":

@@ -461,6 +461,7 @@ def moments_of_change(region) -> list[datetime]:
     return sorted(m for m in around if m >= T0)
 
 
+@pytest.mark.one_database
 def test_across_every_change_the_cached_page_is_the_page_rendered_anew(
         app, region, clock, database):
     """Side by side, one app with the cache and one without (the same database):
