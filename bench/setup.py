@@ -187,26 +187,26 @@ def add_synthetic_region(persons: int, seed: int) -> Region:
 def fill_kept_region(persons: int, seed: int) -> Region:
     """The synthetic region for a kept database, without the vCard cache
     (neither search nor the on-call board reads it); inside an app context."""
-    from directory.phones import vcards
+    from directory.phones import card_cache
 
-    rebuild_all = vcards.rebuild_all
-    vcards.rebuild_all = lambda: 0
+    rebuild_all = card_cache.rebuild_all
+    card_cache.rebuild_all = lambda: 0
     try:
         return add_synthetic_region(persons, seed)
     finally:
-        vcards.rebuild_all = rebuild_all
+        card_cache.rebuild_all = rebuild_all
 
 
 def build_region(app: Flask, persons: int, seed: int = 1, *, cards: bool = False) -> Region:
     """Migrations to head, the synthetic region, and the vCard cache if asked."""
-    from directory.phones import vcards
+    from directory.phones import card_cache
 
     with app.app_context():
         flask_migrate.upgrade()
         region = add_synthetic_region(persons, seed)
         if cards:
             started = time.perf_counter()
-            region.cache_rows = vcards.rebuild_all()
+            region.cache_rows = card_cache.rebuild_all()
             db.session.commit()
             analyze_tables()
             region.render = time.perf_counter() - started

@@ -2,7 +2,7 @@
 
 Builds a fresh database (a temporary SQLite file, or a schema of its own on
 PostgreSQL that is dropped at the end), fills it with `directory.operations.synth`,
-renders the card cache (`vcards.rebuild_all()`, what `flask cards rebuild`
+renders the card cache (`card_cache.rebuild_all()`, what `flask cards rebuild`
 does after a bulk load), and then, in the same run:
 
 1. serves the app with gunicorn on loopback, signs in as a viewer through

@@ -24,7 +24,7 @@ from directory.core.models import (
     Setting,
     UserRole,
 )
-from directory.phones import vcards
+from directory.phones import card_cache, card_exports
 from tests.conftest import (
     FreshContextClient,
     make_actor,
@@ -200,7 +200,7 @@ def test_cards_are_the_directory_exports_cards(client, region):
     headers = device_for(region["viewer"])
     cards = listing(client, headers, BOOK)
     export = {f"{c.entity_type}-{c.id}.vcf": c.text
-              for c in vcards.directory_cards(region["viewer"])}  # fmt: skip
+              for c in card_exports.directory_cards(region["viewer"])}  # fmt: skip
     assert set(cards) == set(export)
     for name, text in export.items():
         response = client.get(BOOK + name, headers=headers)
@@ -427,7 +427,7 @@ def test_the_change_log_names_the_variants_whose_card_changed(app, region):
     db.session.execute(CardChange.__table__.delete())
     region["secret"].value = "+46701740618"
     db.session.commit()
-    confidential = sum(vcards.variant_bit(m, True) for m in vcards.MODES)
+    confidential = sum(card_cache.variant_bit(m, True) for m in card_cache.MODES)
     assert logged() == {("role", region["tib"].id): confidential}
     region["person"].name = "Åsa Öberg-Lind"
     db.session.commit()
@@ -473,7 +473,7 @@ def test_an_actor_that_leaves_an_editors_book_is_reported_deleted(client, region
 def test_a_token_from_before_a_rebuild_of_the_card_cache_asks_for_a_new_sync(client, region):
     headers = device_for(region["viewer"])
     token, _found = synced(sync(client, headers, BOOK))
-    vcards.rebuild_all()
+    card_cache.rebuild_all()
     db.session.commit()
     response = sync(client, headers, BOOK, token)
     assert response.status_code == 403

@@ -23,7 +23,7 @@ from directory.calltrees.rules import add_node
 from directory.core.extensions import db
 from directory.core.models import CallTree, Mode, PathMode
 from directory.core.modes import switch_mode
-from directory.phones import vcards
+from directory.phones import card_exports, vcards
 from tests.conftest import make_actor, make_contact, make_person, make_role, make_user
 
 VDIRSYNCER = str(Path(sys.executable).parent / "vdirsyncer")
@@ -150,11 +150,11 @@ def test_vdirsyncer_syncs_every_book_then_only_what_changed_then_is_refused(
         assert "+46701740606" not in text and "070-174 06 06" not in text
     # A call tree's cards are its vCard export's: a need-to-know list (DESIGN),
     # with every number of the people placed in it.
-    tree_cards = vcards.entry_cards([person, tib], viewer, mode=Mode.ORDINARY, disclosed=True)
+    tree_cards = card_exports.entry_cards([person, tib], viewer, mode=Mode.ORDINARY, disclosed=True)
     tree_export = {lines(c.text) for c in tree_cards}
     assert {lines(t) for t in phone.book(f"calltree-{tree.id}").values()} == tree_export
     assert lines(phone.book("directory")[uid(tib)]) == next(
-        lines(c.text) for c in vcards.directory_cards(viewer) if c.entity_type == "role")
+        lines(c.text) for c in card_exports.directory_cards(viewer) if c.entity_type == "role")
     assert updated == {}
 
     # An edit: the next sync fetches exactly that card, in each book it is in.

@@ -26,7 +26,7 @@ from directory.core.models import (
 )
 from directory.core.security import verify_password
 from directory.operations.demo import load_demo
-from directory.phones.vcards import rebuild_all
+from directory.phones.card_cache import rebuild_all
 
 TODAY = date(2026, 11, 27)
 HANINGE_LOCAL_ACTORS = {

@@ -40,7 +40,7 @@ from directory.core.models import (
 )
 from directory.core.modes import switch_mode
 from directory.core.settings import VIEWERS_SEE_CONFIDENTIAL, set_setting
-from directory.phones import vcards
+from directory.phones import card_cache, vcards
 from directory.phones.views import csv_cell
 from tests.conftest import make_actor, make_contact, make_person, make_role
 
@@ -414,9 +414,9 @@ def assert_cache_equals_fresh_render():
     for kind, model in (("actor", Actor), ("role", Role), ("person", Person)):
         for entry in db.session.scalars(select(model).where(model.deleted_at.is_(None))):
             source = vcards.source_of(entry)
-            for mode in vcards.MODES:
+            for mode in card_cache.MODES:
                 for confidential in (False, True):
-                    bit = vcards.variant_bit(mode, confidential)
+                    bit = card_cache.variant_bit(mode, confidential)
                     cached = [r.card for r in rows
                               if (r.entity_type, r.entity_id) == (kind, entry.id)
                               and r.variants & bit]
@@ -500,7 +500,7 @@ def test_a_card_rendered_for_an_older_version_is_not_served(region, client, logi
 
 def test_rebuilding_gives_the_cards_the_hook_keeps(region, app):
     kept = cache_rows()
-    assert vcards.rebuild_all() == len(kept)
+    assert card_cache.rebuild_all() == len(kept)
     db.session.commit()
     assert cache_rows() == kept
 

@@ -180,9 +180,9 @@ def test_the_command_restores_and_reports(app, runner, tmp_path):
     actor = make_actor()
     make_contact(make_person(actor, "Bo Ek"), "+46701740612")
     db.session.commit()
-    from directory.phones import vcards
+    from directory.phones import card_exports
 
-    text = "".join(card.text for card in vcards.directory_cards(_coordinator()))
+    text = "".join(card.text for card in card_exports.directory_cards(_coordinator()))
     empty_the_database()
     file = tmp_path / "directory.vcf"
     file.write_text(text, encoding="utf-8", newline="")

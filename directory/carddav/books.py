@@ -3,7 +3,7 @@
 Each signed-in device sees the books of its user:
 
 - `directory`: every live actor, role and person, as the user may see them
-  (`vcards.directory_cards`, the very cards of the whole-directory export,
+  (`card_exports.directory_cards`, the very cards of the whole-directory export,
   from the card cache, confidential paths only for those who may see them);
 - `mine`: for an editor, the entries of the actors they edit;
 - `calltree-<id>`: one per live call tree, its targets and alternates in
@@ -49,7 +49,7 @@ from directory.core.models import (
     utcnow,
 )
 from directory.core.security import editable_actor_ids, reader_of
-from directory.phones import vcards
+from directory.phones import card_cache, card_exports, vcards
 
 DIRECTORY = "directory"
 MINE = "mine"
@@ -127,7 +127,7 @@ def cards_of(user: User, book: Book) -> Iterator[Card]:
         tree = load_tree(book.tree_id)
         entries = tree_entries(tree)
         width = max(2, len(str(len(entries))))
-        cards = vcards.entry_cards(entries, reader, mode=tree.mode, disclosed=True)
+        cards = card_exports.entry_cards(entries, reader, mode=tree.mode, disclosed=True)
         for position, card in enumerate(cards, start=1):
             yield Card(f"{position:0{width}d}-{card.entity_type}-{card.id}.vcf", card.text)
         return
@@ -136,7 +136,7 @@ def cards_of(user: User, book: Book) -> Iterator[Card]:
         slugs = set(db.session.scalars(
             select(Actor.slug).where(Actor.id.in_(sorted(reader.editable)))
         ))  # fmt: skip
-    for card in vcards.directory_cards(reader):
+    for card in card_exports.directory_cards(reader):
         if slugs is None or card.actor_slug in slugs:
             yield Card(f"{card.entity_type}-{card.id}.vcf", card.text)
 
@@ -148,7 +148,7 @@ def cards_named(user: User, book: Book, hrefs: Iterable[str]) -> dict[str, Card]
     """Only the asked cards of a book (a multiget), as `cards_of` gives them.
 
     For the directory and `mine`, the cards of the export read for just these
-    entries (`vcards.directory_cards(only=...)`, from the card cache), so a
+    entries (`card_exports.directory_cards(only=...)`, from the card cache), so a
     multiget costs the cards it asks for, not the whole book.
     """
     if book.tree_id is not None:
@@ -166,7 +166,7 @@ def cards_named(user: User, book: Book, hrefs: Iterable[str]) -> dict[str, Card]
             select(Actor.slug).where(Actor.id.in_(sorted(reader.editable)))
         ))  # fmt: skip
     found: dict[str, Card] = {}
-    for card in vcards.directory_cards(reader, only=asked):
+    for card in card_exports.directory_cards(reader, only=asked):
         if slugs is None or card.actor_slug in slugs:
             href = asked[card.entity_type][card.id]
             found[href] = Card(href, card.text)
@@ -263,12 +263,12 @@ MEMBER = 16  # in a view's code, beside the variant bit: the actor is in the boo
 
 def view_of(user: User, book: Book) -> dict[str, int]:
     """{actor id: code} for the directory or `mine` as this user sees them now."""
-    reading = vcards.Reading(reader_of(user))
+    reading = card_exports.Reading(reader_of(user))
     view = {}
     for actor_id, parent_id in db.session.execute(
             select(Actor.id, Actor.parent_id).where(Actor.deleted_at.is_(None))):  # fmt: skip
-        bit = vcards.variant_bit(reading.mode(actor_id, parent_id),
-                                 reading.sees_confidential(actor_id))  # fmt: skip
+        bit = card_cache.variant_bit(reading.mode(actor_id, parent_id),
+                                     reading.sees_confidential(actor_id))  # fmt: skip
         member = book.name != MINE or actor_id in reading.user.editable
         view[str(actor_id)] = bit | (MEMBER if member else 0)
     return view

@@ -100,7 +100,7 @@ from directory.operations.demo_data import (
     WEEKLY_PARTICIPANTS,
     municipality_name,
 )
-from directory.phones.vcards import cards_rendered_once
+from directory.phones.card_cache import cards_rendered_once
 
 
 class DemoError(Exception):

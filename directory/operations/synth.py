@@ -630,8 +630,8 @@ def generate_synthetic(persons: int, seed: int = 1, today: date | None = None) -
     write_plan(plan)
     written = clock.perf_counter()
     words = search.reindex_all()
-    from directory.phones import vcards
-    vcards.rebuild_all()
+    from directory.phones import card_cache
+    card_cache.rebuild_all()
     indexed = clock.perf_counter()
     counts = {
         "actors": len(plan.actors),

@@ -72,7 +72,7 @@ from directory.core.security import (
     visible,
 )
 from directory.core.text import csv_cell, slugify, swedish_sort_key
-from directory.phones import calendars, imports, reading, vcards
+from directory.phones import calendars, card_cache, card_exports, imports, reading, vcards
 from directory.phones.forms import FeedForm, ImportForm
 
 bp = Blueprint("phones", __name__)
@@ -81,7 +81,7 @@ bp = Blueprint("phones", __name__)
 @bp.record_once
 def _setup(state) -> None:
     """Keep the rendered vCards current on every flush (like the search index)."""
-    vcards.init_app(state.app)
+    card_cache.init_app(state.app)
 
 
 # --- Small helpers ---------------------------------------------------------------
@@ -116,13 +116,13 @@ def _attachment(body, mimetype: str, filename: str, *, stream: bool = False,
 
 def _vcf(cards: Iterable, filename: str, *, stream: bool = False,
          display: str = "") -> Response:
-    return _attachment(vcards.vcf_stream(cards), "text/vcard", f"{filename}.vcf", stream=stream,
-                       display=f"{display}.vcf" if display else "")  # fmt: skip
+    return _attachment(card_exports.vcf_stream(cards), "text/vcard", f"{filename}.vcf",
+                       stream=stream, display=f"{display}.vcf" if display else "")
 
 
 def _zip(cards: Iterable, filename: str, *, stream: bool = False,
          display: str = "") -> Response:
-    return _attachment(vcards.zip_stream(cards, datetime.now(_tz())), "application/zip",
+    return _attachment(card_exports.zip_stream(cards, datetime.now(_tz())), "application/zip",
                        f"{filename}.zip", stream=stream,
                        display=f"{display}.zip" if display else "")  # fmt: skip
 
@@ -191,7 +191,7 @@ def person_vcard(person_id):
     """A person's vCard: the paths the reader may see, in the mode in force."""
     person = get_or_404(Person, person_id)
     card = vcards.render_for(person, current_user, version=_version())
-    return _vcf([vcards.Card("person", person.id, "", person.name, card)],
+    return _vcf([card_exports.Card("person", person.id, "", person.name, card)],
                 slugify(person.name) or f"person-{person.id}", display=person.name)
 
 
@@ -201,7 +201,7 @@ def role_vcard(role_id):
     role = get_or_404(Role, role_id)
     card = vcards.render_for(role, current_user, version=_version())
     name = f"{role.short_name or role.name} {role.actor.name}"
-    return _vcf([vcards.Card("role", role.id, "", name, card)],
+    return _vcf([card_exports.Card("role", role.id, "", name, card)],
                 slugify(name) or f"role-{role.id}", display=f"{role.short_name or role.name} – "
                 f"{role.actor.name}")
 
@@ -210,21 +210,23 @@ def role_vcard(role_id):
 def actor_vcard(slug):
     """An actor's cards: its own, its roles' and its persons', in one file."""
     actor = _live_actor(slug)
-    return _vcf(vcards.entry_cards(_actor_entries(actor), current_user, _version()), actor.slug)
+    cards = card_exports.entry_cards(_actor_entries(actor), current_user, _version())
+    return _vcf(cards, actor.slug)
 
 
 @bp.get("/export/actors/<slug>.zip")
 def actor_zip(slug):
     """An actor's cards, one file each (some clients read only a file's first card)."""
     actor = _live_actor(slug)
-    return _zip(vcards.entry_cards(_actor_entries(actor), current_user, _version()), actor.slug)
+    cards = card_exports.entry_cards(_actor_entries(actor), current_user, _version())
+    return _zip(cards, actor.slug)
 
 
 @bp.get("/export/calltrees/<int:tree_id>.vcf")
 def calltree_vcard(tree_id):
     """The cards of everyone a call tree calls, with the paths for the tree's mode."""
     tree = _live_tree(tree_id)
-    cards = vcards.entry_cards(tree_entries(tree), current_user, _version(), mode=tree.mode,
+    cards = card_exports.entry_cards(tree_entries(tree), current_user, _version(), mode=tree.mode,
                                disclosed=True)
     return _vcf(cards, slugify(tree.name) or f"calltree-{tree.id}", display=tree.name)
 
@@ -233,7 +235,7 @@ def calltree_vcard(tree_id):
 def calltree_zip(tree_id):
     """A call tree's cards, one file each."""
     tree = _live_tree(tree_id)
-    cards = vcards.entry_cards(tree_entries(tree), current_user, _version(), mode=tree.mode,
+    cards = card_exports.entry_cards(tree_entries(tree), current_user, _version(), mode=tree.mode,
                                disclosed=True)
     return _zip(cards, slugify(tree.name) or f"calltree-{tree.id}", display=tree.name)
 
@@ -241,14 +243,14 @@ def calltree_zip(tree_id):
 @bp.get("/export/directory.vcf")
 def directory_vcard():
     """Every actor's, role's and person's card, streamed (from the rendered-card cache)."""
-    cards = vcards.directory_cards(reader_of(current_user), _version())
+    cards = card_exports.directory_cards(reader_of(current_user), _version())
     return _vcf(cards, "kontaktvagar", stream=True)
 
 
 @bp.get("/export/directory.zip")
 def directory_zip():
     """The whole directory, one .vcf file per card, streamed."""
-    cards = vcards.directory_cards(reader_of(current_user), _version())
+    cards = card_exports.directory_cards(reader_of(current_user), _version())
     return _zip(cards, "kontaktvagar", stream=True)
 
 
@@ -342,7 +344,7 @@ def _directory_rows(actor_id: int | None, reader: Reader) -> Iterator[list]:
     )
     if actor_id is not None:
         stmt = stmt.where(Actor.id == actor_id)
-    reading = vcards.Reading(reader)
+    reading = card_exports.Reading(reader)
     region = current_app.config["DEFAULT_REGION"]
     batch: list[_CsvPath] = []
     rows = db.session.execute(stmt.execution_options(yield_per=1000))

@@ -224,7 +224,7 @@ class CardDAVSnapshot(db.Model):
 class CardChange(db.Model):
     """One entry's card changed for some readers: the log behind cheap CardDAV syncs.
 
-    Written by the card cache's flush hook (`vcards.refresh_cards`), the one
+    Written by the card cache's flush hook (`card_cache.refresh_cards`), the one
     place every edit of a card passes, with `variants` the bit mask of the
     (mode, confidential shown) combinations whose text changed, so a change
     of a confidential path a viewer cannot see is not theirs to hear about.
