@@ -177,7 +177,9 @@ def main(argv=None) -> int:
         for query in queries:
             clients[who].get(path_of(args.profile), query_string=query)
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats("tottime").print_stats(25)
         return 0
 
     print()

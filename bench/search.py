@@ -65,7 +65,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="leave the schema as it is (to time older code on it)")
     parser.add_argument("--before", help="a search.py of an earlier version, timed in turns "
                         "with ours (git show main:directory/lookup/search.py > FILE)")
-    parser.add_argument("--profile", help="profile this sample set with pyinstrument")
+    parser.add_argument("--profile", help="profile this sample set with cProfile")
     return parser.parse_args(argv)
 
 
@@ -181,14 +181,17 @@ def main(argv=None) -> int:
         sets = samples(args)
     warm_up(app)  # as gunicorn.conf.py does in each worker before its first request
     if args.profile:
-        from pyinstrument import Profiler
+        import cProfile
+        import pstats
 
-        profiler = Profiler(interval=0.0005)
+        profiler = cProfile.Profile()
         with profiler:
             for q in sets[args.profile]:
                 with app.app_context():
                     search_module.search(q)
-        print(profiler.output_text(unicode=True, color=False, show_all=False))
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("cumulative").print_stats(40)
+        stats.sort_stats("tottime").print_stats(25)
         return 0
 
     def search_call(q):
