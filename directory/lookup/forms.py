@@ -6,7 +6,7 @@ from wtforms.validators import Length, ValidationError
 
 from directory.core.forms import Form
 from directory.core.text import fold
-from directory.lookup.search import parse_terms
+from directory.lookup.synonyms import parse_terms
 
 MAX_GROUPS = 500
 

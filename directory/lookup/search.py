@@ -24,7 +24,7 @@ A query that looks like a phone number is looked up as one instead
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import click
@@ -62,13 +62,13 @@ from directory.core.models import (
     Person,
     Role,
     Searchable,
-    SearchSynonym,
     SearchTerm,
     SearchWord,
     related,
 )
 from directory.core.models.accounts import SEARCH_WORD_TRIGRAM
 from directory.core.text import fold, swedish_sort_key
+from directory.lookup.synonyms import Slot, slots_of, synonym_groups
 
 MAX_TOKENS = 6
 MIN_PREFIX = 2  # shorter words must match a whole word
@@ -310,79 +310,6 @@ class Results(list):
     def did_you_mean(self, query: str) -> str:
         """The query with each corrected word replaced by the word meant."""
         return " ".join(self.corrections.get(w, w) for w in fold(query).split())
-
-
-# --- Synonyms ------------------------------------------------------------
-
-
-def parse_terms(text: str) -> list[str]:
-    """The terms of one synonym group as written, separated by commas."""
-    return [t.strip() for t in (text or "").split(",") if fold(t).strip()]
-
-
-def saved_synonyms() -> list[str]:
-    """The coordinators' groups as they wrote them, one string of terms each."""
-    return list(db.session.scalars(select(SearchSynonym.terms).order_by(SearchSynonym.id)))
-
-
-def save_synonyms(groups: list[str]) -> None:
-    """Replace the region's synonym groups with `groups` (each "TiB, jour, ...").
-
-    Flushes, does not commit: the page commits, so a failure writes nothing.
-    """
-    # Row by row, through the session: its flush hooks see the change (the
-    # page cache's data version), which a bulk DELETE would slip past.
-    for row in db.session.scalars(select(SearchSynonym)):
-        db.session.delete(row)
-    db.session.add_all(SearchSynonym(terms=terms) for terms in groups)
-    db.session.flush()
-
-
-def synonym_groups() -> list[list[tuple[str, ...]]]:
-    """The coordinators' groups, each a list of folded terms (word tuples)."""
-    groups = []
-    for terms in saved_synonyms():
-        group = [tuple(fold(t).split()) for t in parse_terms(terms)]
-        if len(group) > 1:
-            groups.append(group)
-    return groups
-
-
-@dataclass
-class Slot:
-    """One thing the query asks for: a word, or a phrase a synonym group names."""
-
-    typed: tuple[str, ...]
-    synonyms: set[str] = field(default_factory=set)  # whole words found equal
-
-
-def _slots(tokens: list[str], groups) -> list[Slot]:
-    """Group the query's words into slots, longest synonym phrase first.
-
-    A term of several words stands for its longest word ("tjänsteman i
-    beredskap" is sought as "tjansteman"); the index holds single words.
-    """
-    slots: list[Slot] = []
-    i = 0
-    while i < len(tokens):
-        best, best_groups = 1, []
-        for group in groups:
-            for term in group:
-                n = len(term)
-                if n >= best and tuple(tokens[i : i + n]) == term:
-                    if n > best:
-                        best, best_groups = n, []
-                    best_groups.append(group)
-        slot = Slot(tuple(tokens[i : i + best]))
-        if best > 1:
-            slot.synonyms.add(max(slot.typed, key=len))
-        for group in best_groups:
-            for term in group:
-                if term != slot.typed:
-                    slot.synonyms.add(max(term, key=len))
-        slots.append(slot)
-        i += best
-    return slots
 
 
 # --- Searching -----------------------------------------------------------
@@ -722,7 +649,7 @@ def search(query: str, limit: int = MAX_RESULTS) -> Results:
     tokens = list(dict.fromkeys(fold(query).split()))[:MAX_TOKENS]
     if not tokens:
         return results
-    slots = _slots(tokens, synonym_groups())
+    slots = slots_of(tokens, synonym_groups())
     if db.session.get_bind().dialect.name == "postgresql":
         # Each statement reads a few thousand index rows at most: starting
         # parallel workers for one costs more than the statement (10 ms of 15).

@@ -67,7 +67,8 @@ from directory.core.visibility import HiddenValue, paths_seen
 from directory.lookup.callers import caller_of, national_name
 from directory.lookup.forms import SynonymsForm
 from directory.lookup.numbers import looks_like_number, lookup_number
-from directory.lookup.search import Hit, save_synonyms, saved_synonyms, search
+from directory.lookup.search import Hit, search
+from directory.lookup.synonyms import save_synonyms, saved_synonyms
 from directory.review.rules import is_overdue, review_due_at
 
 bp = Blueprint("lookup", __name__)
