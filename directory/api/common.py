@@ -14,6 +14,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
 from werkzeug.exceptions import Forbidden
 
+from directory.api import inputs
 from directory.api import schemas as S
 from directory.api.errors import ApiError, invalid
 from directory.core.extensions import db, limiter
@@ -48,7 +49,7 @@ def region_tz() -> ZoneInfo:
 def parse_moment(raw: str, field: str) -> datetime:
     """An ISO 8601 moment; without an offset it is local time in the region."""
     try:
-        return S.parse_moment(raw)
+        return inputs.parse_moment(raw)
     except PydanticCustomError as error:
         raise invalid(field, error.message()) from None
 

@@ -43,6 +43,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.http import HTTP_STATUS_CODES
 
 from directory.accounts import credentials
+from directory.api import inputs
 from directory.api import schemas as S
 from directory.api.common import (
     UNSAFE_METHODS,
@@ -254,7 +255,7 @@ def openapi_document():
 
 
 @bp.get("/actors")
-@operation(ok=S.PAGES[S.Actor], query=S.ActorsQuery, tags=["directory"])
+@operation(ok=S.PAGES[S.Actor], query=inputs.ActorsQuery, tags=["directory"])
 def actors():
     """The actors, in id order; filter by slug, kind or level."""
     query = select(Actor).where(Actor.deleted_at.is_(None)).order_by(Actor.id)
@@ -282,7 +283,7 @@ def actor_mode(actor_id):
 
 
 @bp.get("/persons")
-@operation(ok=S.PAGES[S.Person], query=S.ByActorQuery, tags=["directory"])
+@operation(ok=S.PAGES[S.Person], query=inputs.ByActorQuery, tags=["directory"])
 def persons():
     """Persons, in id order; filter by actor."""
     query = select(Person).where(Person.deleted_at.is_(None)).order_by(Person.id)
@@ -299,7 +300,7 @@ def person(person_id):
 
 
 @bp.get("/roles")
-@operation(ok=S.PAGES[S.Role], query=S.ByActorQuery, tags=["directory"])
+@operation(ok=S.PAGES[S.Role], query=inputs.ByActorQuery, tags=["directory"])
 def roles():
     """On-call roles, in id order; filter by actor."""
     query = select(Role).where(Role.deleted_at.is_(None)).order_by(Role.id)
@@ -321,7 +322,7 @@ def _live_paths(points, mode: Mode) -> list[dict]:
 
 
 @bp.get("/roles/<int:role_id>/on-call")
-@operation(ok=S.RoleOnCall, query=S.AtQuery, errors=[404], tags=["on-call"])
+@operation(ok=S.RoleOnCall, query=inputs.AtQuery, errors=[404], tags=["on-call"])
 def role_on_call(role_id):
     """Who is on call for a role now (or at `at`), and the numbers for the mode in force."""
     role = get_live(Role, role_id)
@@ -340,7 +341,7 @@ def role_on_call(role_id):
 
 
 @bp.get("/on-call")
-@operation(ok=S.PAGES[S.OnCallItem], query=S.OnCallQuery, tags=["on-call"])
+@operation(ok=S.PAGES[S.OnCallItem], query=inputs.OnCallQuery, tags=["on-call"])
 def on_call():
     """Who is on call now (or at `at`) for each role, in id order; filter by actor."""
     query = (select(Role).where(Role.deleted_at.is_(None)).order_by(Role.id)
@@ -361,7 +362,7 @@ def on_call():
 
 
 @bp.get("/contact-points")
-@operation(ok=S.PAGES[S.ContactPoint], query=S.ContactPointsQuery, tags=["directory"])
+@operation(ok=S.PAGES[S.ContactPoint], query=inputs.ContactPointsQuery, tags=["directory"])
 def contact_points():
     """Contact paths you may see, in id order; filter by owner or kind."""
     query = (select(ContactPoint)
@@ -397,7 +398,7 @@ def _period_query(model):
 
 
 @bp.get("/shifts")
-@operation(ok=S.PAGES[S.Shift], query=S.PeriodsQuery, tags=["on-call"])
+@operation(ok=S.PAGES[S.Shift], query=inputs.PeriodsQuery, tags=["on-call"])
 def shifts():
     """Single shifts, in id order; filter by role, person, or those ending after a moment."""
     return paginated(_period_query(Shift), shift_json)
@@ -411,7 +412,7 @@ def shift(shift_id):
 
 
 @bp.get("/overrides")
-@operation(ok=S.PAGES[S.Override], query=S.PeriodsQuery, tags=["on-call"])
+@operation(ok=S.PAGES[S.Override], query=inputs.PeriodsQuery, tags=["on-call"])
 def overrides():
     """Overrides, in id order; filter by role, person, or those ending after a moment."""
     return paginated(_period_query(Override), override_json)
@@ -425,7 +426,7 @@ def override(override_id):
 
 
 @bp.get("/rotations")
-@operation(ok=S.PAGES[S.Rotation], query=S.PeriodsQuery, tags=["on-call"])
+@operation(ok=S.PAGES[S.Rotation], query=inputs.PeriodsQuery, tags=["on-call"])
 def rotations():
     """Rotations, in id order; filter by role, person (a member), or those ending after a day."""
     query = (select(Rotation).where(Rotation.deleted_at.is_(None)).order_by(Rotation.id)
@@ -451,7 +452,7 @@ def rotation(rotation_id):
 
 
 @bp.get("/call-trees")
-@operation(ok=S.PAGES[S.CallTree], query=S.CallTreesQuery, tags=["call trees"])
+@operation(ok=S.PAGES[S.CallTree], query=inputs.CallTreesQuery, tags=["call trees"])
 def call_trees():
     """Call trees, in id order; filter by owning actor or mode."""
     query = select(CallTree).where(CallTree.deleted_at.is_(None)).order_by(CallTree.id)
@@ -463,7 +464,7 @@ def call_trees():
 
 
 @bp.get("/call-trees/<int:tree_id>")
-@operation(ok=S.ResolvedCallTree, query=S.AtQuery, errors=[404], tags=["call trees"])
+@operation(ok=S.ResolvedCallTree, query=inputs.AtQuery, errors=[404], tags=["call trees"])
 def call_tree(tree_id):
     """A call tree resolved for its mode now (or at `at`): who, which numbers, then whom."""
     get_live(CallTree, tree_id)
@@ -493,7 +494,7 @@ def _pattern_query():
 
 
 @bp.get("/patterns")
-@operation(ok=S.PAGES[S.Pattern], query=S.ByActorQuery, tags=["coordination"])
+@operation(ok=S.PAGES[S.Pattern], query=inputs.ByActorQuery, tags=["coordination"])
 def patterns():
     """Collaboration patterns with their channels and next meetings; filter by convener."""
     query = _pattern_query()
@@ -511,7 +512,7 @@ def pattern(pattern_id):
 
 
 @bp.get("/scenarios")
-@operation(ok=S.PAGES[S.Scenario], query=S.Paged, tags=["coordination"])
+@operation(ok=S.PAGES[S.Scenario], query=inputs.Paged, tags=["coordination"])
 def scenarios():
     """Scenarios and their agreed directions, in id order."""
     query = (select(Scenario).where(Scenario.deleted_at.is_(None))
@@ -576,7 +577,7 @@ def _hit_json(hit, states, on_call_now) -> dict:
 
 
 @bp.get("/search")
-@operation(ok=S.SearchResults, query=S.SearchQuery, tags=["lookup"])
+@operation(ok=S.SearchResults, query=inputs.SearchQuery, tags=["lookup"])
 def search_directory():
     """Search by name, role or label ("haninge tib"): best first, paths for the mode in force."""
     query = query_args().q.strip()
@@ -591,7 +592,7 @@ def search_directory():
 
 
 @bp.get("/lookup")
-@operation(ok=S.LookupResults, query=S.LookupQuery, tags=["lookup"])
+@operation(ok=S.LookupResults, query=inputs.LookupQuery, tags=["lookup"])
 def lookup():
     """Reverse lookup: who has this number? Any common way of writing it works."""
     typed = query_args().number.strip()

@@ -26,6 +26,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import FieldList
 from wtforms.fields.choices import SelectChoice
 
+from directory.api import inputs
 from directory.api import schemas as S
 from directory.api.common import (
     MAX_ID,
@@ -159,7 +160,7 @@ def _flat(messages) -> list[str]:
 def _validated_form(form_class, values: dict, prepare=None):
     """The page's form, filled as if posted with `values`, validated."""
     formdata = MultiDict()
-    lists = {f.name for f in S.form_fields(form_class) if isinstance(f, FieldList)}
+    lists = {f.name for f in inputs.form_fields(form_class) if isinstance(f, FieldList)}
     for name, value in values.items():
         if isinstance(value, list) and name in lists:  # a FieldList: name-0, name-1, …
             for index, item in enumerate(value):
@@ -457,7 +458,7 @@ class Kind:
         return self.id_name or f"{self.name}_id"
 
 
-ID = (int, S.ID_SCHEMA)
+ID = (int, inputs.ID_SCHEMA)
 PERIOD_MOMENTS = ("starts_at", "ends_at")
 KINDS = (
     Kind(Actor, ActorForm, S.Actor, "actors", "actor", "directory", verbs=("update",),
@@ -499,7 +500,7 @@ KINDS = (
                   "handover_time": "08:00", "starts_on": "2026-01-05", "members": [1, 2]},
          change={"name": "Veckovis, vinter"}),
     Kind(CallTree, TreeFieldsForm, S.CallTree, "call-trees", "call_tree", "call trees",
-         parents={"actor_id": (int | None, S.ID_SCHEMA)}, owner=_tree_owner,
+         parents={"actor_id": (int | None, inputs.ID_SCHEMA)}, owner=_tree_owner,
          prepare=_tree_choices, save=_save_tree, id_name="tree_id", defaults={"revision": 1},
          what="a call tree of an actor you edit (actor_id null: a regional one, the"
               " coordinators')",
@@ -534,9 +535,9 @@ KINDS = (
 
 def _register(kind: Kind) -> None:
     """Create (POST), change (PATCH) and delete (DELETE) of one kind, from its row."""
-    create_body = S.write_model(kind.model.__name__, kind.form, create=True,
+    create_body = inputs.write_model(kind.model.__name__, kind.form, create=True,
                                 parents=kind.parents, defaults=kind.defaults)
-    update_body = S.write_model(kind.model.__name__, kind.form, create=False)
+    update_body = inputs.write_model(kind.model.__name__, kind.form, create=False)
     links = (kind.name, kind.key) if "delete" in kind.verbs else None
 
     def create():
@@ -591,7 +592,7 @@ def _require_admin() -> None:
 
 
 @bp.post("/mode")
-@operation(ok=S.ModeState, body=S.ModeSwitch, tags=["mode"], errors=[403],
+@operation(ok=S.ModeState, body=inputs.ModeSwitch, tags=["mode"], errors=[403],
            guard=_require_admin, example={"mode": "activated", "reason": "Snöstorm"})
 def mode_switch():
     """Switch the region or one actor to ordinary or activated mode, and log why."""
@@ -650,7 +651,7 @@ def _live_parent(parent_id: int | None) -> Actor | None:
 
 
 @bp.post("/actors")
-@operation(ok=S.Actor, status=201, body=S.NewActor, tags=["directory"], errors=[403, 409],
+@operation(ok=S.Actor, status=201, body=inputs.NewActor, tags=["directory"], errors=[403, 409],
            links=("actor", "actor_id"), guard=_require_admin,
            example={"name": "Tyresö kommun", "kind": "municipality"})
 def actor_create():
@@ -672,7 +673,7 @@ def _admin_for(**_ident) -> None:
 
 
 @bp.post("/actors/<int:actor_id>/move")
-@operation(ok=S.Actor, body=S.ActorMove, tags=["directory"], errors=[403, 404],
+@operation(ok=S.Actor, body=inputs.ActorMove, tags=["directory"], errors=[403, 404],
            conditional=True, guard=_admin_for, example={"parent_id": None})
 def actor_move(actor_id):
     """Place an actor under another one, or at the top level (coordinators)."""
