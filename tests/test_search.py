@@ -234,3 +234,30 @@ def test_a_common_word_shows_the_best_scored_when_it_reads_fewer_than_match(
     # each of "Hans", "Hansson" and "Handläggare" starts with "ha": a person
     # scores above the actor, whose name has one such word
     assert all(name.startswith("Hans Hansson") for name in names(found))
+
+
+def test_a_list_of_values_is_one_parameter_and_finds_what_an_in_list_finds(region):
+    """`among`: the SQL's text is the same for 2 values or 300 (so it stays
+    prepared, and psycopg does not parse a long statement each time), and it
+    finds exactly the rows an IN list finds, on either database."""
+    from sqlalchemy import select
+
+    from directory.core.database import among
+    from directory.core.models import Actor, SearchTerm
+    from tests.conftest import recorded_statements
+
+    ids = [a.id for a in db.session.scalars(select(Actor))]
+    many = [*ids, *range(10_000, 10_300)]
+    for values in (ids[:2], many, []):
+        found = set(db.session.scalars(select(Actor.id).where(among(Actor.id, values))))
+        assert found == set(db.session.scalars(select(Actor.id).where(Actor.id.in_(values))))
+    term = SearchTerm.__table__.c
+    words = ["haninge", "kommun", "saknas"]
+    assert set(db.session.scalars(select(term.term).where(among(term.term, words)))) \
+        == {"haninge", "kommun"}
+    texts = set()
+    for values in (ids[:2], many):
+        with recorded_statements() as statements:
+            db.session.scalars(select(Actor.id).where(among(Actor.id, values))).all()
+        texts.update(statements)
+    assert len(texts) == 1, texts

@@ -52,7 +52,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from directory.core.database import live_id_chunks, vacuum_analyze
+from directory.core.database import among, live_id_chunks, vacuum_analyze
 from directory.core.extensions import db
 from directory.core.models import (
     Actor,
@@ -402,11 +402,11 @@ def _slot_matcher(slot: Slot, corrections: dict[str, str]):
             how = case((term.term == prefix, EXACT), else_=PREFIX)
             found.append((_prefix(term.term, prefix), how))
         if synonyms:
-            found.append((term.term.in_(synonyms), SYNONYM))
+            found.append((among(term.term, synonyms), SYNONYM))
         if inside:
-            found.append((term.term.in_(inside), COMPOUND))
+            found.append((among(term.term, inside), COMPOUND))
         if corrected:
-            found.append((term.term.in_(corrected), CORRECTED))
+            found.append((among(term.term, corrected), CORRECTED))
         return found or [(false(), EXACT)]
 
     return kinds
@@ -605,7 +605,7 @@ def _rank_candidates(term, kinds_per_slot: list[list], found: list[tuple[str, in
     count = sum(matched[1:], matched[0]).label("matched")
     return db.session.execute(
         select(term.entity_type, term.entity_id, score, count)
-        .where(or_(*(and_(term.entity_type == entity_type, term.entity_id.in_(chosen))
+        .where(or_(*(and_(term.entity_type == entity_type, among(term.entity_id, chosen))
                      for entity_type, chosen in ids.items())))
         .group_by(term.entity_type, term.entity_id)
         .order_by(count.desc(), score.desc(), _type_order(term.entity_type))
@@ -784,7 +784,7 @@ def _briefs(ranked) -> dict[tuple[str, int], Brief]:
         model = SEARCHED.get(entity_type)
         if model is None:  # indexed by an older version, not a kind shown
             continue
-        live = (model.id.in_(ids), model.deleted_at.is_(None))
+        live = (among(model.id, sorted(ids)), model.deleted_at.is_(None))
         if model is Actor:
             rows = db.session.execute(
                 select(Actor.id, Actor.name, Actor.short_name, Actor.kind).where(*live)
@@ -828,7 +828,7 @@ def _load(hits: list[Hit]) -> dict[str, dict[int, object]]:
         model = SEARCHED[entity_type]
         rows = db.session.scalars(
             select(model)
-            .where(model.id.in_(ids), model.deleted_at.is_(None))
+            .where(among(model.id, sorted(ids)), model.deleted_at.is_(None))
             .options(*_LOADERS[entity_type])
         ).all()
         loaded[entity_type] = {row.id: row for row in rows}
