@@ -192,6 +192,9 @@ def test_the_board_sends_as_many_statements_for_forty_actors_as_for_two(
     user = login_as(UserRole.EDITOR, actors=[region["haninge"]])
     add_busy_actors(region["haninge"], 0, 2, user)
     few = {path: board_statements(client, path) for path in BOARD_PATHS}
+    # A place costs one statement (the names it is sought in), read once for
+    # the listing, not again for the page's roles.
+    assert few["/oncall?place=aktör"] == few["/oncall"] + 1
     add_busy_actors(region["haninge"], 2, 38, user)  # one region for every path: a few s each
     for path in BOARD_PATHS:
         assert len(rows_of(client.get(path).get_data(as_text=True))) >= 40, path

@@ -142,11 +142,13 @@ def _where(filters: Filters) -> list:
 
 
 def load_roles(filters: Filters, role_ids: list[int] | None = None) -> list[Role]:
-    """Live roles of live actors that pass the filters (and are among `role_ids`,
-    when given), with what the board reads."""
-    where = _where(filters)
-    if role_ids is not None:
-        where.append(Role.id.in_(role_ids))
+    """Live roles of live actors that pass the filters, with what the board reads;
+    or, given `role_ids`, those roles: a page the filters chose in this request
+    (the place's names are read once, not again for the page)."""
+    if role_ids is None:
+        where = _where(filters)
+    else:
+        where = [Role.id.in_(role_ids), Role.deleted_at.is_(None), Actor.deleted_at.is_(None)]
     query = (
         select(Role)
         .join(Role.actor)
