@@ -288,6 +288,25 @@ def test_a_hidden_number_says_so_and_points_to_the_way_in(client, login_as, priv
     assert "No contact path for the mode in force." not in block
 
 
+def test_a_search_across_actors_points_each_hidden_number_to_its_own_actor(client, login_as,
+                                                                          app):
+    """The ways in of a search's results are read for all their actors at once:
+    each result still names its own actor's duty role and number."""
+    for i, place in enumerate(("Haninge", "Nynäshamn", "Tyresö")):
+        actor = make_actor(f"{place} kommun")
+        make_contact(make_role(actor), f"+4670174069{i}", label="Dygnet runt")
+        make_contact(make_person(actor, f"Lisa Namnesson {place}"), f"+4670174067{i}",
+                     confidential=True, label="Privat mobil")
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    page = client.get("/search?q=namnesson").get_data(as_text=True)
+    for i, place in enumerate(("Haninge", "Nynäshamn", "Tyresö")):
+        block = _block(page, f"Lisa Namnesson {place}")
+        note = re.search(r'<p class="muted hidden-note">(.*?)</p>', block, re.S).group(1)
+        assert "reach via TiB" in note and f"070-174 06 9{i}" in note, (place, note)
+        assert f"070-174 06 7{i}" not in block
+
+
 def test_a_real_gap_still_warns(client, login_as, private_only):
     login_as(UserRole.VIEWER)
     page = client.get("/actors/haninge-kommun").get_data(as_text=True)

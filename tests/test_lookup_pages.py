@@ -183,6 +183,10 @@ def grow(actor, role, start, n, tree=None):
         other = make_actor(f"Annan aktör {i}")
         other_role = make_role(other)
         make_contact(other_role, f"+467017409{20 + i:02d}")
+        # Someone of another actor whose only number is hidden from most
+        # readers: a search finds them, and shows the way in to their actor.
+        namesake = make_person(other, f"Lisa Namnesson {i}")
+        make_contact(namesake, f"+467017410{20 + i:02d}", label="Privat", confidential=True)
         if tree is not None:
             node = add_node(tree, other_role, escalate_after_minutes=5,
                             alternates=[(person, 5)])
@@ -195,6 +199,7 @@ PAGES = {
     "role": lambda actor, role, tree: f"/roles/{role.id}",
     "search by name": lambda actor, role, tree: "/search?q=haninge",
     "search by number": lambda actor, role, tree: "/search?q=0701740608",
+    "search across actors": lambda actor, role, tree: "/search?q=namnesson",
     "call tree": lambda actor, role, tree: f"/calltrees/{tree.id}",
 }
 
