@@ -170,8 +170,10 @@ def count_queries(client, url) -> int:
 
 
 def grow(actor, role, start, n, tree=None):
-    """More of everything an actor page, a role page, a search and a call tree show."""
+    """More of everything an actor page, a role page, a search, a call tree and the
+    API's lists show."""
     from directory.calltrees.rules import add_node
+    from directory.core.escalations import set_steps
 
     for i in range(start, start + n):
         person = make_person(actor, f"Person {i}")
@@ -183,6 +185,7 @@ def grow(actor, role, start, n, tree=None):
         other = make_actor(f"Annan aktör {i}")
         other_role = make_role(other)
         make_contact(other_role, f"+467017409{20 + i:02d}")
+        set_steps(other_role, [(role, 5), (person, 10)])
         # Someone of another actor whose only number is hidden from most
         # readers: a search finds them, and shows the way in to their actor.
         namesake = make_person(other, f"Lisa Namnesson {i}")
@@ -201,14 +204,23 @@ PAGES = {
     "search by number": lambda actor, role, tree: "/search?q=0701740608",
     "search across actors": lambda actor, role, tree: "/search?q=namnesson",
     "call tree": lambda actor, role, tree: f"/calltrees/{tree.id}",
+    # the API's reads, a page of each list
+    "API search": lambda actor, role, tree: "/api/v1/search?q=namnesson",
+    "API roles": lambda actor, role, tree: "/api/v1/roles",
+    "API persons": lambda actor, role, tree: "/api/v1/persons",
+    "API contact points": lambda actor, role, tree: "/api/v1/contact-points",
+    "API on call": lambda actor, role, tree: "/api/v1/on-call",
+    "API shifts": lambda actor, role, tree: "/api/v1/shifts",
+    "API call tree": lambda actor, role, tree: f"/api/v1/call-trees/{tree.id}",
 }
 
 
 @pytest.mark.parametrize("reader", ["viewer", "editor", "admin"])
 @pytest.mark.parametrize("page", PAGES)
 def test_queries_per_page_do_not_grow_with_the_data(client, login_as, haninge, page, reader):
-    """The statements a page sends are fixed: no query per actor, person, path,
-    shift or tree node (issue 18), for every kind of reader."""
+    """The statements a page or an API read sends are fixed: no query per actor,
+    person, path, shift, escalation step or tree node (issue 18), for every kind
+    of reader."""
     from directory.calltrees.rules import add_node
     from directory.core.models import CallTree, Mode
 

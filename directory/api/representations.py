@@ -71,14 +71,17 @@ def person_json(person: Person) -> dict:
             "title": person.title, "notes": person.notes}
 
 
-def role_json(role: Role) -> dict:
+def role_json(role: Role, states=None) -> dict:
     return {**_entry_fields(role), "actor_id": role.actor_id, "name": role.name,
             "short_name": role.short_name, "description": role.description,
-            "escalation": escalations.escalation_data(role)}
+            "escalation": escalations.escalation_data(role, states)}
+
+
+OWNERS = ("actor", "role", "person", "pattern")  # what a contact path may belong to
 
 
 def owner_type(point: ContactPoint) -> str:
-    for kind in ("actor", "role", "person", "pattern"):
+    for kind in OWNERS:
         if getattr(point, f"{kind}_id") is not None:
             return kind
     raise ValueError("a contact point without an owner")

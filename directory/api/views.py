@@ -56,6 +56,7 @@ from directory.api.common import (
 )
 from directory.api.errors import ApiError, invalid
 from directory.api.representations import (
+    OWNERS,
     actor_json,
     entry_answer,
     iso,
@@ -75,6 +76,7 @@ from directory.api.representations import (
 )
 from directory.api.spec import document, operation
 from directory.calltrees import rules as calltrees
+from directory.core import escalations
 from directory.core.errors import problem
 from directory.core.extensions import csrf, db, login_manager
 from directory.core.models import (
@@ -303,10 +305,12 @@ def person(person_id):
 @operation(ok=S.PAGES[S.Role], query=inputs.ByActorQuery, tags=["directory"])
 def roles():
     """On-call roles, in id order; filter by actor."""
-    query = select(Role).where(Role.deleted_at.is_(None)).order_by(Role.id)
+    query = (select(Role).where(Role.deleted_at.is_(None)).order_by(Role.id)
+             .options(*escalations.loads()))
     if (actor_id := query_args().actor_id) is not None:
         query = query.where(Role.actor_id == actor_id)
-    return paginated(query, role_json)
+    states = mode_states()
+    return paginated(query, lambda role: role_json(role, states))
 
 
 @bp.get("/roles/<int:role_id>")
@@ -367,7 +371,9 @@ def contact_points():
     """Contact paths you may see, in id order; filter by owner or kind."""
     query = (select(ContactPoint)
              .where(ContactPoint.deleted_at.is_(None), visible_points_clause(current_user))
-             .order_by(ContactPoint.id))
+             .order_by(ContactPoint.id)
+             # whose each path is: what `visible` asks of a confidential one
+             .options(*(selectinload(getattr(ContactPoint, owner)) for owner in OWNERS)))
     kind, owner_id = query_args().owner_type, query_args().owner_id
     if (kind is None) != (owner_id is None):
         raise invalid("owner_type" if kind is None else "owner_id",

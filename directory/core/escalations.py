@@ -67,6 +67,22 @@ def target_label(target) -> str:
     return _("%(actor)s, switchboard", actor=target.name)
 
 
+def loads(paths: bool = True) -> list:
+    """Options for a query of roles: their escalation steps, the steps' targets and
+    the targets' actors, and with `paths` the targets' contact paths (what
+    `is_dead_end` and a printed number need), each read for every role at once."""
+    steps = selectinload(Role.escalation)
+    role = steps.selectinload(RoleEscalationStep.target_role)
+    person = steps.selectinload(RoleEscalationStep.target_person)
+    actor = steps.selectinload(RoleEscalationStep.target_actor)
+    found = [role.selectinload(Role.actor), person.selectinload(Person.actor), actor]
+    if paths:
+        found += [role.selectinload(Role.contact_points),
+                  person.selectinload(Person.contact_points),
+                  actor.selectinload(Actor.contact_points)]
+    return found
+
+
 def target_kind(target) -> str:
     return {"Role": "role", "Person": "person", "Actor": "switchboard"}[type(target).__name__]
 
@@ -217,20 +233,21 @@ def chain_for_print(role: Role, states=None) -> list[dict]:
              "phones": _phones_for_mode(s.target, states)} for s in steps_of(role)]
 
 
-def escalation_data(role: Role) -> list[dict]:
+def escalation_data(role: Role, states=None) -> list[dict]:
     """The role's escalation as plain data, for the JSON API (no numbers: those are
-    the targets' own paths, read from them under the API's visibility rule)."""
-    data = []
-    for step in steps_of(role):
-        target = step.target
-        data.append({
-            "position": step.position + 1,
-            "after_minutes": step.after_minutes,
-            "target": {"type": target_kind(target), "id": target.id,
-                       "name": target_label(target)},
-            "dead_end": is_dead_end(target),
-        })
-    return data
+    the targets' own paths, read from them under the API's visibility rule).
+
+    `states` (`mode_states()`) read once for a page of roles, else here."""
+    steps = steps_of(role)
+    if steps and states is None:
+        states = mode_states()
+    return [{
+        "position": step.position + 1,
+        "after_minutes": step.after_minutes,
+        "target": {"type": target_kind(step.target), "id": step.target.id,
+                   "name": target_label(step.target)},
+        "dead_end": is_dead_end(step.target, states),
+    } for step in steps]
 
 
 def roles_with_escalation_problems() -> list[tuple[Role, list[str]]]:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
+from directory.core import escalations
 from directory.core.escalations import steps_of, target_label
 from directory.core.extensions import db
 from directory.core.models import (
@@ -23,7 +24,6 @@ from directory.core.models import (
     ContactPoint,
     Person,
     Role,
-    RoleEscalationStep,
     Rotation,
     RotationMember,
 )
@@ -160,20 +160,10 @@ def load_roles(filters: Filters, role_ids: list[int] | None = None) -> list[Role
             selectinload(Role.contact_points),
             selectinload(Role.rotations).selectinload(Rotation.members)
             .selectinload(RotationMember.person),
-            *escalation_loads(),
+            *escalations.loads(paths=False),
         )
     )
     return list(db.session.scalars(query).all())
-
-
-def escalation_loads() -> list:
-    """What a role's escalation lines need (its steps' targets and their actors)."""
-    steps = selectinload(Role.escalation)
-    return [
-        steps.selectinload(RoleEscalationStep.target_role).selectinload(Role.actor),
-        steps.selectinload(RoleEscalationStep.target_person).selectinload(Person.actor),
-        steps.selectinload(RoleEscalationStep.target_actor),
-    ]
 
 
 def escalation_lines(role: Role) -> list[tuple[int, str]]:

@@ -23,6 +23,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from directory.calltrees import rules as calltrees
+from directory.core import escalations
 from directory.core.extensions import db
 from directory.core.models import (
     Actor,
@@ -35,7 +36,6 @@ from directory.core.models import (
     PatternParticipant,
     Person,
     Role,
-    RoleEscalationStep,
     Rotation,
     RotationMember,
     Scenario,
@@ -104,7 +104,7 @@ def load_actors(actor_id: int | None = None, with_persons: bool = True) -> list[
         selectinload(Actor.roles).selectinload(Role.contact_points),
         selectinload(Actor.roles).selectinload(Role.rotations).selectinload(Rotation.members)
         .selectinload(RotationMember.person),
-        *[selectinload(Actor.roles).options(load) for load in escalation_target_loads()],
+        *[selectinload(Actor.roles).options(load) for load in escalations.loads()],
     ]
     if with_persons:
         options.append(selectinload(Actor.persons).selectinload(Person.contact_points))
@@ -266,23 +266,8 @@ def _paths(points, mode: str, owner: str, actor_id: int | None, user) -> list[di
     return [point_data(p, owner, actor_id) for p in applies + others]
 
 
-def escalation_target_loads() -> list:
-    """A role's escalation steps with their targets' actors and paths, loaded in bulk."""
-    steps = selectinload(Role.escalation)
-    return [
-        steps.selectinload(RoleEscalationStep.target_role).selectinload(Role.actor),
-        steps.selectinload(RoleEscalationStep.target_role).selectinload(Role.contact_points),
-        steps.selectinload(RoleEscalationStep.target_person).selectinload(Person.actor),
-        steps.selectinload(RoleEscalationStep.target_person)
-        .selectinload(Person.contact_points),
-        steps.selectinload(RoleEscalationStep.target_actor).selectinload(Actor.contact_points),
-    ]
-
-
 def escalation_rows(role: Role, user, states) -> list[dict]:
     """A role's escalation as printed: minutes, whom, and the first number this reader may see."""
-    from directory.core import escalations
-
     rows = []
     for step in escalations.chain_for_print(role, states):
         seen = visible(step["phones"], user)
