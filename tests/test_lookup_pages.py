@@ -204,6 +204,7 @@ PAGES = {
     "search by number": lambda actor, role, tree: "/search?q=0701740608",
     "search across actors": lambda actor, role, tree: "/search?q=namnesson",
     "call tree": lambda actor, role, tree: f"/calltrees/{tree.id}",
+    "review": lambda actor, role, tree: "/review",
     # the API's reads, a page of each list
     "API search": lambda actor, role, tree: "/api/v1/search?q=namnesson",
     "API roles": lambda actor, role, tree: "/api/v1/roles",

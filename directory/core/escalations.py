@@ -256,7 +256,7 @@ def roles_with_escalation_problems() -> list[tuple[Role, list[str]]]:
         select(Role).join(Role.actor)
         .where(Role.deleted_at.is_(None), Actor.deleted_at.is_(None),
                Role.escalation.any())
-        .options(selectinload(Role.actor), selectinload(Role.escalation))
+        .options(selectinload(Role.actor), *loads())
     ).all()
     states = mode_states()
     edges = _role_edges()

@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from directory.core.extensions import db
-from directory.core.models import Actor, CallTree, CallTreeNode, Role, User
+from directory.core.models import Actor, CallTree, Role, User
 from directory.core.verification import all_statuses
 from directory.review.rules import (
     GAP_HORIZON,
+    dead_end_loads,
     dead_ends,
     paths_needing_test,
     review_due_at,
@@ -90,8 +90,7 @@ def region_findings(now: datetime, tz: ZoneInfo, verify_days: int) -> Findings:
     db.session.expunge_all()
 
     trees = db.session.scalars(
-        select(CallTree).where(CallTree.deleted_at.is_(None)).options(
-            selectinload(CallTree.nodes).selectinload(CallTreeNode.alternates))
+        select(CallTree).where(CallTree.deleted_at.is_(None)).options(*dead_end_loads())
     ).all()
     for tree in trees:
         for _node, target in dead_ends(tree):

@@ -11,6 +11,8 @@ from directory.core.extensions import db
 from directory.core.models import (
     Actor,
     CallTree,
+    CallTreeAlternate,
+    CallTreeNode,
     ContactKind,
     ContactPoint,
     Person,
@@ -78,11 +80,28 @@ def dead_ends(tree: CallTree) -> list[tuple]:
     return found
 
 
+def dead_end_loads() -> list:
+    """Options for a query of call trees: what `dead_ends` reads (every step's and
+    alternate's target with its paths), for all the trees at once."""
+    nodes = selectinload(CallTree.nodes)
+    alternates = nodes.selectinload(CallTreeNode.alternates)
+    return [
+        *(nodes.selectinload(target).selectinload(paths) for target, paths in (
+            (CallTreeNode.target_role, Role.contact_points),
+            (CallTreeNode.target_person, Person.contact_points),
+            (CallTreeNode.target_actor, Actor.contact_points))),
+        *(alternates.selectinload(target).selectinload(paths) for target, paths in (
+            (CallTreeAlternate.target_role, Role.contact_points),
+            (CallTreeAlternate.target_person, Person.contact_points),
+            (CallTreeAlternate.target_actor, Actor.contact_points))),
+    ]
+
+
 def trees_with_dead_ends() -> list[tuple[CallTree, list[tuple]]]:
     """Live call trees with a step or alternate that reaches no path, by name."""
     trees = db.session.scalars(
         select(CallTree).where(CallTree.deleted_at.is_(None)).options(
-            selectinload(CallTree.actor), selectinload(CallTree.nodes))
+            selectinload(CallTree.actor), *dead_end_loads())
     ).all()
     found = [(tree, holes) for tree in trees if (holes := dead_ends(tree))]
     found.sort(key=lambda pair: pair[0].name)
