@@ -187,7 +187,8 @@ def may_see(user, point) -> bool:
         return False
     if user.role == UserRole.ADMIN:
         return True
-    if point.owning_actor_id in editable_actor_ids(user):
+    editable = editable_actor_ids(user)
+    if editable and point.owning_actor_id in editable:  # whose path: asked of editors only
         return True
     if isinstance(user, Reader):
         return user.viewers_see_confidential

@@ -58,7 +58,8 @@ def shown(point: ContactPoint, user=None) -> bool:
         return True
     if point.id is not None and point.id in _disclosed():
         return True
-    return may_see(current_user if user is None else user, point)
+    # the user itself, not the proxy: may_see reads several of its attributes
+    return may_see(current_user._get_current_object() if user is None else user, point)
 
 
 def hidden_value() -> HiddenValue:
