@@ -290,8 +290,9 @@ def test_a_hidden_number_says_so_and_points_to_the_way_in(client, login_as, priv
 
 def test_a_search_across_actors_points_each_hidden_number_to_its_own_actor(client, login_as,
                                                                           app):
-    """The ways in of a search's results are read for all their actors at once:
-    each result still names its own actor's duty role and number."""
+    """A search whose results span actors, every number hidden: each result names
+    its own actor's duty role and number (the ways in are read for all the
+    actors at once; `test_lookup_pages` counts the statements)."""
     for i, place in enumerate(("Haninge", "Nynäshamn", "Tyresö")):
         actor = make_actor(f"{place} kommun")
         make_contact(make_role(actor), f"+4670174069{i}", label="Dygnet runt")

@@ -185,15 +185,21 @@ def grow(actor, role, start, n, tree=None):
         other = make_actor(f"Annan aktör {i}")
         other_role = make_role(other)
         make_contact(other_role, f"+467017409{20 + i:02d}")
-        set_steps(other_role, [(role, 5), (person, 10)])
         # Someone of another actor whose only number is hidden from most
         # readers: a search finds them, and shows the way in to their actor.
         namesake = make_person(other, f"Lisa Namnesson {i}")
         make_contact(namesake, f"+467017410{20 + i:02d}", label="Privat", confidential=True)
+        # Someone with no number at all: a dead end where a tree calls them, which
+        # /review names with their actor (reviewed, with no roles: /review reads
+        # it for nothing else).
+        quiet = make_actor(f"Tredje aktör {i}", last_reviewed_at=utcnow())
+        unreachable = make_person(quiet, f"Utan nummer {i}")
+        set_steps(other_role, [(role, 5), (person, 10)])
         if tree is not None:
             node = add_node(tree, other_role, escalate_after_minutes=5,
-                            alternates=[(person, 5)])
+                            alternates=[(person, 5), (unreachable, 10)])
             add_node(tree, person, parent=node)
+            add_node(tree, unreachable, parent=node)
     db.session.commit()
 
 

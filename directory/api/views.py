@@ -371,9 +371,9 @@ def contact_points():
     """Contact paths you may see, in id order; filter by owner or kind."""
     query = (select(ContactPoint)
              .where(ContactPoint.deleted_at.is_(None), visible_points_clause(current_user))
-             .order_by(ContactPoint.id)
-             # whose each path is: what `visible` asks of a confidential one
-             .options(*(selectinload(getattr(ContactPoint, owner)) for owner in OWNERS)))
+             .order_by(ContactPoint.id))
+    if editable_actor_ids(current_user):  # whose each path is: `visible` asks it of editors
+        query = query.options(*(selectinload(getattr(ContactPoint, owner)) for owner in OWNERS))
     kind, owner_id = query_args().owner_type, query_args().owner_id
     if (kind is None) != (owner_id is None):
         raise invalid("owner_type" if kind is None else "owner_id",

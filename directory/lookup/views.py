@@ -132,7 +132,7 @@ def way_in(actor: Actor | None, mode: Mode) -> dict | None:
 
 def ways_in(actors, states) -> dict[int, dict | None]:
     """`way_in` for many actors at once (a search's results span many): their
-    roles and all their paths read in three statements, not two per actor."""
+    roles and all their paths read in four statements, not two per actor."""
     actors = {actor.id: actor for actor in actors}
     if not actors:
         return {}

@@ -82,19 +82,18 @@ def dead_ends(tree: CallTree) -> list[tuple]:
 
 def dead_end_loads() -> list:
     """Options for a query of call trees: what `dead_ends` reads (every step's and
-    alternate's target with its paths), for all the trees at once."""
+    alternate's target with its paths) and the target's actor a dead end is
+    named with, for all the trees at once."""
     nodes = selectinload(CallTree.nodes)
     alternates = nodes.selectinload(CallTreeNode.alternates)
-    return [
-        *(nodes.selectinload(target).selectinload(paths) for target, paths in (
-            (CallTreeNode.target_role, Role.contact_points),
-            (CallTreeNode.target_person, Person.contact_points),
-            (CallTreeNode.target_actor, Actor.contact_points))),
-        *(alternates.selectinload(target).selectinload(paths) for target, paths in (
-            (CallTreeAlternate.target_role, Role.contact_points),
-            (CallTreeAlternate.target_person, Person.contact_points),
-            (CallTreeAlternate.target_actor, Actor.contact_points))),
-    ]
+    found = []
+    for parent, owner in ((nodes, CallTreeNode), (alternates, CallTreeAlternate)):
+        role = parent.selectinload(owner.target_role)
+        person = parent.selectinload(owner.target_person)
+        found += [role.selectinload(Role.contact_points), role.selectinload(Role.actor),
+                  person.selectinload(Person.contact_points), person.selectinload(Person.actor),
+                  parent.selectinload(owner.target_actor).selectinload(Actor.contact_points)]
+    return found
 
 
 def trees_with_dead_ends() -> list[tuple[CallTree, list[tuple]]]:
