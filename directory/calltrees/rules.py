@@ -21,6 +21,7 @@ from directory.core.models import (
     Role,
     utcnow,
 )
+from directory.review.rules import tree_target_loads
 
 
 class CallTreeError(ValueError):
@@ -333,32 +334,12 @@ def flatten(resolved: list[ResolvedNode]) -> list[ResolvedNode]:
 
 def load_tree(tree_id: int) -> CallTree | None:
     """A tree with everything its resolved view shows, in a few queries."""
-    owner_loads = [
-        selectinload(CallTreeNode.target_role).selectinload(Role.actor),
-        selectinload(CallTreeNode.target_role).selectinload(Role.contact_points),
-        selectinload(CallTreeNode.target_person).selectinload(Person.actor),
-        selectinload(CallTreeNode.target_person).selectinload(Person.contact_points),
-        selectinload(CallTreeNode.target_actor).selectinload(Actor.contact_points),
-    ]
-    alternate_loads = [
-        selectinload(CallTreeNode.alternates).selectinload(CallTreeAlternate.target_role)
-        .selectinload(Role.contact_points),
-        selectinload(CallTreeNode.alternates).selectinload(CallTreeAlternate.target_role)
-        .selectinload(Role.actor),
-        selectinload(CallTreeNode.alternates).selectinload(CallTreeAlternate.target_person)
-        .selectinload(Person.contact_points),
-        selectinload(CallTreeNode.alternates).selectinload(CallTreeAlternate.target_person)
-        .selectinload(Person.actor),
-        selectinload(CallTreeNode.alternates).selectinload(CallTreeAlternate.target_actor)
-        .selectinload(Actor.contact_points),
-    ]
     return db.session.scalar(
         select(CallTree)
         .where(CallTree.id == tree_id)
         .options(
             selectinload(CallTree.actor),
             selectinload(CallTree.scenario),
-            *[selectinload(CallTree.nodes).options(load) for load in owner_loads
-              + alternate_loads],
+            *tree_target_loads(),
         )
     )

@@ -50,7 +50,7 @@ from directory.core.schedules import on_call_for_roles
 from directory.core.security import visible
 from directory.core.text import swedish_sort_key
 from directory.core.verification import reads_statuses_once, status_of
-from directory.review.rules import review_due_at
+from directory.review.rules import review_due_at, tree_target_loads
 
 FORMAT = 1  # of stored snapshots
 MODES = ("ordinary", "activated")
@@ -114,18 +114,6 @@ def load_actors(actor_id: int | None = None, with_persons: bool = True) -> list[
     return list(db.session.scalars(query).all())
 
 
-def _target_loads(role, person, actor) -> list:
-    return [
-        selectinload(role).selectinload(Role.actor),
-        selectinload(role).selectinload(Role.contact_points),
-        selectinload(role).selectinload(Role.rotations).selectinload(Rotation.members)
-        .selectinload(RotationMember.person),
-        selectinload(person).selectinload(Person.actor),
-        selectinload(person).selectinload(Person.contact_points),
-        selectinload(actor).selectinload(Actor.contact_points),
-    ]
-
-
 def load_trees(actor_ids: list[int] | None, regional: bool) -> list[CallTree]:
     """Live call trees owned by these actors (and the regional ones), fully loaded.
 
@@ -138,20 +126,21 @@ def load_trees(actor_ids: list[int] | None, regional: bool) -> list[CallTree]:
         owners.append(CallTree.actor_id.is_(None))
     if not owners:
         return []
-    node_loads = _target_loads(CallTreeNode.target_role, CallTreeNode.target_person,
-                               CallTreeNode.target_actor)
-    alternate_loads = _target_loads(CallTreeAlternate.target_role,
-                                    CallTreeAlternate.target_person,
-                                    CallTreeAlternate.target_actor)
+    nodes = selectinload(CallTree.nodes)
+    # who is on call for a role a step or an alternate calls
+    on_call = [parent.selectinload(owner.target_role).selectinload(Role.rotations)
+               .selectinload(Rotation.members).selectinload(RotationMember.person)
+               for parent, owner in ((nodes, CallTreeNode),
+                                     (nodes.selectinload(CallTreeNode.alternates),
+                                      CallTreeAlternate))]
     trees = db.session.scalars(
         select(CallTree)
         .where(CallTree.deleted_at.is_(None), or_(*owners))
         .options(
             selectinload(CallTree.actor),
             selectinload(CallTree.scenario),
-            *[selectinload(CallTree.nodes).options(load) for load in node_loads],
-            *[selectinload(CallTree.nodes).selectinload(CallTreeNode.alternates).options(load)
-              for load in alternate_loads],
+            *tree_target_loads(),
+            *on_call,
         )
     ).all()
     return sorted(trees, key=lambda t: (

@@ -20,11 +20,11 @@ from directory.core.models import Actor, CallTree, Role, User
 from directory.core.verification import all_statuses
 from directory.review.rules import (
     GAP_HORIZON,
-    dead_end_loads,
     dead_ends,
     paths_needing_test,
     review_due_at,
     roles_with_gaps,
+    tree_target_loads,
 )
 
 # A review falling due within this is announced before it is overdue.
@@ -90,7 +90,7 @@ def region_findings(now: datetime, tz: ZoneInfo, verify_days: int) -> Findings:
     db.session.expunge_all()
 
     trees = db.session.scalars(
-        select(CallTree).where(CallTree.deleted_at.is_(None)).options(*dead_end_loads())
+        select(CallTree).where(CallTree.deleted_at.is_(None)).options(*tree_target_loads())
     ).all()
     for tree in trees:
         for _node, target in dead_ends(tree):

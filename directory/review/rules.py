@@ -80,10 +80,10 @@ def dead_ends(tree: CallTree) -> list[tuple]:
     return found
 
 
-def dead_end_loads() -> list:
-    """Options for a query of call trees: what `dead_ends` reads (every step's and
-    alternate's target with its paths) and the target's actor a dead end is
-    named with, for all the trees at once."""
+def tree_target_loads() -> list:
+    """Options for a query of call trees: every step's and alternate's target with
+    its paths and its actor, for all the trees at once. What `dead_ends` reads
+    (and /review names a dead end with), and what a tree's page shows."""
     nodes = selectinload(CallTree.nodes)
     alternates = nodes.selectinload(CallTreeNode.alternates)
     found = []
@@ -100,7 +100,7 @@ def trees_with_dead_ends() -> list[tuple[CallTree, list[tuple]]]:
     """Live call trees with a step or alternate that reaches no path, by name."""
     trees = db.session.scalars(
         select(CallTree).where(CallTree.deleted_at.is_(None)).options(
-            selectinload(CallTree.actor), *dead_end_loads())
+            selectinload(CallTree.actor), *tree_target_loads())
     ).all()
     found = [(tree, holes) for tree in trees if (holes := dead_ends(tree))]
     found.sort(key=lambda pair: pair[0].name)
