@@ -296,6 +296,16 @@ def make_user(email="viewer@example.org", role=UserRole.VIEWER, actors=(), **fie
     return user
 
 
+def guessed_accounts(emails) -> None:
+    """Accounts for a guesser to try, so that each wrong password is checked
+    against the suite's cheap hash: an unknown account is checked against the
+    app's full-cost stand-in (a fifth of a second), and the limits, not the
+    hashing, are what the throttling tests are about."""
+    for email in emails:
+        make_user(email)
+    db.session.commit()
+
+
 class Auth:
     """Sign a test client in and out as a person would, through the form."""
 

@@ -10,7 +10,7 @@ from directory import create_app
 from directory.core.extensions import db
 from directory.core.models import UserRole
 from directory.core.pages import is_safe_next
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import PASSWORD, guessed_accounts, make_user
 
 
 def test_sign_in_and_out(app, client, auth):
@@ -68,11 +68,7 @@ def test_sixth_failed_attempt_for_one_account_gets_429(app, client, auth):
 
 
 def test_failed_attempts_from_one_address_are_throttled_across_accounts(app, client, auth):
-    # Accounts that exist: a wrong password is checked against the suite's
-    # cheap hash, not the app's full-cost stand-in for an unknown account.
-    for n in range(50):
-        make_user(f"guess{n}@example.org")
-    db.session.commit()
+    guessed_accounts(f"guess{n}@example.org" for n in range(50))
     for n in range(50):
         assert auth.login(f"guess{n}@example.org", "wrong").status_code == 401
     assert auth.login("another@example.org", "wrong").status_code == 429

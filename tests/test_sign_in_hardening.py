@@ -13,7 +13,14 @@ import redis
 
 from directory.core.extensions import db
 from directory.core.models import UserRole
-from tests.conftest import PASSWORD, Auth, FreshContextClient, make_config, make_user
+from tests.conftest import (
+    PASSWORD,
+    Auth,
+    FreshContextClient,
+    guessed_accounts,
+    make_config,
+    make_user,
+)
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 UNREACHABLE = "redis://127.0.0.1:1/0"
@@ -59,16 +66,6 @@ def redis_app_with(_schema, prefix):
 @pytest.fixture
 def redis_app(app, _schema, redis_prefix):
     return redis_app_with(_schema, redis_prefix)
-
-
-def guessed_accounts(emails) -> None:
-    """Accounts for a guesser to try, so that each wrong password is checked
-    against the suite's cheap hash: an unknown account is checked against the
-    app's full-cost stand-in (a fifth of a second), and the limits, not the
-    hashing, are what these tests are about."""
-    for email in emails:
-        make_user(email)
-    db.session.commit()
 
 
 def login_from(client, email, password=PASSWORD, address="10.0.0.1"):
