@@ -62,7 +62,7 @@ def register_request_limits(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from directory.core import audit, database, i18n, pagecache, security, verification
+    from directory.core import audit, database, i18n, pagecache, pages, security, verification
     from directory.core.extensions import csrf, db, migrate
     from directory.lookup import search
 
@@ -76,6 +76,7 @@ def register_extensions(app: Flask) -> None:
     i18n.init_app(app)
     security.init_app(app)
     verification.init_app(app)
+    pages.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

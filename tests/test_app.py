@@ -184,3 +184,47 @@ def test_each_gunicorn_worker_is_warmed_up_before_its_first_request(tmp_path):
     found = re.search(r"Worker ready: templates compiled, (\d+) objects frozen", err)
     assert found, err
     assert int(found.group(1)) > 10_000
+
+
+@pytest.mark.parametrize("value", [
+    "haninge-kommun", "två ord", "å/ä?ö#x", "100%", "a&b=c;d", "<script>", 42,
+])
+def test_url_maker_builds_the_links_url_for_builds(app, value):
+    """A page of thousands of links builds the route once (`url_maker`): each
+    link is the one `url_for` gives, quoting included, under a script root too."""
+    from flask import url_for
+
+    from directory.core.pages import url_maker
+
+    for root in ("", "/kontakt"):
+        with app.test_request_context("/", base_url=f"http://localhost{root}"):
+            make = url_maker("lookup.actor", "slug")
+            assert make(value) == url_for("lookup.actor", slug=value)
+            make = url_maker("printing.actor_print", "slug", download=1)
+            assert make(value) == url_for("printing.actor_print", slug=value, download=1)
+            if isinstance(value, int):
+                make = url_maker("lookup.role", "role_id")
+                assert make(value) == url_for("lookup.role", role_id=value)
+
+
+def test_url_maker_refuses_a_value_that_is_not_in_the_path(app):
+    from directory.core.pages import url_maker
+
+    with app.test_request_context("/"), pytest.raises(ValueError, match="'q'"):
+        url_maker("lookup.search_page", "q")
+
+
+def test_live_actor_choices_are_live_actors_by_swedish_name(app):
+    from directory.core.extensions import db
+    from directory.core.forms import live_actor_choices
+    from directory.core.models import utcnow
+    from tests.conftest import make_actor
+
+    made = {name: make_actor(name) for name in
+            ("Österåkers kommun", "Ängby", "Botkyrka kommun", "Åkersberga", "Nedlagd")}
+    made["Nedlagd"].deleted_at = utcnow()
+    db.session.commit()
+    assert [c.label for c in live_actor_choices()] == [
+        "Botkyrka kommun", "Åkersberga", "Ängby", "Österåkers kommun"]
+    assert [c.value for c in live_actor_choices(leave_out=made["Ängby"].id)] == [
+        made[n].id for n in ("Botkyrka kommun", "Åkersberga", "Österåkers kommun")]

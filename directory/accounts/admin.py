@@ -3,11 +3,11 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
-from wtforms.fields.choices import SelectChoice
 
 from directory.accounts.forms import PasswordResetForm, SettingsForm, UserForm
 from directory.accounts.users import UserError, create_user, deactivate, new_password, set_password
 from directory.core.extensions import db
+from directory.core.forms import live_actor_choices
 from directory.core.models import Actor, User, UserRole
 from directory.core.security import require_admin
 from directory.core.settings import (
@@ -17,7 +17,6 @@ from directory.core.settings import (
     get_setting,
     set_setting,
 )
-from directory.core.text import swedish_sort_key
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -25,12 +24,6 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.before_request
 def _admins_only():
     require_admin()
-
-
-def _actor_choices():
-    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
-    actors.sort(key=lambda a: swedish_sort_key(a.name))
-    return [SelectChoice(a.id, a.name) for a in actors]
 
 
 def _get_user(user_id: int) -> User:
@@ -51,7 +44,7 @@ def users():
 def user_new():
     """Create a user account."""
     form = UserForm()
-    form.actors.choices = _actor_choices()
+    form.actors.choices = live_actor_choices()
     if form.validate_on_submit():
         actors = [db.session.get(Actor, i) for i in form.actors.data]
         password = form.password.data or new_password()
@@ -79,7 +72,7 @@ def user_edit(user_id):
     """Change a user's role, actors and whether they may sign in."""
     user = _get_user(user_id)
     form = UserForm(obj=None if request.method == "POST" else user)
-    form.actors.choices = _actor_choices()
+    form.actors.choices = live_actor_choices()
     if request.method == "GET":
         form.actors.data = [a.id for a in user.actors]
     if form.validate_on_submit():
@@ -119,7 +112,7 @@ def user_password(user_id):
                     "have ended.", email=user.email), "success")
             return redirect(url_for("admin.user_edit", user_id=user.id))
     user_form = UserForm(obj=user)
-    user_form.actors.choices = _actor_choices()
+    user_form.actors.choices = live_actor_choices()
     user_form.actors.data = [a.id for a in user.actors]
     return render_template("accounts/user_form.html", form=user_form, user=user,
                            password_form=form), 422

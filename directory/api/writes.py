@@ -48,10 +48,11 @@ from directory.calltrees.forms import (
 )
 from directory.calltrees.rules import CallTreeError
 from directory.coordination import operations as pattern_operations
-from directory.coordination.forms import PatternFieldsForm, ScenarioForm, live_actor_choices
+from directory.coordination.forms import PatternFieldsForm, ScenarioForm
 from directory.coordination.operations import NotAllowed
 from directory.core import entries as services
 from directory.core.extensions import db
+from directory.core.forms import live_actor_choices
 from directory.core.models import (
     Actor,
     ActorKind,

@@ -2,7 +2,6 @@
 shared by the pages and the API)."""
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from wtforms import (
     BooleanField,
     DateField,
@@ -18,21 +17,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
-from directory.core.extensions import db
 from directory.core.forms import Form
-from directory.core.models import Actor, Mode, PathMode, Phase
+from directory.core.models import Mode, PathMode, Phase
 from directory.core.patterns import WEEKDAYS, CadenceError, build_rrule, describe_rrule, parse_times
-from directory.core.text import swedish_sort_key
-
-
-def actor_choices(actors) -> list[SelectChoice]:
-    return [
-        SelectChoice(a.id, a.name) for a in sorted(actors, key=lambda a: swedish_sort_key(a.name))
-    ]
-
-
-def live_actor_choices() -> list[SelectChoice]:
-    return actor_choices(db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))))
 
 
 class PatternForm(Form):

@@ -16,8 +16,9 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from directory.coordination import operations
-from directory.coordination.forms import ModeForm, PatternForm, ScenarioForm, actor_choices
+from directory.coordination.forms import ModeForm, PatternForm, ScenarioForm
 from directory.core.extensions import db
+from directory.core.forms import actor_choices, live_actor_choices
 from directory.core.models import (
     Actor,
     CallTree,
@@ -58,11 +59,7 @@ MODE_LOG_LENGTH = 50
 
 def _mode_form() -> ModeForm:
     form = ModeForm()
-    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
-    actors.sort(key=lambda a: swedish_sort_key(a.name))
-    form.scope.choices = [SelectChoice(0, _("The whole region"))] + [
-        SelectChoice(a.id, a.name) for a in actors
-    ]
+    form.scope.choices = [SelectChoice(0, _("The whole region")), *live_actor_choices()]
     scenarios = db.session.scalars(
         select(Scenario).where(Scenario.deleted_at.is_(None)).order_by(Scenario.name)
     ).all()

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import (
     DateField,
     DateTimeField,
@@ -25,12 +26,33 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from directory.core.extensions import db
 from directory.core.models import (
+    Actor,
     ContactKind,
     PathMode,
 )
 from directory.core.moments import EARLIEST_YEAR, LATEST_YEAR, in_range
-from directory.core.text import unsafe_character
+from directory.core.text import swedish_sort_key, unsafe_character
+
+
+def actor_choices(actors) -> list[SelectChoice]:
+    """Actors (anything with an id and a name) as choices, in Swedish order."""
+    ordered = sorted(actors, key=lambda a: swedish_sort_key(a.name))
+    return [SelectChoice(a.id, a.name) for a in ordered]
+
+
+def live_actor_choices(*, leave_out: int | None = None) -> list[SelectChoice]:
+    """Every live actor as a choice (but `leave_out`), in Swedish order.
+
+    Ids and names only: the region has thousands of actors at national
+    scale, and whole actors cost many times the rows (the mode page spent
+    35 ms of 42 loading 2 000 of them for its scope list).
+    """
+    rows = db.session.execute(
+        select(Actor.id, Actor.name).where(Actor.deleted_at.is_(None))).all()
+    return actor_choices(row for row in rows if row.id != leave_out)
+
 
 KIND_LABELS = {
     ContactKind.MOBILE: _l("Mobile"),

@@ -1,10 +1,13 @@
 """Helpers the pages of several features share: safe redirects, the actor
-an editor may change, deleting an entry with an undo message."""
+an editor may change, deleting an entry with an undo message, links by the
+thousand."""
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from flask import (
     abort,
+    current_app,
     flash,
     redirect,
     url_for,
@@ -12,6 +15,7 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.routing.converters import NumberConverter
 
 from directory.core import entries as services
 from directory.core.extensions import db
@@ -20,6 +24,35 @@ from directory.core.models import (
     Actor,
 )
 from directory.core.security import get_for_edit
+
+# Stands where a value goes while `url_maker` builds a route once: one for
+# numbers (`<int:...>`), one for text.
+_NUMBER_MARKER, _TEXT_MARKER = 9_876_543_210_123, "0kvvalue0"
+
+
+def url_maker(endpoint: str, key: str, **values) -> Callable[[object], str]:
+    """`url_for(endpoint, **{key: value}, **values)` for many values of one key.
+
+    A page listing every actor of the region (2 000 at national scale) spent
+    20 ms building their links one `url_for` each. The route is built once
+    with a marker where the value goes; each value is then put in as the
+    route's converter puts it (`to_url`: quoted for a path segment). Only for
+    a value in the path, not a query argument.
+    """
+    rule = next(current_app.url_map.iter_rules(endpoint))
+    converter = rule._converters.get(key)  # werkzeug keeps a rule's converters by name
+    if converter is None:
+        raise ValueError(f"{endpoint} has no {key!r} in its path")
+    marker = _NUMBER_MARKER if isinstance(converter, NumberConverter) else _TEXT_MARKER
+    head, found, tail = url_for(endpoint, **{key: marker}, **values).partition(str(marker))
+    if not found:
+        raise ValueError(f"{endpoint} did not put {key!r} in its path as given")
+    to_url = converter.to_url
+    return lambda value: head + to_url(value) + tail
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals["url_maker"] = url_maker
 
 
 def is_safe_next(target: str | None) -> bool:

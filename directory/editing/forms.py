@@ -40,6 +40,7 @@ from directory.core.forms import (
     Form,
     VersionedForm,
     _choices,
+    live_actor_choices,
     local_to_utc,
     utc_to_local,
 )
@@ -403,7 +404,5 @@ class MoveActorForm(VersionedForm):
 
 def parent_choices(exclude: Actor | None = None) -> list[SelectChoice]:
     """Live actors an actor may be placed under ("–": the top level)."""
-    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
-    actors = [a for a in actors if exclude is None or a.id != exclude.id]
-    actors.sort(key=lambda a: swedish_sort_key(a.name))
-    return [SelectChoice(0, _l("– (top level)"))] + [SelectChoice(a.id, a.name) for a in actors]
+    return [SelectChoice(0, _l("– (top level)")),
+            *live_actor_choices(leave_out=exclude.id if exclude is not None else None)]
