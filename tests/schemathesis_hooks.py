@@ -18,6 +18,9 @@ cannot say is mended here, on positive cases only, by the app's own rules:
 - ids that name an entry: the coverage phase sends the schema's largest id,
   which names nothing (that refusal is tested, with negative cases and in
   tests/test_api_writes.py); such an id becomes one of the kept entries;
+- the person of a shift or an override is one of the role's actor's: a
+  person the run made for another actor (whose id the stateful phase
+  reuses) becomes one of the kept role's persons;
 - a step moved under another: to the top (which parent is of the step's own
   tree, and not below it, depends on the step; tests/test_api_writes.py
   moves steps between parents);
@@ -92,6 +95,17 @@ def _named_entries(body: dict) -> None:
         if isinstance(alternate, dict) and isinstance(alternate.get("target"), str) \
                 and int(alternate["target"].split("-")[-1]) > NAMES_NOTHING:
             alternate["target"] = KEPT["targets"][1]
+
+
+# Persons of the kept role's actor, as a shift's or an override's persons must be.
+STAFF_FIELDS = {"person_id": 0, "replaces_person_id": 1}
+
+
+def _staff_of_kept_role(body: dict) -> None:
+    for field, index in STAFF_FIELDS.items():
+        value = body.get(field)
+        if isinstance(value, int) and value not in KEPT["persons"]:
+            body[field] = KEPT["persons"][index]
 
 
 def _day(text):
@@ -183,6 +197,8 @@ def before_call(context, case, **kwargs):
         body["name"] = f"{body['name']} {next(_numbers)}"
     if _is_positive(case) and case.method.upper() in ("POST", "PATCH", "PUT"):
         _named_entries(body)
+        if case.path.startswith(("/shifts", "/overrides")):
+            _staff_of_kept_role(body)
         if case.method.upper() == "PATCH" and case.path.startswith(("/shifts/", "/overrides/")):
             _period_patch(body)
         _dates(body)
