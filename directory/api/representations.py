@@ -6,7 +6,6 @@ from flask import current_app
 
 from directory.api.common import NEXT_MEETINGS, answer, entry_etag, region_tz
 from directory.calltrees import rules as calltrees
-from directory.calltrees.forms import target_value
 from directory.calltrees.operations import placing_notes
 from directory.core import escalations
 from directory.core.models import (
@@ -27,6 +26,7 @@ from directory.core.models import (
 from directory.core.numbers import display_phone, tel_uri
 from directory.core.patterns import occurrences
 from directory.core.security import visible
+from directory.core.targets import target_value
 from directory.core.verification import status_of
 from directory.review.rules import review_due_at
 

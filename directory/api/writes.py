@@ -368,12 +368,11 @@ def _node_tree(body) -> dict:
 
 
 def _node_choices(entry):
-    """Whom a step may call (every live role, person and actor), and under which step."""
+    """Whom a step may call (any live role, person and actor), and under which step."""
     tree = db.session.get(CallTree, entry.tree_id)
-    choices = target_choices()
 
     def prepare(form):
-        form.set_choices(choices)
+        form.set_choices(target_choices(tree, form.chosen()).choices)
         form.set_steps(tree)
 
     return prepare

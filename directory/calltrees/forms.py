@@ -4,10 +4,8 @@ A node names whom it calls as `role-<id>`, `person-<id>` or `actor-<id>`
 (`target_value`), the same value in a page's choice and in an API body.
 """
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from wtforms import (
     DateField,
     FieldList,
@@ -29,47 +27,25 @@ from wtforms.validators import (
 )
 
 from directory.calltrees import rules as calltrees
+from directory.core import targets
 from directory.core.extensions import db
 from directory.core.forms import Form
-from directory.core.models import Actor, Mode, Person, Role, Scenario
-from directory.core.text import swedish_sort_key
+from directory.core.models import CallTree, Mode, Scenario
+from directory.core.targets import Targets, parse_target, target_value
 
 MAX_ALTERNATES = 3
+TARGET_GROUPS = {"role": _l("Roles"), "actor": _l("Actors"), "person": _l("Persons")}
 
 
-def target_choices() -> list[SelectChoice]:
-    """Everything a node can call: roles, actors and persons, in Swedish order."""
-    roles = db.session.scalars(
-        select(Role).where(Role.deleted_at.is_(None)).options(selectinload(Role.actor))
-    ).all()
-    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
-    persons = db.session.scalars(
-        select(Person).where(Person.deleted_at.is_(None)).options(selectinload(Person.actor))
-    ).all()
-    choices = [SelectChoice("", "–")]
-    for group, rows, label in (
-        (_("Roles"), roles, calltrees.target_label),
-        (_("Actors"), actors, lambda a: a.name),
-        (_("Persons"), persons, calltrees.target_label),
-    ):
-        prefix = {"Role": "role", "Actor": "actor", "Person": "person"}
-        for row in sorted(rows, key=lambda r: swedish_sort_key(label(r))):
-            choices.append(SelectChoice(f"{prefix[type(row).__name__]}-{row.id}", label(row),
-                                        optgroup=group))
-    return choices
-
-
-def parse_target(value: str):
-    """The live role, person or actor a target value names, or None."""
-    kind, _sep, ident = (value or "").partition("-")
-    model = {"role": Role, "actor": Actor, "person": Person}.get(kind)
-    entry = (db.session.get(model, int(ident))
-             if model and ident.isascii() and ident.isdigit() and len(ident) < 10 else None)
-    return entry if entry is not None and entry.deleted_at is None else None
-
-
-def target_value(target) -> str:
-    return f"{type(target).__name__.lower()}-{target.id}" if target else ""
+def target_choices(tree: CallTree | None = None, chosen=(), find: str | None = None) -> Targets:
+    """Whom a node may call: roles, actors and persons, in Swedish order; at
+    national scale those of the tree's owner, those chosen and those found
+    (`core.targets`)."""
+    owner = tree.actor if tree is not None and tree.actor_id is not None else None
+    return targets.target_choices(
+        calltrees.target_label, TARGET_GROUPS,
+        near_actor_ids=(owner.id, owner.parent_id) if owner is not None else (),
+        chosen=chosen, find=find)
 
 
 def scenario_choices() -> list[SelectChoice]:
@@ -107,6 +83,10 @@ class NodeForm(Form):
         self.target.choices = choices
         for alternate in self.alternates:
             alternate.form.target.choices = choices
+
+    def chosen(self) -> list[str]:
+        """The target values in the form: sent, or filled from the node."""
+        return [self.target.data, *(slot.form.target.data for slot in self.alternates)]
 
     def validate_target(self, field):
         if parse_target(field.data) is None:

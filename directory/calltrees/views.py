@@ -20,9 +20,9 @@ from wtforms.fields.choices import SelectChoice
 from directory.calltrees import operations
 from directory.calltrees import rules as calltrees
 from directory.calltrees.forms import NodeForm, TreeForm, scenario_choices, target_choices
-from directory.core import pagecache
+from directory.core import pagecache, targets
 from directory.core.extensions import db
-from directory.core.forms import ConfirmForm
+from directory.core.forms import ConfirmForm, editable_actor_choices
 from directory.core.models import Actor, CallOut, CallTree, CallTreeNode, utcnow
 from directory.core.modes import mode_states
 from directory.core.moments import at_argument
@@ -34,6 +34,7 @@ from directory.core.security import (
     may_create_anything,
     require_may_place_under,
 )
+from directory.core.targets import Targets
 from directory.core.text import swedish_sort_key
 
 bp = Blueprint("calltrees", __name__)
@@ -48,10 +49,7 @@ def _tz() -> ZoneInfo:
 
 def _tree_form(tree: CallTree | None) -> TreeForm:
     form = TreeForm(obj=None if request.method == "POST" else tree)
-    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
-    actors = [a for a in actors if can_edit(current_user, a)]
-    actors.sort(key=lambda a: swedish_sort_key(a.name))
-    form.owner.choices = [SelectChoice(a.id, a.name) for a in actors]
+    form.owner.choices = editable_actor_choices(current_user)
     if current_user.role.value == "admin":
         form.owner.choices.insert(0, SelectChoice(0, _("Regional (coordinators)")))
     form.scenario_id.choices = scenario_choices()
@@ -170,12 +168,14 @@ def delete(tree_id):
     return delete_entry(tree, url_for("calltrees.index"))
 
 
-def _node_form(node: CallTreeNode | None) -> NodeForm:
+def _node_form(tree: CallTree, node: CallTreeNode | None) -> tuple[NodeForm, Targets]:
+    """The node form, with whom it may call listed (and found, when asked)."""
     form = NodeForm()
-    form.set_choices(target_choices())
     if request.method == "GET" and node is not None:
         form.fill(node)
-    return form
+    choices = target_choices(tree, form.chosen(), find=targets.sought())
+    form.set_choices(choices.choices)
+    return form, choices
 
 
 def _say_what_placing_means(notes) -> None:
@@ -193,30 +193,33 @@ def node_new(tree_id):
         parent = db.session.get(CallTreeNode, int(request.args["parent"]))
         if parent is None or parent.tree_id != tree.id or parent.deleted_at is not None:
             abort(404)
-    form = _node_form(None)
-    if form.validate_on_submit():
+    form, choices = _node_form(tree, None)
+    if choices.found is None and form.validate_on_submit():
         node, notes = operations.add_node(tree, form.values(), parent)
         db.session.commit()
         _say_what_placing_means(notes)
         return redirect(url_for("calltrees.show", tree_id=tree.id) + f"#node-{node.id}")
-    status = 422 if request.method == "POST" else 200
-    return render_template("calltrees/node_form.html", form=form, tree=tree, node=None,
-                           parent=parent), status
+    return _node_page(form, choices, tree, None, parent)
 
 
 @bp.route("/nodes/<int:node_id>/edit", methods=["GET", "POST"])
 def node_edit(node_id):
     """Edit whom a node calls, its instructions and its alternates."""
     node = get_for_edit(CallTreeNode, node_id)
-    form = _node_form(node)
-    if form.validate_on_submit():
+    form, choices = _node_form(node.tree, node)
+    if choices.found is None and form.validate_on_submit():
         notes = operations.save_node(node, form.values())
         db.session.commit()
         _say_what_placing_means(notes)
         return redirect(url_for("calltrees.show", tree_id=node.tree_id) + f"#node-{node.id}")
-    status = 422 if request.method == "POST" else 200
-    return render_template("calltrees/node_form.html", form=form, tree=node.tree, node=node,
-                           parent=None), status
+    return _node_page(form, choices, node.tree, node, None)
+
+
+def _node_page(form, choices, tree, node, parent):
+    """The node form again: as asked, after a search by name, or with what to mend (422)."""
+    status = 422 if request.method == "POST" and choices.found is None else 200
+    return render_template("calltrees/node_form.html", form=form, tree=tree, node=node,
+                           parent=parent, targets=choices), status
 
 
 @bp.post("/nodes/<int:node_id>/move")

@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from directory.coordination import operations
 from directory.coordination.forms import ModeForm, PatternForm, ScenarioForm
 from directory.core.extensions import db
-from directory.core.forms import actor_choices, live_actor_choices
+from directory.core.forms import editable_actor_choices, live_actor_choices
 from directory.core.models import (
     Actor,
     CallTree,
@@ -201,9 +201,8 @@ def patterns():
 
 def _pattern_form(pattern: CollaborationPattern | None) -> PatternForm:
     form = PatternForm(obj=None if request.method == "POST" else pattern)
-    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
-    form.convener.choices = actor_choices(a for a in actors if can_edit(current_user, a))
-    form.participants.choices = actor_choices(actors)
+    form.convener.choices = editable_actor_choices(current_user)
+    form.participants.choices = live_actor_choices()
     roles = db.session.scalars(
         select(Role).where(Role.deleted_at.is_(None)).options(selectinload(Role.actor))
     ).all()

@@ -44,21 +44,6 @@ class EscalationError(ValueError):
 # --- Targets as form values ----------------------------------------------------------
 
 
-def target_value(target) -> str:
-    """`role-3`, `person-7`, `actor-2` (the actor's switchboard)."""
-    if target is None:
-        return ""
-    return f"{type(target).__name__.lower()}-{target.id}"
-
-
-def parse_target(value: str):
-    """The live role, person or actor a form value names, or None."""
-    kind, _sep, ident = (value or "").partition("-")
-    model = {"role": Role, "actor": Actor, "person": Person}.get(kind)
-    entry = db.session.get(model, int(ident)) if model and ident.isdigit() else None
-    return entry if entry is not None and entry.deleted_at is None else None
-
-
 def target_label(target) -> str:
     if isinstance(target, Role):
         return f"{target.short_name or target.name} – {target.actor.name}"

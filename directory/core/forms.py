@@ -54,6 +54,19 @@ def live_actor_choices(*, leave_out: int | None = None) -> list[SelectChoice]:
     return actor_choices(row for row in rows if row.id != leave_out)
 
 
+def editable_actor_choices(user) -> list[SelectChoice]:
+    """The live actors `user` may change, as choices: `security.can_edit` asks
+    of each, as of a whole actor (an actor's entries are its own), from its id
+    and name alone."""
+    from directory.core.security import can_edit
+
+    user = getattr(user, "_get_current_object", lambda: user)()  # once, not per actor
+    rows = db.session.execute(
+        select(Actor.id, Actor.id.label("owning_actor_id"), Actor.name)
+        .where(Actor.deleted_at.is_(None))).all()
+    return actor_choices(row for row in rows if can_edit(user, row))
+
+
 KIND_LABELS = {
     ContactKind.MOBILE: _l("Mobile"),
     ContactKind.LANDLINE: _l("Landline"),

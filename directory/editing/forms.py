@@ -33,6 +33,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from directory.core import targets
 from directory.core.extensions import db
 from directory.core.forms import (
     KIND_LABELS,
@@ -55,6 +56,7 @@ from directory.core.models import (
     RotationKind,
 )
 from directory.core.numbers import PhoneNumberError, display_phone, normalise_phone
+from directory.core.targets import Targets, target_value
 from directory.core.text import swedish_sort_key
 from directory.editing import actors
 
@@ -349,27 +351,22 @@ class EscalationForm(VersionedForm):
         for step in self.steps:
             step.form.target.choices = choices
 
+    def chosen(self) -> list[str]:
+        return [step.form.target.data for step in self.steps]
 
-def escalation_choices(role) -> list[SelectChoice]:
-    """Roles, persons and actors' switchboards a role may escalate to (not itself)."""
-    from sqlalchemy.orm import selectinload
 
+ESCALATION_GROUPS = {"role": _l("Roles"), "actor": _l("Switchboards"), "person": _l("Persons")}
+
+
+def escalation_choices(role, chosen=(), find: str | None = None) -> Targets:
+    """Roles, persons and actors' switchboards a role may escalate to (not
+    itself); at national scale those of its actor and the actor's parent,
+    those chosen and those found (`core.targets`)."""
     from directory.core.escalations import target_label
-    from directory.core.models import Actor, Person, Role
-    from directory.core.text import swedish_sort_key
 
-    roles = db.session.scalars(select(Role).where(Role.deleted_at.is_(None), Role.id != role.id)
-                               .options(selectinload(Role.actor))).all()
-    persons = db.session.scalars(select(Person).where(Person.deleted_at.is_(None))
-                                 .options(selectinload(Person.actor))).all()
-    actors = db.session.scalars(select(Actor).where(Actor.deleted_at.is_(None))).all()
-    choices = [SelectChoice("", "–")]
-    for group, rows, prefix in ((_l("Roles"), roles, "role"),
-                                (_l("Switchboards"), actors, "actor"),
-                                (_l("Persons"), persons, "person")):
-        for row in sorted(rows, key=lambda r: swedish_sort_key(target_label(r))):
-            choices.append(SelectChoice(f"{prefix}-{row.id}", target_label(row), optgroup=group))
-    return choices
+    return targets.target_choices(
+        target_label, ESCALATION_GROUPS, near_actor_ids=(role.actor_id, role.actor.parent_id),
+        chosen=chosen, find=find, leave_out=target_value(role))
 
 
 class PathCheckForm(Form):

@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from directory.core import entries as services
-from directory.core import verification
+from directory.core import targets, verification
 from directory.core.audit import ENTRY_TYPES
 from directory.core.extensions import db
 from directory.core.forms import ConfirmForm
@@ -56,6 +56,7 @@ from directory.core.security import (
     get_or_404,
     require_admin,
 )
+from directory.core.targets import parse_target, target_value
 from directory.core.visibility import HiddenValue, mask_path_history
 from directory.editing import actors as actor_rules
 from directory.editing.forms import (
@@ -292,15 +293,16 @@ def role_escalation(role_id):
     if not can_edit_escalation(current_user, role):
         abort(403)
     form = EscalationForm()
-    form.set_choices(escalation_choices(role))
     if request.method == "GET":
         form.version.data = str(role.version)
         for slot, step in zip(form.steps, escalations.steps_of(role), strict=False):
-            slot.form.target.data = escalations.target_value(step.target)
+            slot.form.target.data = target_value(step.target)
             slot.form.minutes.data = step.after_minutes
+    choices = escalation_choices(role, form.chosen(), find=targets.sought())
+    form.set_choices(choices.choices)
     conflict = None
-    if form.validate_on_submit():
-        steps = [(escalations.parse_target(slot.form.target.data), slot.form.minutes.data or 0)
+    if choices.found is None and form.validate_on_submit():  # not a search by name: a save
+        steps = [(parse_target(slot.form.target.data), slot.form.minutes.data or 0)
                  for slot in form.steps if slot.form.target.data]
         try:
             warnings = escalations.set_steps(role, steps, form.expected_version())
@@ -318,9 +320,10 @@ def role_escalation(role_id):
                 flash(warning, "warning")
             flash(_("Saved."), "success")
             return redirect(url_for("lookup.role", role_id=role.id) + "#escalation")
-    status = 200 if request.method == "GET" else (409 if conflict is not None else 422)
+    status = (200 if request.method == "GET" or choices.found is not None
+              else 409 if conflict is not None else 422)
     return render_template("editing/escalation.html", form=form, role=role,
-                           conflict=conflict), status
+                           conflict=conflict, targets=choices), status
 
 
 @bp.post("/roles/<int:role_id>/delete")
