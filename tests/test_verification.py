@@ -207,3 +207,26 @@ def test_a_coordinator_sets_the_days_and_bad_input_is_a_field_message(app, clien
     client.post("/admin/settings", data={"csrf_token": token, "verify_after_days": "45"})
     db.session.rollback()
     assert get_setting(VERIFY_AFTER_DAYS) == 45
+
+
+def test_review_names_every_actor_with_stale_numbers_but_lists_a_bounded_number(
+        app, client, login_as, monkeypatch):
+    """At national scale every number may be unverified: each actor is named with
+    its count, and the numbers are listed one by one only up to a bound (per
+    actor, and on the page), the rest a link to the actor."""
+    from directory.review import views as review
+
+    monkeypatch.setattr(review, "STALE_PER_ACTOR", 2)
+    monkeypatch.setattr(review, "STALE_ON_PAGE", 3)
+    for n, name in enumerate(("Aktör A", "Aktör B", "Aktör C")):
+        actor = make_actor(name)
+        for k in range(3):
+            make_contact(actor, f"+4670174{n}{k}10")
+    db.session.commit()
+    login_as("admin")
+    page = client.get("/review").get_data(as_text=True)
+    stale = page.split('id="stale-paths"')[1].split("</section>")[0]
+    assert "(9)" in stale
+    assert [stale.count(f">Aktör {x}</a>: 3") for x in "ABC"] == [1, 1, 1]
+    assert stale.count("<li>") == 3  # two of A, one of B, none of C
+    assert stale.count("and 1 more") == 1 and "and 2 more" in stale
