@@ -22,6 +22,20 @@
     }
   });
 
+  // Enter in a field that names a button (data-enter-presses) presses that
+  // button, not the form's first: "Find" beside a name, not "Save".
+  document.addEventListener("keydown", function (event) {
+    var field = event.target;
+    if (event.key !== "Enter" || !field || !field.form || !field.dataset) return;
+    var name = field.dataset.enterPresses;
+    if (!name) return;
+    var button = field.form.querySelector('[name="' + name + '"]');
+    if (button) {
+      event.preventDefault();
+      button.click();
+    }
+  });
+
   // Type-ahead: results follow the typing, from the same server-rendered HTML.
   var box = document.querySelector("[data-typeahead]");
   var results = document.getElementById("results");

@@ -209,3 +209,45 @@ def test_owner_and_convener_lists_hold_the_actors_one_may_change(region, client,
     page = client.get("/patterns/new").get_data(as_text=True)
     assert options(page, "convener") == mine - {"0"}
     assert options(page, "participants") == everyone
+
+
+def test_a_search_by_name_lists_roles_first_and_says_when_it_found_more(
+        region, national, client, login_as, monkeypatch):
+    """"kiruna" names Kiruna's actor, its roles and all its persons: roles come
+    first, then the switchboard, then persons, and the page says it cut."""
+    monkeypatch.setattr(targets, "FOUND_MAX", 3)
+    for n in range(4):
+        make_person(region.far, f"Person {n} Kirunabo")
+    db.session.commit()
+    login_as(UserRole.EDITOR, actors=[region.haninge])
+    token = Auth(client).csrf_token("/")
+    answer = client.post(f"/roles/{region.tib.id}/escalation", data=escalation_form(
+        token, region.tib.version, [], find="  kiruna  ", find_targets="1"))
+    page = answer.get_data(as_text=True)
+    listed = options(page, "steps-0-target")
+    assert {f"role-{region.far_tib.id}", f"actor-{region.far.id}"} <= listed
+    assert len([v for v in listed if v.startswith("person-")
+                and v != f"person-{region.lena.id}"]) == 1
+    assert "More than 3 found for “kiruna”" in page
+    assert 'value="kiruna"' in page  # what was searched, as searched
+    # Enter in a step saves (the form's first submit button); in the name field, finds.
+    form = page[page.rfind("<form", 0, page.index('name="find"')):]
+    first_button = re.search(r'<(?:button|input)[^>]*type="submit"[^>]*>', form)[0]
+    assert 'name="submit"' in first_button
+    assert 'data-enter-presses="find_targets"' in page
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "99999999999999999999", "0", "-1", "1.5", ""])
+def test_ids_typed_in_forms_and_addresses_are_read_or_refused_never_a_500(
+        region, client, login_as, value):
+    from directory.core.limits import id_from_text
+
+    assert id_from_text(value) is None
+    login_as(UserRole.EDITOR, actors=[region.haninge])
+    if value:  # an empty ?parent= is a step at the top
+        answer = client.get(f"/calltrees/{region.tree.id}/nodes/new",
+                            query_string={"parent": value})
+        assert answer.status_code == 404
+    answer = client.get(f"/actors/{region.haninge.slug}/contacts/new",
+                        query_string={"owner": f"role-{value}"})
+    assert answer.status_code == 404

@@ -31,6 +31,7 @@ from directory.callouts import rules as callouts
 from directory.callouts.forms import StartForm
 from directory.core.extensions import db
 from directory.core.forms import ConfirmForm
+from directory.core.limits import id_from_text
 from directory.core.models import (
     CallOut,
     CallOutKind,
@@ -168,8 +169,8 @@ def mark(callout_id, node_id):
         flash(_("Choose what came of the call."), "error")
         return redirect(anchor)
     path = None
-    if request.form.get("path", "").isdigit():
-        path = db.session.get(ContactPoint, int(request.form["path"]))
+    if (path_id := id_from_text(request.form.get("path"))) is not None:
+        path = db.session.get(ContactPoint, path_id)
     if path is None and outcome is not StepOutcome.NOT_CALLED:
         flash(_("Choose the number or path you used."), "error")
         return redirect(anchor)

@@ -23,6 +23,7 @@ from directory.calltrees.forms import NodeForm, TreeForm, scenario_choices, targ
 from directory.core import pagecache, targets
 from directory.core.extensions import db
 from directory.core.forms import ConfirmForm, editable_actor_choices
+from directory.core.limits import id_from_text
 from directory.core.models import Actor, CallOut, CallTree, CallTreeNode, utcnow
 from directory.core.modes import mode_states
 from directory.core.moments import at_argument
@@ -189,8 +190,9 @@ def node_new(tree_id):
     """Add a node at the top of a tree, or under ?parent=<node id>."""
     tree = get_for_edit(CallTree, tree_id)
     parent = None
-    if request.args.get("parent", "").isdigit():
-        parent = db.session.get(CallTreeNode, int(request.args["parent"]))
+    if request.args.get("parent"):
+        parent_id = id_from_text(request.args["parent"])
+        parent = db.session.get(CallTreeNode, parent_id) if parent_id else None
         if parent is None or parent.tree_id != tree.id or parent.deleted_at is not None:
             abort(404)
     form, choices = _node_form(tree, None)

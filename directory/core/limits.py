@@ -21,6 +21,17 @@ from directory.core.text import unsafe_character
 MAX_ID = 2**31 - 1
 
 
+def id_from_text(text: str | None) -> int | None:
+    """An id typed in a form or a query argument ("12"), or None for anything
+    else: "²" and "١٢" are digits to `str.isdigit` but not to `int` in the
+    database's sense, and an id past `MAX_ID` overflows PostgreSQL's integer."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 class IdConverter(IntegerConverter):
     """`<int:...>` in every URL: an id that fits every database's integer.
 

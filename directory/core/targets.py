@@ -15,17 +15,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from flask import request
-from sqlalchemy import func, intersect, select
+from sqlalchemy import case, func, intersect, select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
 from directory.core.extensions import db
+from directory.core.limits import id_from_text
 from directory.core.models import Actor, Person, Role, SearchTerm
 from directory.core.text import fold, swedish_sort_key
 
 WHOLE_LIST_MAX = 1500  # live roles, persons and actors listed whole up to this
 FOUND_MAX = 40  # entries a search by name adds to the lists
-KINDS = {"role": Role, "person": Person, "actor": Actor}
+KINDS = {"role": Role, "actor": Actor, "person": Person}  # in the order found ones are kept
 
 
 def target_value(target) -> str:
@@ -37,10 +38,10 @@ def parse_target(value: str | None):
     """The live role, person or actor a value names, or None (for anything else,
     however malformed: "role-²", "role-99999999999999999999")."""
     kind, _sep, ident = (value or "").partition("-")
-    model = KINDS.get(kind)
-    if model is None or not (ident.isascii() and ident.isdigit()) or len(ident) > 9:
+    model, ident = KINDS.get(kind), id_from_text(ident)
+    if model is None or ident is None:
         return None
-    entry = db.session.get(model, int(ident))
+    entry = db.session.get(model, ident)
     return entry if entry is not None and entry.deleted_at is None else None
 
 
@@ -59,6 +60,8 @@ class Targets:
     choices: list[SelectChoice]
     whole: bool  # every live target is listed (else: near, chosen and found)
     found: int | None = None  # how many a search by name found; None: none sought
+    sought: str = ""  # what was sought, as searched
+    more: bool = False  # the search found more than it added (`FOUND_MAX`)
 
 
 def _live_count() -> int:
@@ -69,12 +72,14 @@ def _live_count() -> int:
     return db.session.scalar(select(live(Role) + live(Person) + live(Actor)))
 
 
-def _found(text: str) -> list:
+def _found(text: str) -> tuple[list, bool]:
     """Live roles, persons and actors whose words (or their actor's) start with
-    every word typed, through the search index: "lst tib", "anna haninge"."""
+    every word typed, through the search index: "lst tib", "anna haninge";
+    roles first, then actors (switchboards), then persons, at most `FOUND_MAX`;
+    and whether there were more."""
     words = list(dict.fromkeys(fold(text).split()))[:4]
     if not words:
-        return []
+        return [], False
     term = SearchTerm.__table__.c
     kinds = list(KINDS)
     parts = [
@@ -84,12 +89,16 @@ def _found(text: str) -> list:
         )
         for word in words
     ]
+    matched = (intersect(*parts) if len(parts) > 1 else parts[0]).subquery()
+    first = case(*((matched.c.entity_type == kind, rank) for rank, kind in enumerate(KINDS)))
     rows = db.session.execute(
-        (intersect(*parts) if len(parts) > 1 else parts[0]).limit(FOUND_MAX)).all()
+        select(matched.c.entity_type, matched.c.entity_id)
+        .order_by(first, matched.c.entity_id).limit(FOUND_MAX + 1)).all()
     wanted: dict[str, list[int]] = {}
-    for kind, ident in rows:
+    for kind, ident in rows[:FOUND_MAX]:
         wanted.setdefault(kind, []).append(ident)
-    return [entry for kind, ids in wanted.items() for entry in _load(KINDS[kind], ids=ids)]
+    found = [entry for kind, ids in wanted.items() for entry in _load(KINDS[kind], ids=ids)]
+    return found, len(rows) > FOUND_MAX
 
 
 def _load(model, *, ids: Iterable[int] | None = None, actor_ids: Iterable[int] | None = None):
@@ -121,9 +130,10 @@ def target_choices(label: Callable[[object], str], groups: dict[str, str], *,
     entries = [entry for kind in groups
                for entry in _load(KINDS[kind], actor_ids=None if whole else near)]
     entries += [entry for entry in map(parse_target, chosen) if entry is not None]
-    found = None
+    found, more = None, False
     if find is not None:
-        hits = _found(find)
+        hits, more = _found(find)
+        hits = [hit for hit in hits if target_value(hit) != leave_out]
         found = len(hits)
         entries += hits
     by_value = {target_value(e): e for e in entries}
@@ -134,4 +144,4 @@ def target_choices(label: Callable[[object], str], groups: dict[str, str], *,
                   if value.startswith(kind + "-")]
         listed.sort(key=lambda item: swedish_sort_key(item[1]))
         choices += [SelectChoice(value, text, optgroup=heading) for value, text in listed]
-    return Targets(choices, whole, found)
+    return Targets(choices, whole, found, sought=find or "", more=more)

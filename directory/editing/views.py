@@ -30,6 +30,7 @@ from directory.core import targets, verification
 from directory.core.audit import ENTRY_TYPES
 from directory.core.extensions import db
 from directory.core.forms import ConfirmForm
+from directory.core.limits import id_from_text
 from directory.core.models import (
     Actor,
     ActorKind,
@@ -343,7 +344,8 @@ def _new_contact_owner(actor: Actor, owner: str) -> dict:
         return {"actor_id": actor.id}
     kind, _sep, ident = owner.partition("-")
     model = {"role": Role, "person": Person, "pattern": CollaborationPattern}.get(kind)
-    entry = db.session.get(model, int(ident)) if model and ident.isdigit() else None
+    ident = id_from_text(ident)
+    entry = db.session.get(model, ident) if model and ident else None
     if entry is None or entry.owning_actor_id != actor.id or entry.deleted_at is not None:
         abort(404)
     return {f"{kind}_id": entry.id}
