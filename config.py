@@ -149,6 +149,9 @@ class Config:
         # How long "Print a new revision" waits for a small binder before it
         # shows the job's progress page instead.
         self.PRINT_WAIT_SECONDS = float(env.get("PRINT_WAIT_SECONDS", "2"))
+        # Above this many persons, a whole region's binder opened by its address
+        # (GET /binder.pdf) is laid out by the print worker, not in the request.
+        self.PRINT_IN_REQUEST_PERSONS = _non_negative_int(env, "PRINT_IN_REQUEST_PERSONS", 2000)
         # Outgoing mail (reminders, mode notices). Without MAIL_SERVER mails
         # are printed to the console in development and refused in production.
         self.MAIL_SERVER = env.get("MAIL_SERVER", "")

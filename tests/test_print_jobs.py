@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from directory.core.extensions import db
 from directory.core.models import PrintRevision, UserRole
 from directory.printing import jobs
-from tests.conftest import Auth, make_actor, make_contact, make_role
+from tests.conftest import Auth, make_actor, make_contact, make_person, make_role
 
 
 @pytest.fixture
@@ -155,6 +155,32 @@ def test_a_small_preview_done_at_once_goes_straight_to_its_pdf(app, client, logi
     assert client.get(response.headers["Location"]).data.startswith(b"%PDF")
     assert preview(client, actor="no-such-actor").status_code == 404
     assert preview(client, mode="sideways").status_code == 400
+
+
+def test_a_large_regions_binder_opened_by_its_address_goes_through_the_queue(
+        app, client, login_as, region):
+    """GET /binder.pdf for a whole region above PRINT_IN_REQUEST_PERSONS is laid out
+    by the worker (a national binder would hold a web worker for half a minute);
+    an actor's binder, and a small region's, still come in the request."""
+    make_person(region, "Åsa Öberg")
+    make_person(region, "Bo Ek")
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    app.config["PRINT_IN_REQUEST_PERSONS"] = 2
+    assert client.get("/binder.pdf").data.startswith(b"%PDF")  # two persons: here
+    app.config["PRINT_IN_REQUEST_PERSONS"] = 1  # the region stands for a national one
+    response = client.get("/binder.pdf?mode=activated")
+    job_page = response.headers["Location"]
+    assert response.status_code == 303 and re.fullmatch(r"/binder/jobs/[0-9a-f-]{36}", job_page)
+    assert "Waiting for the print worker" in client.get(job_page).get_data(as_text=True)
+    work_through_the_queue()
+    download = client.get(f"{job_page}.pdf")
+    assert download.mimetype == "application/pdf" and download.data.startswith(b"%PDF")
+    assert revisions() == 0
+    assert client.get("/binder.pdf?actor=haninge-kommun").data.startswith(b"%PDF")
+    assert client.get("/binder.pdf?mode=sideways").status_code == 400
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # no queue: printed in the request
+    assert client.get("/binder.pdf").data.startswith(b"%PDF")
 
 
 def collector_state() -> dict:

@@ -26,7 +26,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask import Response as FlaskResponse
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, selectinload
 
@@ -35,6 +35,7 @@ from directory.core.extensions import db
 from directory.core.models import (
     Actor,
     CallTree,
+    Person,
     PrintRevision,
     utcnow,
 )
@@ -202,11 +203,25 @@ def binder():
 
 @bp.get("/binder.pdf")
 def binder_pdf():
-    """Preview the binder as a PDF (?actor=, ?mode=, ?at=); records nothing."""
+    """Preview the binder as a PDF (?actor=, ?mode=, ?at=); records nothing.
+
+    An actor's binder, or a small region's, is laid out in the request. A
+    region of more than PRINT_IN_REQUEST_PERSONS persons goes through the
+    print queue as the binder page's "Preview PDF" does: at national scale it
+    takes tens of seconds and hundreds of megabytes, which a web worker must
+    not spend on a GET that any bookmark or link checker can repeat."""
     actor = _actor_param()
-    content, name = render_preview(actor, current_user, parse_mode(request.args.get("mode")),
-                                   parse_at(request.args.get("at")))
+    mode = parse_mode(request.args.get("mode"))
+    at = parse_at(request.args.get("at"))
+    if actor is None and _region_persons() > current_app.config["PRINT_IN_REQUEST_PERSONS"]:
+        return _preview_through_queue(actor, mode, at)
+    content, name = render_preview(actor, current_user, mode, at)
     return _pdf_response(content, name)
+
+
+def _region_persons() -> int:
+    return db.session.scalar(
+        select(func.count(Person.id)).where(Person.deleted_at.is_(None))) or 0
 
 
 @bp.post("/binder/previews")
@@ -219,6 +234,12 @@ def binder_preview_job():
     actor = _live_actor(form.actor.data) if form.actor.data else None
     mode = parse_mode(form.mode.data)
     at = parse_at(form.at.data.isoformat() if form.at.data else None)
+    return _preview_through_queue(actor, mode, at)
+
+
+def _preview_through_queue(actor: Actor | None, mode, at):
+    """Queue the preview and show its job (or its PDF, when it was done while we
+    waited); lay it out here when the queue cannot be reached."""
     try:
         job = jobs.start(jobs.build_preview, actor, current_user, mode, at)
     except jobs.QueueUnavailable as error:
