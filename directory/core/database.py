@@ -54,13 +54,28 @@ def among(column, values: Iterable[int] | Iterable[str]):
     PostgreSQL reads an array (`= ANY`), SQLite a JSON list (`json_each`);
     both seek each value in the column's index, as with an IN list.
     """
+    dialect = db.session.get_bind().dialect.name
+    return _among(column, None, dialect, value=listed(values, dialect))
+
+
+def among_param(column, name: str, dialect: str):
+    """`among` with the list as the named parameter `name`, for a statement
+    built once and run with many lists; its value is `listed(values, dialect)`."""
+    return _among(column, name, dialect)
+
+
+def listed(values: Iterable[int] | Iterable[str], dialect: str):
+    """A list as `among_param` takes it on this database."""
     values = list(values)
-    if db.session.get_bind().dialect.name == "postgresql":
+    return values if dialect == "postgresql" else json.dumps(values)
+
+
+def _among(column, name: str | None, dialect: str, **value):
+    if dialect == "postgresql":
         kind = Integer() if isinstance(column.type, Integer) else String()
-        return column == any_(bindparam(None, values, type_=ARRAY(kind)))
-    listed = func.json_each(bindparam(None, json.dumps(values), type_=String())).table_valued(
-        "value")
-    return column.in_(select(listed.c.value))
+        return column == any_(bindparam(name, type_=ARRAY(kind), **value))
+    rows = func.json_each(bindparam(name, type_=String(), **value)).table_valued("value")
+    return column.in_(select(rows.c.value))
 
 
 def continue_sequences(models_or_tables) -> None:

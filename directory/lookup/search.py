@@ -33,6 +33,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 from sqlalchemy import (
     and_,
+    bindparam,
     case,
     column,
     delete,
@@ -52,7 +53,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from directory.core.database import among, live_id_chunks, vacuum_analyze
+from directory.core.database import among_param, listed, live_id_chunks, vacuum_analyze
 from directory.core.extensions import db
 from directory.core.models import (
     Actor,
@@ -315,21 +316,45 @@ class Results(list):
 # --- Searching -----------------------------------------------------------
 
 
-def _prefix(column, token: str):
-    """Words starting with `token` (folded: a-z and 0-9 only): an index range.
+# Statements are built once per shape. Building one (SQLAlchemy's expression
+# objects, then the key it is compiled under) cost more than running it: at
+# 50 000 persons on SQLite a search spent 3.6 ms of its 6.3 building the
+# statements the database answered in 1.5 ms. So each statement is built for
+# its *shape* (the database, the ways each word of the query matches, the way
+# it is ranked), with the query's values as named parameters, and kept
+# (`lru_cache`); a search only fills in the values (`SlotWays.values`). A
+# shape holds no value, so nothing anyone typed is kept.
+
+
+def _starts(column, name: str, dialect: str):
+    """Words starting with the parameter `name` (folded: a-z and 0-9 only): an
+    index range. Its values are `_start_values(name, word)`.
 
     On PostgreSQL as a LIKE on the byte-wise ("C") column, which the planner
     reads as the same range but estimates from the prefix; a bare range
     inside one bucket of its histogram it guesses at one row, and then walks
     every row of a common prefix once for each entry of another word."""
-    if len(token) < MIN_PREFIX:
-        return column == token
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column.like(token + "%")
-    return (column >= token) & (column < token + "{")
+    if dialect == "postgresql":
+        return column.like(bindparam(f"{name}_like"))
+    return (column >= bindparam(name)) & (column < bindparam(f"{name}_end"))
+
+
+def _start_values(name: str, word: str) -> dict[str, str]:
+    return {name: word, f"{name}_end": word + "{", f"{name}_like": word + "%"}
 
 
 _WORD_TRIGRAMS = table(SEARCH_WORD_TRIGRAM, column("word"))
+
+
+@lru_cache(maxsize=8)
+def _inside_statement(dialect: str):
+    word = _WORD_TRIGRAMS.c.word if dialect == "sqlite" else SearchWord.__table__.c.word
+    return (
+        select(word)
+        .where(word.like(bindparam("inside")), ~_starts(word, "word", dialect))
+        .order_by(func.length(word), word)
+        .limit(MAX_ALTERNATIVES)
+    )
 
 
 def _inside_words(token: str) -> list[str]:
@@ -340,23 +365,28 @@ def _inside_words(token: str) -> list[str]:
     """
     if len(token) < MIN_INSIDE:
         return []
-    if db.session.get_bind().dialect.name == "sqlite":
-        word = _WORD_TRIGRAMS.c.word
-    else:
-        word = SearchWord.__table__.c.word
-    return list(
-        db.session.scalars(
-            select(word)
-            .where(word.like(f"%{token}%"), ~_prefix(word, token))
-            .order_by(func.length(word), word)
-            .limit(MAX_ALTERNATIVES)
-        )
-    )
+    dialect = db.session.get_bind().dialect.name
+    return list(db.session.scalars(
+        _inside_statement(dialect), {"inside": f"%{token}%", **_start_values("word", token)}))
+
+
+@lru_cache(maxsize=8)
+def _known_statement(dialect: str, whole: bool):
+    word = SearchWord.__table__.c.word
+    starts = word == bindparam("word") if whole else _starts(word, "word", dialect)
+    return select(word).where(starts).limit(1)
 
 
 def _is_known(token: str) -> bool:
+    statement = _known_statement(db.session.get_bind().dialect.name, len(token) < MIN_PREFIX)
+    return db.session.scalar(statement, _start_values("word", token)) is not None
+
+
+@lru_cache(maxsize=1)
+def _near_length_statement():
     word = SearchWord.__table__.c.word
-    return db.session.scalar(select(word).where(_prefix(word, token)).limit(1)) is not None
+    return select(word).where(func.length(word).between(bindparam("shortest"),
+                                                       bindparam("longest")))
 
 
 def _corrections(token: str) -> list[str]:
@@ -367,9 +397,9 @@ def _corrections(token: str) -> list[str]:
     if len(token) < MIN_TYPO:
         return []
     edits = 2 if len(token) >= 8 else 1
-    word = SearchWord.__table__.c.word
     candidates = db.session.scalars(
-        select(word).where(func.length(word).between(len(token) - edits, len(token) + edits))
+        _near_length_statement(),
+        {"shortest": len(token) - edits, "longest": len(token) + edits},
     ).all()
     found = process.extract(
         token, candidates, scorer=Levenshtein.distance, score_cutoff=edits,
@@ -378,38 +408,77 @@ def _corrections(token: str) -> list[str]:
     return [w for w, _distance, _index in sorted(found, key=lambda f: (f[1], f[0]))]
 
 
-def _slot_matcher(slot: Slot, corrections: dict[str, str]):
-    """The ways a slot matches an index row, for any alias of the index.
+@dataclass(frozen=True)
+class Shape:
+    """The ways one slot matches an index row: what a statement's structure
+    depends on, and none of the words."""
 
-    Returns a function of the index's columns giving (condition, how well),
-    best first: each is its own index scan (a prefix range or a list of
-    whole words), and where one row meets two of them the first is the
-    best. The word lists are sought once, here.
-    """
-    prefix = slot.typed[0] if len(slot.typed) == 1 else None
-    synonyms = sorted(slot.synonyms)
-    inside, corrected = [], []
-    if prefix is not None:
-        inside = _inside_words(prefix)
-        if not inside and not synonyms and not _is_known(prefix):
-            corrected = _corrections(prefix)
-            if corrected:
-                corrections[prefix] = corrected[0]
+    start: str | None  # "range": words starting with it; "whole": too short; None: a phrase
+    synonyms: bool = False
+    inside: bool = False
+    corrected: bool = False
 
-    def kinds(term) -> list:
-        found = []
+    @property
+    def ways(self) -> int:
+        """How many conditions `_kinds` makes (a slot matching nothing has one)."""
+        return max(1, (self.start is not None) + self.synonyms + self.inside + self.corrected)
+
+
+@dataclass
+class SlotWays:
+    """Each slot's shape, and the values its statements are run with."""
+
+    dialect: str
+    shapes: tuple[Shape, ...]
+    values: dict
+
+
+def _slot_ways(slots: list[Slot], dialect: str, corrections: dict[str, str]) -> SlotWays:
+    """How each slot matches, its word lists sought once, here: words inside
+    compounds always, corrections only when the word is found no other way."""
+    shapes, values = [], {}
+    for i, slot in enumerate(slots):
+        prefix = slot.typed[0] if len(slot.typed) == 1 else None
+        synonyms = sorted(slot.synonyms)
+        inside, corrected = [], []
         if prefix is not None:
-            how = case((term.term == prefix, EXACT), else_=PREFIX)
-            found.append((_prefix(term.term, prefix), how))
-        if synonyms:
-            found.append((among(term.term, synonyms), SYNONYM))
-        if inside:
-            found.append((among(term.term, inside), COMPOUND))
-        if corrected:
-            found.append((among(term.term, corrected), CORRECTED))
-        return found or [(false(), EXACT)]
+            values.update(_start_values(f"w{i}", prefix))
+            inside = _inside_words(prefix)
+            if not inside and not synonyms and not _is_known(prefix):
+                corrected = _corrections(prefix)
+                if corrected:
+                    corrections[prefix] = corrected[0]
+        for name, words in ((f"syn{i}", synonyms), (f"in{i}", inside), (f"fix{i}", corrected)):
+            if words:
+                values[name] = listed(words, dialect)
+        start = None if prefix is None else "whole" if len(prefix) < MIN_PREFIX else "range"
+        shapes.append(Shape(start, bool(synonyms), bool(inside), bool(corrected)))
+    return SlotWays(dialect, tuple(shapes), values)
 
-    return kinds
+
+def _kinds(term, i: int, shape: Shape, dialect: str) -> list:
+    """Slot i's ways of matching a row of the index (any alias of it), as
+    (condition, how well), best first: each is its own index scan (a prefix
+    range or a list of whole words), and where one row meets two of them the
+    first is the best."""
+    found = []
+    if shape.start is not None:
+        word = bindparam(f"w{i}")
+        how = case((term.term == word, EXACT), else_=PREFIX)
+        starts = term.term == word if shape.start == "whole" else _starts(term.term, f"w{i}",
+                                                                          dialect)
+        found.append((starts, how))
+    if shape.synonyms:
+        found.append((among_param(term.term, f"syn{i}", dialect), SYNONYM))
+    if shape.inside:
+        found.append((among_param(term.term, f"in{i}", dialect), COMPOUND))
+    if shape.corrected:
+        found.append((among_param(term.term, f"fix{i}", dialect), CORRECTED))
+    return found or [(false(), EXACT)]
+
+
+def _kinds_per_slot(term, dialect: str, shapes: tuple[Shape, ...]) -> list[list]:
+    return [_kinds(term, i, shape, dialect) for i, shape in enumerate(shapes)]
 
 
 def _slot_query(term, index: int, kinds: list):
@@ -448,17 +517,23 @@ def _type_order(column):
     )
 
 
-def _sizes(term, kinds_per_slot: list[list], cap: int = RAREST_PROBE) -> list[int]:
-    """How many index rows each slot matches, counted up to `cap` a way."""
-    probes = [
+@lru_cache(maxsize=512)
+def _sizes_statement(dialect: str, shapes: tuple[Shape, ...], cap: int):
+    term = SearchTerm.__table__.c
+    return select(*(
         select(func.count())
         .select_from(select(term.entity_id).where(condition).limit(cap).subquery())
         .scalar_subquery()
-        for kinds in kinds_per_slot
+        for kinds in _kinds_per_slot(term, dialect, shapes)
         for condition, _how in kinds
-    ]
-    counts = iter(db.session.execute(select(*probes)).one())
-    return [sum(next(counts) for _ in kinds) for kinds in kinds_per_slot]
+    ))
+
+
+def _sizes(ways: SlotWays, cap: int = RAREST_PROBE) -> list[int]:
+    """How many index rows each slot matches, counted up to `cap` a way."""
+    statement = _sizes_statement(ways.dialect, ways.shapes, cap)
+    counts = iter(db.session.execute(statement, ways.values).one())
+    return [sum(next(counts) for _ in range(shape.ways)) for shape in ways.shapes]
 
 
 def _slot_score(term, kinds: list):
@@ -476,12 +551,12 @@ def _score(term, kinds_per_slot: list[list]):
     return sum(slot_scores[1:], slot_scores[0]).label("score")
 
 
-def _also_matching(matchers: list, skip: int, entity) -> list:
+def _also_matching(dialect: str, shapes: tuple[Shape, ...], skip: int, entity) -> list:
     """For each slot but `skip`: EXISTS an index row of `entity` (a row with
     entity_type and entity_id columns) that matches it, through the entity index."""
     table = SearchTerm.__table__
     found = []
-    for i, matcher in enumerate(matchers):
+    for i, shape in enumerate(shapes):
         if i == skip:
             continue
         other = table.alias(f"slot{i}")
@@ -489,14 +564,13 @@ def _also_matching(matchers: list, skip: int, entity) -> list:
             select(literal(1))
             .where(other.c.entity_type == entity.c.entity_type,
                    other.c.entity_id == entity.c.entity_id,
-                   or_(*(cond for cond, _how in matcher(other.c))))
+                   or_(*(cond for cond, _how in _kinds(other.c, i, shape, dialect))))
             .exists()
         )
     return found
 
 
-def _rank_every_word(term, slots: list[Slot], matchers: list, sizes: list[int],
-                     limit: int) -> list:
+def _rank_every_word(ways: SlotWays, sizes: list[int], limit: int) -> list:
     """Entries matching every slot, best first.
 
     Grouping every match of every word ("tib" is in every municipality's
@@ -508,33 +582,41 @@ def _rank_every_word(term, slots: list[Slot], matchers: list, sizes: list[int],
     each slot has is counted only up to `RAREST_PROBE`, which is enough to
     choose. A single rare word: [] (`_rank_most_words` groups its matches).
     """
-    kinds_per_slot = [matcher(term) for matcher in matchers]
+    slots = len(ways.shapes)
     if min(sizes) == 0:
         return []
-    if len(slots) > 1 and min(sizes) >= RAREST_PROBE:
+    if slots > 1 and min(sizes) >= RAREST_PROBE:
         # Every word is common: counted further, to be driven by the rarest
         # ("holm tib" driven by "holm", in the names of most places, read
         # every candidate that lacked "tib": 130 ms at 200 000 persons).
-        sizes = _sizes(term, kinds_per_slot, COMMON_ROWS)
-    if min(sizes) >= (RAREST_PROBE if len(slots) == 1 else COMMON_ROWS):
-        driving = min(range(len(slots)), key=lambda i: (sizes[i], i))
-        found = _tier_candidates(matchers, driving, limit * 4, every=True)
-        return _rank_candidates(term, kinds_per_slot, found, limit)
-    if len(matchers) == 1:
+        sizes = _sizes(ways, COMMON_ROWS)
+    if min(sizes) >= (RAREST_PROBE if slots == 1 else COMMON_ROWS):
+        driving = min(range(slots), key=lambda i: (sizes[i], i))
+        found = _tier_candidates(ways, driving, limit * 4, every=True)
+        return _rank_candidates(ways, found, limit)
+    if slots == 1:
         return []
-    rarest = sizes.index(min(sizes))
+    statement = _rarest_statement(ways.dialect, ways.shapes, sizes.index(min(sizes)), limit)
+    return db.session.execute(statement, ways.values).all()
+
+
+@lru_cache(maxsize=512)
+def _rarest_statement(dialect: str, shapes: tuple[Shape, ...], rarest: int, limit: int):
+    """Every word's entries among the rarest word's, scored (`_rank_every_word`)."""
+    term = SearchTerm.__table__.c
+    kinds_per_slot = _kinds_per_slot(term, dialect, shapes)
     table = SearchTerm.__table__
     driving = union_all(
         *(select(term.entity_type, term.entity_id).where(cond)
           for cond, _how in kinds_per_slot[rarest])
     ).subquery()
-    also = _also_matching(matchers, rarest, driving)
+    also = _also_matching(dialect, shapes, rarest, driving)
     found = (
         select(driving.c.entity_type, driving.c.entity_id).where(*also).distinct().subquery()
     )
     score = _score(term, kinds_per_slot)
-    return db.session.execute(
-        select(term.entity_type, term.entity_id, score, literal(len(matchers)).label("matched"))
+    return (
+        select(term.entity_type, term.entity_id, score, literal(len(shapes)).label("matched"))
         .select_from(
             table.join(
                 found,
@@ -545,10 +627,10 @@ def _rank_every_word(term, slots: list[Slot], matchers: list, sizes: list[int],
         .group_by(term.entity_type, term.entity_id)
         .order_by(score.desc(), _type_order(term.entity_type))
         .limit(limit * 4)
-    ).all()
+    )
 
 
-def _tier_candidates(matchers: list, driving: int, wanted: int,
+def _tier_candidates(ways: SlotWays, driving: int, wanted: int,
                      every: bool) -> list[tuple[str, int]]:
     """Up to `wanted` entries matching a common word, in the order scores mostly
     follow, without reading every row that shares the word ("ha", as the
@@ -563,9 +645,18 @@ def _tier_candidates(matchers: list, driving: int, wanted: int,
     sharing a prefix, one that needs a second matching word to rise above
     its tier may be left out; the entries found are among the best.
     """
+    statement = _tier_statement(ways.dialect, ways.shapes, driving, wanted, every)
+    rows = db.session.execute(statement, ways.values).all()
+    return list(dict.fromkeys((entity_type, entity_id) for entity_type, entity_id in rows))[
+        :wanted]
+
+
+@lru_cache(maxsize=512)
+def _tier_statement(dialect: str, shapes: tuple[Shape, ...], driving: int, wanted: int,
+                    every: bool):
     table = SearchTerm.__table__
     tier = table.alias("tier")
-    also = _also_matching(matchers, driving, tier) if every else []
+    also = _also_matching(dialect, shapes, driving, tier) if every else []
     ranges = [
         select(tier.c.entity_type, tier.c.entity_id)
         .where(tier.c.weight == weight, tier.c.entity_type == entity_type, condition, *also)
@@ -573,19 +664,14 @@ def _tier_candidates(matchers: list, driving: int, wanted: int,
         .subquery()
         for weight in (OWN_WEIGHT, CONTEXT_WEIGHT)
         for entity_type in TYPE_ORDER
-        for condition, _how in matchers[driving](tier.c)
+        for condition, _how in _kinds(tier.c, driving, shapes[driving], dialect)
     ]
     # Read in that order, and no further than needed: both databases run the
     # parts of a UNION ALL one after the other, and stop at its LIMIT.
-    rows = db.session.execute(
-        union_all(*(select(r.c.entity_type, r.c.entity_id) for r in ranges)).limit(wanted * 2)
-    ).all()
-    return list(dict.fromkeys((entity_type, entity_id) for entity_type, entity_id in rows))[
-        :wanted]
+    return union_all(*(select(r.c.entity_type, r.c.entity_id) for r in ranges)).limit(wanted * 2)
 
 
-def _rank_candidates(term, kinds_per_slot: list[list], found: list[tuple[str, int]],
-                     limit: int) -> list:
+def _rank_candidates(ways: SlotWays, found: list[tuple[str, int]], limit: int) -> list:
     """These entries scored and ranked as `_rank_most_words` ranks: most slots
     matched first, then the score.
 
@@ -598,49 +684,74 @@ def _rank_candidates(term, kinds_per_slot: list[list], found: list[tuple[str, in
     ids: dict[str, list[int]] = {}
     for entity_type, entity_id in found:
         ids.setdefault(entity_type, []).append(entity_id)
-    slot_scores = [_slot_score(term, kinds) for kinds in kinds_per_slot]
+    kinds = tuple(sorted(ids))
+    statement = _candidates_statement(ways.dialect, ways.shapes, kinds, limit)
+    chosen = {f"ids_{kind}": listed(ids[kind], ways.dialect) for kind in kinds}
+    return db.session.execute(statement, {**ways.values, **chosen}).all()
+
+
+@lru_cache(maxsize=512)
+def _candidates_statement(dialect: str, shapes: tuple[Shape, ...], kinds: tuple[str, ...],
+                          limit: int):
+    term = SearchTerm.__table__.c
+    slot_scores = [_slot_score(term, kinds) for kinds in _kinds_per_slot(term, dialect, shapes)]
     scores = [func.coalesce(part, 0) for part in slot_scores]
     matched = [case((part.is_(None), 0), else_=1) for part in slot_scores]
     score = sum(scores[1:], scores[0]).label("score")
     count = sum(matched[1:], matched[0]).label("matched")
-    return db.session.execute(
+    return (
         select(term.entity_type, term.entity_id, score, count)
-        .where(or_(*(and_(term.entity_type == entity_type, among(term.entity_id, chosen))
-                     for entity_type, chosen in ids.items())))
+        .where(or_(*(and_(term.entity_type == kind,
+                          among_param(term.entity_id, f"ids_{kind}", dialect))
+                     for kind in kinds)))
         .group_by(term.entity_type, term.entity_id)
         .order_by(count.desc(), score.desc(), _type_order(term.entity_type))
         .limit(limit * 4)
-    ).all()
+    )
 
 
-def _rank_some_words(term, matchers: list, sizes: list[int], limit: int) -> list:
+def _rank_some_words(ways: SlotWays, sizes: list[int], limit: int) -> list:
     """Entries matching most slots when no entry matches all and a word is
     common: each common slot's best candidates (`_tier_candidates`) and every
     entry of each rare one, scored together; not every match grouped."""
     found: dict[tuple[str, int], None] = {}
-    for i, (matcher, size) in enumerate(zip(matchers, sizes, strict=True)):
+    for i, size in enumerate(sizes):
         if size >= RAREST_PROBE:
-            found.update(dict.fromkeys(_tier_candidates(matchers, i, limit * 4, every=False)))
+            found.update(dict.fromkeys(_tier_candidates(ways, i, limit * 4, every=False)))
         elif size:
-            found.update(dict.fromkeys(db.session.execute(
-                union_all(*(select(term.entity_type, term.entity_id).where(cond)
-                            for cond, _how in matcher(term)))
-            ).all()))
-    return _rank_candidates(term, [matcher(term) for matcher in matchers], list(found), limit)
+            statement = _slot_rows_statement(ways.dialect, i, ways.shapes[i])
+            found.update(dict.fromkeys(
+                tuple(row) for row in db.session.execute(statement, ways.values)))
+    return _rank_candidates(ways, list(found), limit)
 
 
-def _rank_most_words(term, kinds_per_slot: list[list], limit: int) -> list:
+@lru_cache(maxsize=512)
+def _slot_rows_statement(dialect: str, i: int, shape: Shape):
+    term = SearchTerm.__table__.c
+    return union_all(*(select(term.entity_type, term.entity_id).where(cond)
+                       for cond, _how in _kinds(term, i, shape, dialect)))
+
+
+def _rank_most_words(ways: SlotWays, limit: int) -> list:
     """Entries matching most slots, best first: every match of every slot grouped."""
-    per_slot = [_slot_query(term, i, kinds) for i, kinds in enumerate(kinds_per_slot)]
+    statement = _most_words_statement(ways.dialect, ways.shapes, limit)
+    return db.session.execute(statement, ways.values).all()
+
+
+@lru_cache(maxsize=512)
+def _most_words_statement(dialect: str, shapes: tuple[Shape, ...], limit: int):
+    term = SearchTerm.__table__.c
+    per_slot = [_slot_query(term, i, kinds)
+                for i, kinds in enumerate(_kinds_per_slot(term, dialect, shapes))]
     matches = union_all(*per_slot).subquery()
     matched = func.count().label("matched")
     score = func.sum(matches.c.score).label("score")
-    return db.session.execute(
+    return (
         select(matches.c.entity_type, matches.c.entity_id, score, matched)
         .group_by(matches.c.entity_type, matches.c.entity_id)
         .order_by(matched.desc(), score.desc(), _type_order(matches.c.entity_type))
         .limit(limit * 4)
-    ).all()
+    )
 
 
 def search(query: str, limit: int = MAX_RESULTS) -> Results:
@@ -650,18 +761,18 @@ def search(query: str, limit: int = MAX_RESULTS) -> Results:
     if not tokens:
         return results
     slots = slots_of(tokens, synonym_groups())
-    if db.session.get_bind().dialect.name == "postgresql":
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
         # Each statement reads a few thousand index rows at most: starting
         # parallel workers for one costs more than the statement (10 ms of 15).
         db.session.execute(sql_text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    term = SearchTerm.__table__.c
-    matchers = [_slot_matcher(slot, results.corrections) for slot in slots]
-    sizes = _sizes(term, [matcher(term) for matcher in matchers])
-    ranked = _rank_every_word(term, slots, matchers, sizes, limit)
+    ways = _slot_ways(slots, dialect, results.corrections)
+    sizes = _sizes(ways)
+    ranked = _rank_every_word(ways, sizes, limit)
     if not ranked and max(sizes) >= RAREST_PROBE:  # no entry has every word, one is common
-        ranked = _rank_some_words(term, matchers, sizes, limit)
+        ranked = _rank_some_words(ways, sizes, limit)
     elif not ranked:  # one rare word, or no entry has every word: those with most
-        ranked = _rank_most_words(term, [matcher(term) for matcher in matchers], limit)
+        ranked = _rank_most_words(ways, limit)
     if ranked:
         most = ranked[0].matched
         results.partial = most < len(slots)
@@ -780,32 +891,39 @@ def _briefs(ranked) -> dict[tuple[str, int], Brief]:
     for entity_type, entity_id, *_rest in ranked:
         wanted[entity_type].add(entity_id)
     briefs: dict[tuple[str, int], Brief] = {}
+    dialect = db.session.get_bind().dialect.name
     for entity_type, ids in wanted.items():
-        model = SEARCHED.get(entity_type)
-        if model is None:  # indexed by an older version, not a kind shown
+        if entity_type not in SEARCHED:  # indexed by an older version, not a kind shown
             continue
-        live = (among(model.id, sorted(ids)), model.deleted_at.is_(None))
-        if model is Actor:
-            rows = db.session.execute(
-                select(Actor.id, Actor.name, Actor.short_name, Actor.kind).where(*live)
-            )
+        rows = db.session.execute(_brief_statement(dialect, entity_type),
+                                  {"ids": listed(sorted(ids), dialect)})
+        if entity_type == "actor":
             made = (Brief(i, name=n, short_name=s, kind=k) for i, n, s, k in rows)
-        elif model is Role or model is Person:
-            rows = db.session.execute(select(model.id, model.name, model.actor_id).where(*live))
+        elif entity_type in ("role", "person"):
             made = (Brief(i, name=n, actor_id=a) for i, n, a in rows)
-        elif model is ContactPoint:
-            rows = db.session.execute(
-                select(ContactPoint.id, ContactPoint.label, ContactPoint.actor_id,
-                       ContactPoint.role_id, ContactPoint.person_id, ContactPoint.pattern_id)
-                .where(*live)
-            )
+        elif entity_type == "contact_point":
             made = (Brief(i, label=label, owner_key=_owner_key(owners))
                     for i, label, *owners in rows)
         else:
-            rows = db.session.execute(select(model.id, model.name).where(*live))
             made = (Brief(i, name=n) for i, n in rows)
         briefs.update(((entity_type, b.id), b) for b in made)
     return briefs
+
+
+@lru_cache(maxsize=32)
+def _brief_statement(dialect: str, entity_type: str):
+    model = SEARCHED[entity_type]
+    if model is Actor:
+        columns = (Actor.id, Actor.name, Actor.short_name, Actor.kind)
+    elif model is Role or model is Person:
+        columns = (model.id, model.name, model.actor_id)
+    elif model is ContactPoint:
+        columns = (ContactPoint.id, ContactPoint.label, ContactPoint.actor_id,
+                   ContactPoint.role_id, ContactPoint.person_id, ContactPoint.pattern_id)
+    else:
+        columns = (model.id, model.name)
+    return select(*columns).where(among_param(model.id, "ids", dialect),
+                                  model.deleted_at.is_(None))
 
 
 _OWNER_KINDS = ("actor", "role", "person", "collaboration_pattern")  # as ContactPoint.owner
@@ -824,12 +942,19 @@ def _load(hits: list[Hit]) -> dict[str, dict[int, object]]:
     for hit in hits:
         wanted[hit.entity_type].add(hit.entry.id)
     loaded: dict[str, dict[int, object]] = {}
+    dialect = db.session.get_bind().dialect.name
     for entity_type, ids in wanted.items():
-        model = SEARCHED[entity_type]
-        rows = db.session.scalars(
-            select(model)
-            .where(among(model.id, sorted(ids)), model.deleted_at.is_(None))
-            .options(*_LOADERS[entity_type])
-        ).all()
+        rows = db.session.scalars(_load_statement(dialect, entity_type),
+                                  {"ids": listed(sorted(ids), dialect)}).all()
         loaded[entity_type] = {row.id: row for row in rows}
     return loaded
+
+
+@lru_cache(maxsize=32)
+def _load_statement(dialect: str, entity_type: str):
+    model = SEARCHED[entity_type]
+    return (
+        select(model)
+        .where(among_param(model.id, "ids", dialect), model.deleted_at.is_(None))
+        .options(*_LOADERS[entity_type])
+    )
