@@ -137,7 +137,7 @@ def new():
     if not form.owner.choices:
         abort(403)
     if request.method == "POST":
-        require_may_place_under(request.form.get("owner", type=int), regional=True)
+        require_may_place_under(id_from_text(request.form.get("owner")), regional=True)
     if form.validate_on_submit():
         tree = CallTree()
         _save_tree(tree, form)
@@ -153,7 +153,7 @@ def edit(tree_id):
     tree = get_for_edit(CallTree, tree_id)
     form = _tree_form(tree)
     if request.method == "POST":
-        require_may_place_under(request.form.get("owner", type=int), regional=True)
+        require_may_place_under(id_from_text(request.form.get("owner")), regional=True)
     if form.validate_on_submit():
         _save_tree(tree, form)
         db.session.commit()

@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 
 from directory.calltrees.rules import load_tree, tree_entries
 from directory.core.extensions import db
+from directory.core.limits import id_from_text
 from directory.core.models import (
     Actor,
     CallTree,
@@ -108,10 +109,10 @@ def books_of(user: User) -> list[Book]:
 
 def book_named(user: User, name: str) -> Book | None:
     if name.startswith(TREE_PREFIX):
-        tree_id = name.removeprefix(TREE_PREFIX)
-        if not tree_id.isdigit() or len(tree_id) > 10:
+        tree_id = id_from_text(name.removeprefix(TREE_PREFIX))
+        if tree_id is None:
             return None
-        tree = db.session.get(CallTree, int(tree_id))
+        tree = db.session.get(CallTree, tree_id)
         if tree is None or tree.deleted_at is not None:
             return None
         return Book(name, f"Larmkedja: {tree.name}", "Ringordning i kortens namn",

@@ -19,6 +19,7 @@ from directory.coordination import operations
 from directory.coordination.forms import ModeForm, PatternForm, ScenarioForm
 from directory.core.extensions import db
 from directory.core.forms import editable_actor_choices, live_actor_choices
+from directory.core.limits import id_from_text
 from directory.core.models import (
     Actor,
     CallTree,
@@ -242,7 +243,7 @@ def pattern_new():
     if not form.convener.choices:
         abort(403)
     if request.method == "POST":
-        require_may_place_under(request.form.get("convener", type=int))
+        require_may_place_under(id_from_text(request.form.get("convener")))
     if form.validate_on_submit():
         pattern = CollaborationPattern()
         _save_pattern(pattern, form)
@@ -258,7 +259,7 @@ def pattern_edit(pattern_id):
     pattern = get_for_edit(CollaborationPattern, pattern_id)
     form = _pattern_form(pattern)
     if request.method == "POST":
-        require_may_place_under(request.form.get("convener", type=int))
+        require_may_place_under(id_from_text(request.form.get("convener")))
     if form.validate_on_submit():
         _save_pattern(pattern, form)
         db.session.commit()

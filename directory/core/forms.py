@@ -27,6 +27,7 @@ from wtforms.validators import (
 )
 
 from directory.core.extensions import db
+from directory.core.limits import number_from_text
 from directory.core.models import (
     Actor,
     ContactKind,
@@ -138,7 +139,13 @@ class VersionedForm(Form):
     version = HiddenField()
 
     def expected_version(self) -> int | None:
-        return int(self.version.data) if (self.version.data or "").isdigit() else None
+        """The version the user saw; None when the form carried none (a new
+        entry). A version that cannot be read is 0, which no entry has: the
+        save is refused as a conflict, never made over someone else's."""
+        if not (self.version.data or "").strip():
+            return None
+        number = number_from_text(self.version.data)
+        return 0 if number is None else number
 
 
 class ConfirmForm(VersionedForm):

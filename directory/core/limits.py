@@ -19,29 +19,47 @@ from werkzeug.routing import IntegerConverter
 from directory.core.text import unsafe_character
 
 MAX_ID = 2**31 - 1
+# A path's PACE order as files carry it (the form offers 1-99; a restore 1-9999).
+MAX_PATH_ORDER = 9999
+
+
+def number_from_text(text: str | None, highest: int = MAX_ID) -> int | None:
+    """A whole number typed in a form, a file or an address ("12"), from 0 to
+    `highest`, or None for anything else: "²" and "١٢" are digits to
+    `str.isdigit` but `int` refuses the first and reads the second, and a
+    number past `MAX_ID` overflows PostgreSQL's integer. Read every such
+    number through here (or `id_from_text`), never with `isdigit` and `int`."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(highest)):
+        return None
+    number = int(text)
+    return number if number <= highest else None
 
 
 def id_from_text(text: str | None) -> int | None:
     """An id typed in a form or a query argument ("12"), or None for anything
-    else: "²" and "١٢" are digits to `str.isdigit` but not to `int` in the
-    database's sense, and an id past `MAX_ID` overflows PostgreSQL's integer."""
-    text = (text or "").strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)):
-        return None
-    number = int(text)
-    return number if 0 < number <= MAX_ID else None
+    else (`number_from_text`; an id is never 0)."""
+    number = number_from_text(text)
+    return number if number else None
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` in every URL: an id that fits every database's integer.
+    """`<int:...>` in every URL: an id that fits every database's integer,
+    written one way only.
 
-    A larger number still matches the rule (so the answer is the 404 of a
-    missing record, not a 405 from some other rule) but is never looked up.
+    Only the digits 0-9 (Python's `\\d` takes "١٢" too) and no leading zero:
+    `/roles/0012` and `/roles/١٢` would otherwise be role 12 under another
+    address, and a page kept in the cache under the id shows the address it
+    was built at. A larger number still matches the rule (so the answer is
+    the 404 of a missing record, not a 405 from some other rule) but is never
+    looked up.
     """
+
+    regex = r"[0-9]+"
 
     def to_python(self, value: str) -> int:
         number = super().to_python(value)
-        if number > MAX_ID:
+        if number > MAX_ID or str(number) != value:
             raise NotFound()
         return number
 

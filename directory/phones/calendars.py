@@ -43,6 +43,7 @@ from sqlalchemy.orm import selectinload
 
 from directory.core.extensions import db
 from directory.core.forms import KIND_LABELS
+from directory.core.limits import id_from_text
 from directory.core.models import (
     AccessToken,
     CollaborationPattern,
@@ -94,9 +95,10 @@ def parse_subject(text: str | None):
         return PATTERNS
     kind, _sep, ident = text.partition("-")
     model = {"person": Person, "role": Role}.get(kind)
-    if model is None or not ident.isdigit():
+    entry_id = id_from_text(ident)
+    if model is None or entry_id is None:
         return None
-    entry = db.session.get(model, int(ident))
+    entry = db.session.get(model, entry_id)
     if entry is None or entry.deleted_at is not None:
         return None
     return entry

@@ -39,6 +39,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from directory.core.forms import KIND_LABELS
+from directory.core.limits import MAX_PATH_ORDER, number_from_text
 from directory.core.models import (
     Actor,
     ContactKind,
@@ -654,11 +655,12 @@ def _plain_card(card_text: str, file_encoding: str) -> str:
 def _add_app_path(contact: Incoming, fields: list[str], region: str) -> None:
     """A path as the app exported it: kind, mode, order, confidential ("0"/"1"),
     label, PIN and value, kept with it (`attributes`) for the commit."""
-    if len(fields) != 7 or not fields[2].isdigit() or fields[3] not in ("0", "1"):
+    order = number_from_text(fields[2], MAX_PATH_ORDER) if len(fields) == 7 else None
+    if not order or fields[3] not in ("0", "1"):
         contact.problems.append(_("A %(line)s line is not as Kontaktvägar writes it.",
                                   line=APP_PATH))
         return
-    kind, mode, priority, confidential, label, pin, raw = fields
+    kind, mode, _order, confidential, label, pin, raw = fields
     try:
         kind, mode = ContactKind(kind), PathMode(mode)
     except ValueError:
@@ -679,7 +681,7 @@ def _add_app_path(contact: Incoming, fields: list[str], region: str) -> None:
             contact.others.append((kind, raw))
         added = raw or None
     if added and added not in contact.attributes:
-        contact.attributes[added] = AppPath(mode, int(priority), confidential == "1", label, pin)
+        contact.attributes[added] = AppPath(mode, order, confidential == "1", label, pin)
 
 
 def card_properties(card_text: str) -> dict[str, list[str]]:

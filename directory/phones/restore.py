@@ -36,6 +36,7 @@ from sqlalchemy import select
 from directory.core import entries as services
 from directory.core.database import continue_sequences
 from directory.core.extensions import db
+from directory.core.limits import id_from_text
 from directory.core.models import (
     Actor,
     ActorKind,
@@ -167,7 +168,7 @@ def read_vcards(text: str, region: str) -> Reading:
             continue
         fields = split_fields(entries[0])
         if len(fields) != 5 or fields[0] not in ("actor", "role", "person") \
-                or not all(f.isdigit() for f in fields[1:3]):
+                or not all(id_from_text(f) for f in fields[1:3]):
             problems.append(_("%(where)s: the %(line)s line is not as Kontaktvägar writes it.",
                               where=where, line=APP_ENTRY))
             continue
