@@ -7,7 +7,7 @@ import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from pydantic_core import PydanticCustomError
@@ -18,6 +18,7 @@ from directory.api import inputs
 from directory.api import schemas as S
 from directory.api.errors import ApiError, invalid
 from directory.core.extensions import db, limiter
+from directory.core.pages import url_with_query
 from directory.core.security import get_for_edit
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -105,13 +106,11 @@ def pagination() -> tuple[int, int]:
 
 
 def _page_links(page: int, pages: int, per_page: int) -> str:
-    # Not url_for's own keywords (_external, _scheme…): they are not filters.
-    args = {k: v for k, v in request.args.items() if not k.startswith("_")}
     links = []
     for rel, number in (("first", 1), ("prev", page - 1), ("next", page + 1), ("last", pages)):
         if 1 <= number <= pages and (rel in ("first", "last") or number != page):
-            url = url_for(request.endpoint, **(request.view_args or {}),
-                          **{**args, "page": number, "per_page": per_page})
+            url = url_with_query(request.endpoint, **(request.view_args or {}),
+                                 page=number, per_page=per_page)
             links.append(f'<{url}>; rel="{rel}"')
     return ", ".join(links)
 

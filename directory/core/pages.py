@@ -10,6 +10,7 @@ from flask import (
     current_app,
     flash,
     redirect,
+    request,
     url_for,
 )
 from flask_babel import gettext as _
@@ -51,13 +52,32 @@ def url_maker(endpoint: str, key: str, **values) -> Callable[[object], str]:
     return lambda value: head + to_url(value) + tail
 
 
+def url_with_query(endpoint: str, **values) -> str:
+    """`url_for(endpoint)` carrying this request's query arguments over (the
+    first value of each), `values` overriding them: a page's PDF or next page
+    with the filters the reader chose.
+
+    Anyone can put anything in a query string. An argument named as one of
+    `url_for`'s own keywords (`endpoint`, `_method`, `_external`, ...) is
+    left out: it is no filter, and passed on it broke the link (a 500).
+    """
+    carried = {key: value for key, value in request.args.items()
+               if key != "endpoint" and not key.startswith("_")}
+    return url_for(endpoint, **{**carried, **values})
+
+
 def init_app(app) -> None:
     app.jinja_env.globals["url_maker"] = url_maker
+    app.jinja_env.globals["url_with_query"] = url_with_query
 
 
 def is_safe_next(target: str | None) -> bool:
-    """Only a local path may be a redirect target (no scheme, no host)."""
+    """Only a local path may be a redirect target (no scheme, no host, and no
+    control character: a header cannot hold a line break, and a redirect
+    that cannot be sent fails after what the request did was committed)."""
     if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in target):
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc and "\\" not in target
