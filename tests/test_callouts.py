@@ -225,6 +225,29 @@ def test_an_editor_starts_and_marks_through_the_page(tree, clock, client, login_
     assert marks[0].marked_by is not None
 
 
+def test_a_note_with_a_nul_or_direction_override_is_refused_with_a_reason(
+        tree, clock, client, login_as):
+    """The step's note is read from the form directly: a NUL would reach the
+    database (PostgreSQL refuses it: a 500) and an override would be kept."""
+    login_as(UserRole.EDITOR, actors=[tree["haninge"]])
+    token = Auth(client).csrf_token("/")
+    client.post(f"/calltrees/{tree['tree'].id}/callouts/new",
+                data={"csrf_token": token, "title": "Larm: snö", "kind": "real"})
+    callout = db.session.scalar(select(CallOut))
+    for note in ("svarar\x00inte", "svarar \u202einte"):
+        answer = client.post(f"/callouts/{callout.id}/steps/{tree['top'].id}",
+                             data={"csrf_token": token, "outcome": "reached",
+                                   "path": tree["tib_mobile"].id, "note": note})
+        assert answer.status_code == 302
+        assert "invisible character" in client.get(answer.headers["Location"]).get_data(
+            as_text=True)
+    assert callouts.marks_of(callout) == []
+    client.post(f"/callouts/{callout.id}/steps/{tree['top'].id}",
+                data={"csrf_token": token, "outcome": "reached",
+                      "path": tree["tib_mobile"].id, "note": "svarade direkt"})
+    assert [m.note for m in callouts.marks_of(callout)] == ["svarade direkt"]
+
+
 def test_the_log_exports_as_csv_with_seconds_and_no_formulas(tree, clock, client, login_as):
     callout = callouts.start_callout(tree["tree"], None, title="Larm")
     clock.advance(minutes=3, seconds=7)

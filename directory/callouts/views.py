@@ -41,6 +41,7 @@ from directory.core.models import (
     StepOutcome,
 )
 from directory.core.security import can_run_callout, get_for_edit
+from directory.core.text import unsafe_character
 
 bp = Blueprint("callouts", __name__)
 
@@ -176,9 +177,14 @@ def mark(callout_id, node_id):
         return redirect(anchor)
     if outcome is StepOutcome.NOT_CALLED:
         path = None
+    note = request.form.get("note", "")[:300]
+    if (code := unsafe_character(note, multiline=True)) is not None:
+        flash(_("The note contains an invisible character (%(code)s) that cannot be stored. "
+                "Type it again.", code=code), "error")
+        return redirect(anchor)
     try:
         callouts.record_step_outcome(callout, node, outcome, path, None, current_user,
-                                     note=request.form.get("note", "")[:300])
+                                     note=note)
     except callouts.CallOutError:
         db.session.rollback()
         flash(_("That mark could not be recorded: the call-out is closed or the path is "

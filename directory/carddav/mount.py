@@ -18,7 +18,10 @@ is answered a page at a time (`paging`), each page in its own app context.
 import base64
 import binascii
 import io
+import xml.etree.ElementTree as ET
 
+import defusedxml
+import defusedxml.ElementTree as SafeET
 from flask import Flask, g
 from flask_babel import gettext as _
 from radicale import Application
@@ -29,6 +32,9 @@ from directory.carddav import paging
 
 PREFIX = "/dav"
 WELL_KNOWN = "/.well-known/carddav"
+XML_METHODS = frozenset({"PROPFIND", "REPORT", "PROPPATCH", "MKCOL", "MKCALENDAR"})
+MAX_XML_DEPTH = 32  # a CardDAV request nests a handful of levels
+DAV_HREF = "{DAV:}href"
 WRITE_METHODS = frozenset({"PUT", "DELETE", "MKCOL", "MKCALENDAR", "PROPPATCH", "MOVE",
                            "COPY", "POST", "LOCK", "UNLOCK"})  # fmt: skip
 
@@ -79,6 +85,44 @@ def _basic_login(environ) -> str:
     return _basic_credentials(environ)[0]
 
 
+def _malformed_basic(environ) -> bool:
+    """An Authorization header Radicale would fail on (and answer 500): "Basic"
+    without base64 of "login:password" in UTF-8."""
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    if not authorization.startswith("Basic"):  # as Radicale tells it
+        return False
+    try:
+        decoded = base64.b64decode(authorization[len("Basic"):].strip().encode("ascii"))
+        decoded.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return True
+    return b":" not in decoded
+
+
+def _xml_problem(method: str, body: bytes) -> bool:
+    """Whether a request body is XML that Radicale would fail on with a 500
+    rather than answer: not XML, a DOCTYPE (entities are refused), nesting
+    deeper than any CardDAV request, a PROPFIND that names nothing, or a
+    multiget with an empty href."""
+    depth = 0
+    try:
+        for event, element in SafeET.iterparse(io.BytesIO(body), events=("start", "end"),
+                                                forbid_dtd=True):
+            if event == "start":
+                depth += 1
+                if depth > MAX_XML_DEPTH:
+                    return True
+                continue
+            depth -= 1
+            if element.tag == DAV_HREF and not (element.text or "").strip():
+                return True
+            if depth == 0 and method == "PROPFIND" and len(element) == 0:
+                return True
+    except (ET.ParseError, defusedxml.DefusedXmlException, ValueError):
+        return True
+    return False
+
+
 def _plain(start_response, status: str, text: str, headers=()) -> list[bytes]:
     body = (text + "\n").encode("utf-8")
     start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
@@ -108,6 +152,8 @@ class CardDAV:
         environ["PATH_INFO"] = path[len(PREFIX):] or "/"
         with self.app.app_context():
             refusal = self._refusal(environ)
+            if refusal is None:
+                refusal = self._malformed(environ)
             paged = refusal is None and paging.pageable(environ) and self._signed_in(environ)
         if refusal is not None:
             return _plain(start_response, *refusal)
@@ -136,6 +182,24 @@ class CardDAV:
             return ("429 Too Many Requests",
                     _("Too many failed sign-ins. Wait a few minutes and try again."),
                     [("Retry-After", "900")])  # fmt: skip
+        return None
+
+    def _malformed(self, environ) -> tuple | None:
+        """(status, text, headers) for a request Radicale cannot read: a broken
+        Basic header (401, as for a wrong password) or a request body it would
+        fail on (400). The body, read here, is put back for Radicale."""
+        if _malformed_basic(environ):
+            return ("401 Unauthorized",
+                    _("Sign in with your e-mail address and a device password."),
+                    [("WWW-Authenticate", 'Basic realm="Kontaktvägar", charset="UTF-8"')])
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        length = int(environ.get("CONTENT_LENGTH") or 0)  # checked by `_refusal`
+        if method not in XML_METHODS or not length:
+            return None
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        if body.strip() and _xml_problem(method, body):
+            return "400 Bad Request", _("The request's XML cannot be read."), ()
         return None
 
     def _signed_in(self, environ) -> bool:
