@@ -52,6 +52,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from directory.core.database import among_param, listed, live_id_chunks, vacuum_analyze
 from directory.core.extensions import db
@@ -848,13 +849,14 @@ def _name(entry) -> str:
     return getattr(entry, "name", None) or getattr(entry, "label", None) or ""
 
 
-# An entry's owners (many-to-one) joined into its own statement, its paths
-# (one-to-many) in one more: each statement costs more in SQLAlchemy than in
-# the database (two to four times, at 50 000 persons on SQLite).
-_LOADERS = {
-    "actor": [selectinload(Actor.contact_points)],
-    "role": [joinedload(Role.actor), selectinload(Role.contact_points)],
-    "person": [joinedload(Person.actor), selectinload(Person.contact_points)],
+# An entry's owners (many-to-one) joined into its own statement: each
+# statement costs more in SQLAlchemy than in the database (two to four times,
+# at 50 000 persons on SQLite). The paths of actors, roles and persons come
+# in one more (`_load`); `_LOADERS` reads them per kind, for a few entries.
+_WHOLE = {
+    "actor": [],
+    "role": [joinedload(Role.actor)],
+    "person": [joinedload(Person.actor)],
     "contact_point": [
         joinedload(ContactPoint.actor),
         joinedload(ContactPoint.pattern).joinedload(CollaborationPattern.convener_actor),
@@ -865,6 +867,12 @@ _LOADERS = {
         joinedload(CollaborationPattern.convener_actor),
         selectinload(CollaborationPattern.channels),
     ],
+}
+_LOADERS = {
+    **_WHOLE,
+    "actor": [selectinload(Actor.contact_points)],
+    "role": [*_WHOLE["role"], selectinload(Role.contact_points)],
+    "person": [*_WHOLE["person"], selectinload(Person.contact_points)],
 }
 
 
@@ -937,7 +945,11 @@ def _owner_key(owner_ids) -> tuple[str, int] | None:
 
 
 def _load(hits: list[Hit]) -> dict[str, dict[int, object]]:
-    """Load the entries shown, one query per kind, with what the result shows."""
+    """Load the entries shown, one query per kind, with what the result shows;
+    the paths of every actor, role and person shown in one more.
+
+    Loaded per kind (`selectinload`), the paths were a statement and a pass of
+    the ORM's loader each: a third of a one-word search at 50 000 persons."""
     wanted = defaultdict(set)
     for hit in hits:
         wanted[hit.entity_type].add(hit.entry.id)
@@ -947,7 +959,25 @@ def _load(hits: list[Hit]) -> dict[str, dict[int, object]]:
         rows = db.session.scalars(_load_statement(dialect, entity_type),
                                   {"ids": listed(sorted(ids), dialect)}).all()
         loaded[entity_type] = {row.id: row for row in rows}
+    owners = {kind: loaded.get(kind, {}) for kind in _PATH_OWNERS}
+    if any(owners.values()):
+        paths = defaultdict(list)
+        values = {f"ids_{kind}": listed(sorted(found), dialect) for kind, found in owners.items()}
+        for point in db.session.scalars(_paths_statement(dialect), values):
+            for kind, column in _PATH_OWNERS.items():
+                owner_id = getattr(point, column)
+                if owner_id in owners[kind]:
+                    paths[kind, owner_id].append(point)
+        for kind, found in owners.items():
+            for entry_id, entry in found.items():
+                # as the relationship orders them (by priority; the id breaks ties)
+                set_committed_value(entry, "contact_points", sorted(
+                    paths[kind, entry_id], key=lambda p: (p.priority, p.id)))
     return loaded
+
+
+# The kinds of entry whose paths `_load` reads together, and their column on a path.
+_PATH_OWNERS = {"actor": "actor_id", "role": "role_id", "person": "person_id"}
 
 
 @lru_cache(maxsize=32)
@@ -956,5 +986,15 @@ def _load_statement(dialect: str, entity_type: str):
     return (
         select(model)
         .where(among_param(model.id, "ids", dialect), model.deleted_at.is_(None))
-        .options(*_LOADERS[entity_type])
+        .options(*_WHOLE[entity_type])
     )
+
+
+@lru_cache(maxsize=8)
+def _paths_statement(dialect: str):
+    """Every path (deleted ones too, as the relationship holds them) of the
+    actors, roles and persons shown."""
+    return select(ContactPoint).where(or_(*(
+        among_param(getattr(ContactPoint, column), f"ids_{kind}", dialect)
+        for kind, column in _PATH_OWNERS.items()
+    )))
