@@ -223,6 +223,31 @@ def test_a_broken_basic_header_is_asked_to_sign_in_again(client, region, header)
     assert answer.headers["WWW-Authenticate"].startswith("Basic")
 
 
+def test_a_name_sent_in_iso_8859_1_signs_in_as_radicale_reads_it(client, region):
+    """Some Android HTTP clients encode Basic credentials in ISO-8859-1: "jörgen"
+    is then not UTF-8, and Radicale falls back to reading it as ISO-8859-1."""
+    from tests.conftest import make_user
+
+    user = make_user("jörgen@example.org")
+    _device, secret = create_device_password(user, "Android")
+    db.session.commit()
+    raw = f"{user.email}:{secret}".encode("iso-8859-1")
+    answer = client.open("/dav/", method="PROPFIND", data=PROPFIND_OK, headers={
+        "Authorization": "Basic " + base64.b64encode(raw).decode(), "Depth": "0",
+        "Content-Type": "application/xml; charset=utf-8"})
+    assert answer.status_code == 207
+
+
+def test_a_body_from_someone_not_signed_in_is_not_read_before_the_401(client, region):
+    """Radicale refuses a request without a valid device password before it reads
+    the body; the check of the XML comes after that, not before."""
+    for headers in ({}, {"Authorization": "Basic " + base64.b64encode(
+            b"viewer@example.org:wrong").decode()}):
+        answer = client.open("/dav/viewer@example.org/directory/", method="REPORT",
+                             data="<not xml", headers={**headers, "Depth": "1"})
+        assert answer.status_code == 401
+
+
 PROPFIND_OK = ('<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:getetag/>'
                '</d:prop></d:propfind>')
 

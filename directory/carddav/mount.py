@@ -69,14 +69,21 @@ def radicale_app(app: Flask) -> Application:
 
 
 def _basic_credentials(environ) -> tuple[str, str]:
-    """(user name, password) of a Basic Authorization header (not checked), or ('', '')."""
+    """(user name, password) of a Basic Authorization header (not checked), or ('', '').
+
+    Read as Radicale reads them: UTF-8, else ISO-8859-1 (what some Android
+    HTTP clients send for a name with "ö")."""
     scheme, _sep, value = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "basic":
         return "", ""
     try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8", "replace")
+        raw = base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError):
         return "", ""
+    try:
+        decoded = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        decoded = raw.decode("iso-8859-1")
     login, _sep, password = decoded.partition(":")
     return login, password
 
@@ -87,13 +94,13 @@ def _basic_login(environ) -> str:
 
 def _malformed_basic(environ) -> bool:
     """An Authorization header Radicale would fail on (and answer 500): "Basic"
-    without base64 of "login:password" in UTF-8."""
+    without base64 of "login:password" (its text in any encoding: Radicale
+    falls back to ISO-8859-1, which reads every byte)."""
     authorization = environ.get("HTTP_AUTHORIZATION", "")
     if not authorization.startswith("Basic"):  # as Radicale tells it
         return False
     try:
         decoded = base64.b64decode(authorization[len("Basic"):].strip().encode("ascii"))
-        decoded.decode("utf-8")
     except (binascii.Error, ValueError):
         return True
     return b":" not in decoded
@@ -103,8 +110,9 @@ def _xml_problem(method: str, body: bytes) -> bool:
     """Whether a request body is XML that Radicale would fail on with a 500
     rather than answer: not XML, a DOCTYPE (entities are refused), nesting
     deeper than any CardDAV request, a PROPFIND that names nothing, or a
-    multiget with an empty href."""
-    depth = 0
+    multiget with an empty href. Read as a stream, each element let go once
+    read: a whole book's multiget is a hundred thousand hrefs."""
+    depth, named, root = 0, 0, None
     try:
         for event, element in SafeET.iterparse(io.BytesIO(body), events=("start", "end"),
                                                 forbid_dtd=True):
@@ -112,15 +120,19 @@ def _xml_problem(method: str, body: bytes) -> bool:
                 depth += 1
                 if depth > MAX_XML_DEPTH:
                     return True
+                if depth == 1:
+                    root = element
+                elif depth == 2:
+                    named += 1
                 continue
             depth -= 1
             if element.tag == DAV_HREF and not (element.text or "").strip():
                 return True
-            if depth == 0 and method == "PROPFIND" and len(element) == 0:
-                return True
+            if depth == 1:
+                root.clear()  # what the root's children held is read
     except (ET.ParseError, defusedxml.DefusedXmlException, ValueError):
         return True
-    return False
+    return method == "PROPFIND" and named == 0
 
 
 def _plain(start_response, status: str, text: str, headers=()) -> list[bytes]:
@@ -152,9 +164,9 @@ class CardDAV:
         environ["PATH_INFO"] = path[len(PREFIX):] or "/"
         with self.app.app_context():
             refusal = self._refusal(environ)
+            paged = False
             if refusal is None:
-                refusal = self._malformed(environ)
-            paged = refusal is None and paging.pageable(environ) and self._signed_in(environ)
+                refusal, paged = self._checked(environ)
         if refusal is not None:
             return _plain(start_response, *refusal)
         if paged:
@@ -184,23 +196,28 @@ class CardDAV:
                     [("Retry-After", "900")])  # fmt: skip
         return None
 
-    def _malformed(self, environ) -> tuple | None:
-        """(status, text, headers) for a request Radicale cannot read: a broken
-        Basic header (401, as for a wrong password) or a request body it would
-        fail on (400). The body, read here, is put back for Radicale."""
+    def _checked(self, environ) -> tuple[tuple | None, bool]:
+        """(a refusal or None, whether to answer in pages) for a request Radicale
+        would fail on: a broken Basic header (401, as for a wrong password), or,
+        from someone signed in, a body it cannot walk (400). Only then is a
+        body read here (and put back for Radicale): someone not signed in is
+        refused by Radicale before it reads one."""
         if _malformed_basic(environ):
             return ("401 Unauthorized",
                     _("Sign in with your e-mail address and a device password."),
-                    [("WWW-Authenticate", 'Basic realm="Kontaktvägar", charset="UTF-8"')])
+                    [("WWW-Authenticate", 'Basic realm="Kontaktvägar", charset="UTF-8"')]), False
         method = environ.get("REQUEST_METHOD", "GET").upper()
         length = int(environ.get("CONTENT_LENGTH") or 0)  # checked by `_refusal`
-        if method not in XML_METHODS or not length:
-            return None
-        body = environ["wsgi.input"].read(length)
-        environ["wsgi.input"] = io.BytesIO(body)
-        if body.strip() and _xml_problem(method, body):
-            return "400 Bad Request", _("The request's XML cannot be read."), ()
-        return None
+        has_xml = method in XML_METHODS and length > 0
+        pageable = paging.pageable(environ)
+        if not (has_xml or pageable) or not self._signed_in(environ):
+            return None, False
+        if has_xml:
+            body = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(body)
+            if body.strip() and _xml_problem(method, body):
+                return ("400 Bad Request", _("The request's XML cannot be read."), ()), False
+        return None, pageable
 
     def _signed_in(self, environ) -> bool:
         """Whether the request carries a live device password (checked again by
