@@ -157,11 +157,13 @@ def test_a_small_preview_done_at_once_goes_straight_to_its_pdf(app, client, logi
     assert preview(client, mode="sideways").status_code == 400
 
 
-def test_a_large_regions_binder_opened_by_its_address_goes_through_the_queue(
+def test_a_large_regions_binder_opened_by_its_address_is_not_laid_out_in_the_request(
         app, client, login_as, region):
-    """GET /binder.pdf for a whole region above PRINT_IN_REQUEST_PERSONS is laid out
-    by the worker (a national binder would hold a web worker for half a minute);
-    an actor's binder, and a small region's, still come in the request."""
+    """GET /binder.pdf for a whole region above PRINT_IN_REQUEST_PERSONS neither
+    lays it out (a national binder would hold a web worker for half a minute)
+    nor queues it (a GET or HEAD anyone can repeat): it sends the reader to the
+    binder page's "Preview PDF", which the worker lays out. An actor's
+    binder, and a small region's, still come in the request."""
     make_person(region, "Åsa Öberg")
     make_person(region, "Bo Ek")
     db.session.commit()
@@ -169,18 +171,19 @@ def test_a_large_regions_binder_opened_by_its_address_goes_through_the_queue(
     app.config["PRINT_IN_REQUEST_PERSONS"] = 2
     assert client.get("/binder.pdf").data.startswith(b"%PDF")  # two persons: here
     app.config["PRINT_IN_REQUEST_PERSONS"] = 1  # the region stands for a national one
+    assert client.head("/binder.pdf").status_code == 303
     response = client.get("/binder.pdf?mode=activated")
-    job_page = response.headers["Location"]
-    assert response.status_code == 303 and re.fullmatch(r"/binder/jobs/[0-9a-f-]{36}", job_page)
-    assert "Waiting for the print worker" in client.get(job_page).get_data(as_text=True)
+    assert response.status_code == 303 and response.headers["Location"] == "/binder"
+    assert jobs.queue().count == 0  # nothing started by a GET or a HEAD
+    page = client.get("/binder").get_data(as_text=True)
+    assert "laid out by the print worker" in page and 'action="/binder/previews"' in page
+    job_page = preview(client, mode="activated").headers["Location"]
     work_through_the_queue()
     download = client.get(f"{job_page}.pdf")
     assert download.mimetype == "application/pdf" and download.data.startswith(b"%PDF")
     assert revisions() == 0
     assert client.get("/binder.pdf?actor=haninge-kommun").data.startswith(b"%PDF")
     assert client.get("/binder.pdf?mode=sideways").status_code == 400
-    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # no queue: printed in the request
-    assert client.get("/binder.pdf").data.startswith(b"%PDF")
 
 
 def collector_state() -> dict:

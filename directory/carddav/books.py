@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 
 from directory.calltrees.rules import load_tree, tree_entries
 from directory.core.extensions import db
-from directory.core.limits import id_from_text
+from directory.core.limits import MAX_ID, id_from_text
 from directory.core.models import (
     Actor,
     CallTree,
@@ -142,7 +142,7 @@ def cards_of(user: User, book: Book) -> Iterator[Card]:
             yield Card(f"{card.entity_type}-{card.id}.vcf", card.text)
 
 
-_CARD_NAME = re.compile(r"^(actor|role|person)-([0-9]{1,10})\.vcf$")
+_CARD_NAME = re.compile(r"^(actor|role|person)-([1-9][0-9]{0,9})\.vcf$")
 
 
 def cards_named(user: User, book: Book, hrefs: Iterable[str]) -> dict[str, Card]:
@@ -159,7 +159,7 @@ def cards_named(user: User, book: Book, hrefs: Iterable[str]) -> dict[str, Card]
     asked: dict[str, dict[int, str]] = {}
     for href in hrefs:
         match = _CARD_NAME.match(href)
-        if match:
+        if match and int(match[2]) <= MAX_ID:  # a larger one is no card (and no integer)
             asked.setdefault(match[1], {})[int(match[2])] = href
     slugs = None
     if book.name == MINE:

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from directory.core import pagecache
+from directory.core.limits import number_from_text
 from directory.core.models import ActorKind, utcnow
 from directory.core.modes import region_mode
 from directory.core.pagecache import Page
@@ -63,7 +64,7 @@ def _board(filters: board.Filters, number: int, template: str, layout: bool) -> 
 
 def _kept_board(name: str, template: str, layout: bool) -> str:
     filters = _filters()  # a kind that is not one: 400 before anything is kept
-    number = request.args.get("page", 1, type=int)  # not a number: the first page
+    number = number_from_text(request.args.get("page")) or 1  # not a number: the first page
     return pagecache.render((name, tuple(sorted(filters.args.items())), number),
                             lambda: _board(filters, number, template, layout))
 

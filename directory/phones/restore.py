@@ -172,11 +172,12 @@ def read_vcards(text: str, region: str) -> Reading:
             problems.append(_("%(where)s: the %(line)s line is not as Kontaktvägar writes it.",
                               where=where, line=APP_ENTRY))
             continue
-        kind, entry_id, actor_id, name, detail = fields
+        kind, name, detail = fields[0], fields[3], fields[4]
+        entry_id, actor_id = id_from_text(fields[1]), str(id_from_text(fields[2]))  # "12", one way
         owner = Owner(kind, actor_id, _checked(where, problems, _("name"), name, "name"),
                       _checked(where, problems, _("short name") if kind == "role" else _("title"),
                                detail, "short_name" if kind == "role" else "detail"),
-                      int(entry_id), _rev((properties.get("REV") or [""])[0]))
+                      entry_id, _rev((properties.get("REV") or [""])[0]))
         if not name.strip():
             problems.append(_("%(where)s has no name.", where=where))
         if kind == "actor":

@@ -206,15 +206,19 @@ def binder_pdf():
     """Preview the binder as a PDF (?actor=, ?mode=, ?at=); records nothing.
 
     An actor's binder, or a small region's, is laid out in the request. A
-    region of more than PRINT_IN_REQUEST_PERSONS persons goes through the
-    print queue as the binder page's "Preview PDF" does: at national scale it
-    takes tens of seconds and hundreds of megabytes, which a web worker must
-    not spend on a GET that any bookmark or link checker can repeat."""
+    region of more than PRINT_IN_REQUEST_PERSONS persons is not: at national
+    scale it takes tens of seconds and hundreds of megabytes, which a web
+    worker must not spend on a GET that any bookmark, prefetch or link
+    checker can repeat, and a GET starts no print job either. The reader is
+    sent to the binder page, whose "Preview PDF" (a POST) queues it."""
     actor = _actor_param()
     mode = parse_mode(request.args.get("mode"))
     at = parse_at(request.args.get("at"))
     if actor is None and _region_persons() > current_app.config["PRINT_IN_REQUEST_PERSONS"]:
-        return _preview_through_queue(actor, mode, at)
+        if request.method == "GET":
+            flash(_("The whole region's binder is laid out by the print worker: press "
+                    "“Preview PDF” below, and follow it to the download."), "info")
+        return redirect(url_for("printing.binder"), 303)
     content, name = render_preview(actor, current_user, mode, at)
     return _pdf_response(content, name)
 
