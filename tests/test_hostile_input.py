@@ -238,6 +238,16 @@ def test_a_name_sent_in_iso_8859_1_signs_in_as_radicale_reads_it(client, region)
     assert answer.status_code == 207
 
 
+def test_a_body_in_iso_8859_1_without_a_declaration_is_left_to_radicale(client, device):
+    """Expat reads undeclared bytes as UTF-8; Radicale falls back to ISO-8859-1
+    and answers such a body: it is not refused here."""
+    body = ('<?xml version="1.0"?><d:propfind xmlns:d="DAV:"><d:prop><d:getetag/>'
+            '<d:displayname/></d:prop><!-- Jörgen --></d:propfind>').encode("iso-8859-1")
+    answer = client.open("/dav/viewer@example.org/directory/", method="PROPFIND", data=body,
+                         headers={**device, "Depth": "0", "Content-Type": "application/xml"})
+    assert answer.status_code == 207
+
+
 def test_a_body_from_someone_not_signed_in_is_not_read_before_the_401(client, region):
     """Radicale refuses a request without a valid device password before it reads
     the body; the check of the XML comes after that, not before."""

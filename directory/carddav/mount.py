@@ -108,7 +108,7 @@ def _malformed_basic(environ) -> bool:
 
 def _xml_problem(method: str, body: bytes) -> bool:
     """Whether a request body is XML that Radicale would fail on with a 500
-    rather than answer: not XML, a DOCTYPE (entities are refused), nesting
+    rather than answer: a DOCTYPE (entities are refused), nesting
     deeper than any CardDAV request, a PROPFIND that names nothing, or a
     multiget with an empty href. Read as a stream, each element let go once
     read: a whole book's multiget is a hundred thousand hrefs."""
@@ -130,8 +130,13 @@ def _xml_problem(method: str, body: bytes) -> bool:
                 return True
             if depth == 1:
                 root.clear()  # what the root's children held is read
-    except (ET.ParseError, defusedxml.DefusedXmlException, ValueError):
+    except defusedxml.DefusedXmlException:
         return True
+    except (ET.ParseError, ValueError):
+        # Not XML to expat, which reads bytes without a declared encoding as
+        # UTF-8; Radicale decodes them as the request's charset says, else
+        # UTF-8, else ISO-8859-1, and answers what it cannot parse with 400.
+        return False
     return method == "PROPFIND" and named == 0
 
 
