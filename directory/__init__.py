@@ -64,12 +64,12 @@ def register_request_limits(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from directory.core import audit, database, i18n, pagecache, pages, security, verification
     from directory.core.extensions import csrf, db, migrate
-    from directory.lookup import search
+    from directory.lookup import index
 
     db.init_app(app)
     database.init_app(app)
     audit.init_app(app)
-    search.init_app(app)
+    index.init_app(app)
     pagecache.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

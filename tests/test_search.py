@@ -123,7 +123,7 @@ def test_reindex_all_rebuilds_the_same_index(region):
     from sqlalchemy import select
 
     from directory.core.models import SearchTerm
-    from directory.lookup.search import reindex_all
+    from directory.lookup.index import reindex_all
 
     before = set(db.session.execute(select(SearchTerm.__table__)).all())
     reindex_all()

@@ -56,7 +56,7 @@ from directory.core.models import (
     utcnow,
 )
 from directory.core.text import fold, search_key, slugify
-from directory.lookup import search
+from directory.lookup import index
 
 SYNTH_NOTE = "SYNTETISK – genererad testdata"
 
@@ -629,7 +629,7 @@ def generate_synthetic(persons: int, seed: int = 1, today: date | None = None) -
     planned = clock.perf_counter()
     write_plan(plan)
     written = clock.perf_counter()
-    words = search.reindex_all()
+    words = index.reindex_all()
     from directory.phones import card_cache
     card_cache.rebuild_all()
     indexed = clock.perf_counter()
