@@ -53,3 +53,28 @@ def test_daily_reads_as_its_context_says(app):
         choices = {choice.value: choice.label for choice in field.choices}
         assert str(choices["daily"]) == "Dagligen"
         assert "Dygnsvis" in {str(label) for label in ROTATION_KIND_LABELS.values()}
+
+
+def test_template_labels_follow_the_language_when_it_changes_within_a_request(app):
+    """Templates find the catalogue once per request (not anew for every label):
+    a forced language (mails in the reader's language) and a change of language
+    in the middle of a request (`refresh()`) are still followed at once."""
+    from flask import session
+    from flask_babel import refresh
+
+    def label():
+        return render_template_string("{{ _('Search') }}|{{ ngettext('%(num)d day', '%(num)d days', 3) }}")
+
+    with app.test_request_context():
+        session["locale"] = "sv"
+        assert label().startswith("Sök|")
+        with force_locale("en"):
+            assert label() == "Search|3 days"
+            with force_locale("sv"):
+                assert label().startswith("Sök|")
+            assert label() == "Search|3 days"
+        assert label().startswith("Sök|")
+        session["locale"] = "en"
+        assert label().startswith("Sök|")  # Flask-Babel keeps the request's language...
+        refresh()
+        assert label() == "Search|3 days"  # ...until told it changed
