@@ -22,7 +22,7 @@ from directory.core.models import (
     UserRole,
     utcnow,
 )
-from directory.core.schedules import next_for_roles
+from directory.core.schedules import outlook
 from tests.conftest import Auth, make_actor, make_contact, make_person, make_role
 
 TZ = ZoneInfo("Europe/Stockholm")
@@ -226,7 +226,7 @@ def test_the_role_card_says_who_takes_over_next_and_when(region, client, login_a
                             members=[RotationMember(person=first, position=0),
                                      RotationMember(person=second, position=1)]))
     db.session.commit()
-    upcoming = next_for_roles([region["tib"]], utcnow(), TZ)[region["tib"].id]
+    upcoming = outlook([region["tib"]], utcnow(), TZ).next[region["tib"].id]
     login_as(UserRole.VIEWER)
     page = client.get(f"/actors/{region['haninge'].slug}").get_data(as_text=True)
     card = page[page.index(f"/roles/{region['tib'].id}\""):]

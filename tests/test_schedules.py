@@ -1,11 +1,20 @@
 """Who is on call: override > shift > rotation, in Stockholm time, across DST."""
 
+import random
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from directory.core.extensions import db
 from directory.core.models import Override, Rotation, RotationKind, RotationMember, Shift
-from directory.core.schedules import resolve_on_call
+from directory.core.schedules import (
+    NEXT_HORIZON,
+    next_on_call,
+    on_call_for_roles,
+    outlook,
+    resolve_on_call,
+    timelines,
+    unchanged_until,
+)
 from tests.conftest import make_actor, make_person, make_role
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -157,3 +166,40 @@ def test_daily_meetings_stay_at_local_time_across_dst(app):
         local(2026, 3, 30, 9, 0),
     ]
     assert moments[0] == utc(2026, 3, 29, 7, 0)
+
+
+def test_one_outlook_answers_as_the_three_reads_it_replaces(app):
+    """The actor page and search results read the overrides and shifts of their
+    roles once (`outlook`) for who is on call now, who comes next and until
+    when the page holds. Over roles with rotations, shifts and overrides
+    around every edge that matters (now, the next ten minutes, the horizon and
+    ten minutes past it, DST), each answer is the one the separate reads give."""
+    rng = random.Random(7)
+    actor = make_actor()
+    at = local(2026, 10, 24, 9, 0)  # the autumn DST change falls within the horizon
+    edges = [timedelta(0), timedelta(minutes=4), timedelta(minutes=10),
+             NEXT_HORIZON - timedelta(minutes=3), NEXT_HORIZON, NEXT_HORIZON + timedelta(minutes=7),
+             NEXT_HORIZON + timedelta(minutes=12), timedelta(days=3)]
+    roles = []
+    for i in range(12):
+        role = make_role(actor, f"Roll {i}")
+        roles.append(role)
+        if i % 3 == 0:
+            rotation_with(role, [f"R{i}a", f"R{i}b"], starts_on=date(2026, 10, 19),
+                          length_days=rng.choice((1, 7)), handover=time(rng.randint(0, 23), 0))
+        for model in (Shift, Override)[: 1 + i % 2]:
+            for _ in range(rng.randint(0, 3)):
+                start = at + rng.choice(edges) + timedelta(minutes=rng.choice((-30, -1, 0, 1, 5)))
+                db.session.add(model(role=role, person=make_person(actor, f"P{rng.random()}"),
+                                     starts_at=start,
+                                     ends_at=start + rng.choice(edges[1:]) + timedelta(minutes=1)))
+    db.session.flush()
+    for moment in (at, at + timedelta(minutes=6), at + timedelta(days=1, hours=3)):
+        seen = outlook(roles, moment, STOCKHOLM)
+        assert seen.now == on_call_for_roles(roles, moment, STOCKHOLM)
+        ahead = timelines(roles, moment, moment + NEXT_HORIZON, STOCKHOLM)
+        assert seen.next == {role.id: next_on_call(ahead[role.id]) for role in roles}
+        assert seen.unchanged_until == unchanged_until(roles, moment, STOCKHOLM, NEXT_HORIZON)
+    assert any(seen.now[r.id].source == "shift" for r in roles)
+    assert any(seen.next[r.id] is not None for r in roles)
+    assert outlook([], at, STOCKHOLM).unchanged_until == unchanged_until([], at, STOCKHOLM)

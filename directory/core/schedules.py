@@ -17,6 +17,9 @@ from directory.core.extensions import db
 from directory.core.models import Override, Person, Role, Rotation, RotationMember, Shift
 from directory.core.pagecache import MAX_AGE
 
+# How far ahead "who comes next" looks (the actor page, search results).
+NEXT_HORIZON = timedelta(days=31)
+
 
 @dataclass(frozen=True)
 class OnCall:
@@ -232,19 +235,25 @@ def unchanged_until(roles, at: datetime, tz: ZoneInfo,
     of shifts, not weeks.
     """
     roles = list(roles)
-    end = at + within
     if not roles:
-        return end
+        return at + within
     load_rotations(roles)
     ids = [role.id for role in roles]
-    spans = [(at, end, timedelta(0))]
+    return _first_change(roles, at, tz, horizon, within,
+                         lambda start, stop: _coverings(ids, start, stop))
+
+
+def _first_change(roles, at, tz, horizon, within, coverings) -> datetime:
+    """`unchanged_until` over the overrides and shifts `coverings(start, stop)`
+    gives for each stretch looked at (any that overlap it, others too)."""
+    spans = [(at, at + within, timedelta(0))]
     if horizon:
         # from just before the horizon: a change exactly at it changes the page at once
         edge = at + horizon - timedelta(microseconds=1)
         spans.append((edge, edge + within, horizon))
-    first = end
+    first = at + within
     for start, stop, shift in spans:
-        overrides, shifts = _coverings(ids, start, stop)
+        overrides, shifts = coverings(start, stop)
         for role in roles:
             found = _boundaries(role, start, stop, tz,
                                 [e for e in overrides if e.role_id == role.id],
@@ -252,6 +261,46 @@ def unchanged_until(roles, at: datetime, tz: ZoneInfo,
             for moment in found:
                 first = min(first, moment - shift)
     return first
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What a page of roles shows of their duty: who is on call now, who
+    takes over next, and until when both read the same."""
+
+    now: dict[int, OnCall]
+    next: dict[int, OnCall | None]
+    unchanged_until: datetime
+
+
+def outlook(roles, at: datetime, tz: ZoneInfo, horizon: timedelta = NEXT_HORIZON, *,
+            within: timedelta = MAX_AGE) -> Outlook:
+    """`on_call_for_roles`, who takes over next (`next_on_call` of each role's
+    `timeline` over `horizon`) and `unchanged_until` of the same roles, from
+    one read of their overrides and shifts: the actor page and the search
+    results show all three, and read them apart four times a page.
+
+    The overrides and shifts overlapping [at, at + horizon + within) are
+    every one those three read: each looks only at the entries that overlap
+    the moment or stretch it resolves, so more entries change no answer.
+    """
+    roles = list(roles)
+    if not roles:
+        return Outlook({}, {}, at + within)
+    load_rotations(roles)
+    overrides, shifts = _coverings([role.id for role in roles], at, at + horizon + within)
+    by_role = {role.id: ([], []) for role in roles}
+    for entry in overrides:
+        by_role[entry.role_id][0].append(entry)
+    for entry in shifts:
+        by_role[entry.role_id][1].append(entry)
+    return Outlook(
+        now={role.id: _resolve(role, at, tz, *by_role[role.id]) for role in roles},
+        next={role.id: next_on_call(_timeline(role, at, at + horizon, tz, *by_role[role.id]))
+              for role in roles},
+        unchanged_until=_first_change(roles, at, tz, horizon, within,
+                                      lambda _start, _stop: (overrides, shifts)),
+    )
 
 
 def _timeline(role, start, end, tz, overrides, shifts, now_and_next=False) -> list[OnCall]:
@@ -269,16 +318,6 @@ def _timeline(role, start, end, tz, overrides, shifts, now_and_next=False) -> li
     return stretches
 
 
-NEXT_HORIZON = timedelta(days=31)
-
-
 def next_on_call(stretches: list[OnCall]) -> OnCall | None:
     """Who takes over after the stretch under way (a gap is an answer too: nobody)."""
     return stretches[1] if len(stretches) > 1 else None
-
-
-def next_for_roles(roles, at: datetime, tz: ZoneInfo,
-                   horizon: timedelta = NEXT_HORIZON) -> dict[int, OnCall | None]:
-    """Who takes over next for each role, and from when, in a fixed number of queries."""
-    return {role_id: next_on_call(stretches)
-            for role_id, stretches in timelines(roles, at, at + horizon, tz).items()}

@@ -47,10 +47,8 @@ from directory.core.pagecache import Page, ahead
 from directory.core.pages import is_safe_next
 from directory.core.patterns import next_occurrence
 from directory.core.schedules import (
-    NEXT_HORIZON,
-    next_for_roles,
     next_on_call,
-    on_call_for_roles,
+    outlook,
     timeline,
     unchanged_until,
 )
@@ -223,8 +221,9 @@ def search_page():
 
 
 def _search_page(query: str, fragment: bool) -> Page:
-    results, lookup, found, roles = [], None, None, []
+    results, lookup, found = [], None, None
     now = utcnow()
+    duty = outlook((), now, _tz())  # no role shown: nobody's duty to follow
     if looks_like_number(query):
         lookup = lookup_number(query)
         lookup.national = national_name(lookup.number)
@@ -234,10 +233,9 @@ def _search_page(query: str, fragment: bool) -> Page:
         found = search(query)
         states = mode_states()
         roles = [h.entry for h in found if isinstance(h.entry, Role)]
-        on_call = on_call_for_roles(roles, now, _tz())
-        upcoming = next_for_roles(roles, now, _tz())
+        duty = outlook(roles, now, _tz())
         results = _in_use_first(_with_ways_in([
-            _result(hit, states, on_call, upcoming)
+            _result(hit, states, duty.now, duty.next)
             for hit in found
             if not isinstance(hit.entry, ContactPoint) or may_see(current_user, hit.entry)
         ], states))
@@ -247,7 +245,7 @@ def _search_page(query: str, fragment: bool) -> Page:
              meant=found.did_you_mean(query) if found and found.corrections else None,
              partial=bool(found and found.partial)),
         # who is on call for the roles found, and who comes next
-        valid_until=unchanged_until(roles, now, _tz(), NEXT_HORIZON),
+        valid_until=duty.unchanged_until,
         layout=not fragment,
     )
 
@@ -314,6 +312,7 @@ def _actor_page(slug) -> Page:
     mode = mode_for(actor)
     roles = [r for r in actor.roles if r.deleted_at is None]
     roles.sort(key=lambda r: swedish_sort_key(r.name))
+    duty = outlook(roles, now, tz)
     persons = [p for p in actor.persons if p.deleted_at is None]
     persons.sort(key=lambda p: swedish_sort_key(p.name))
     patterns = db.session.scalars(
@@ -354,9 +353,9 @@ def _actor_page(slug) -> Page:
         roles=[(r, paths_seen(r.contact_points, mode.mode)) for r in roles],
         persons=[(p, paths_seen(p.contact_points, mode.mode)) for p in persons],
         route=way_in(actor, mode.mode),
-        on_call=on_call_for_roles(roles, now, tz),
+        on_call=duty.now,
         # Who takes over next and when: the same helper the search results use.
-        next_on_call=next_for_roles(roles, now, tz),
+        next_on_call=duty.next,
         escalation={r.id: escalations.steps_of(r) for r in roles},
         patterns=patterns,
         trees=trees,
@@ -366,7 +365,7 @@ def _actor_page(slug) -> Page:
         review_form=ConfirmForm(),
     ), valid_until=pagecache.earliest(
         now,
-        unchanged_until(roles, now, tz, NEXT_HORIZON),  # on call now, who comes next
+        duty.unchanged_until,  # on call now, who comes next
         ahead(now, review_due),  # "Review overdue"
         (next_at for _pattern, next_at in patterns),  # "Next: <meeting>"
     ))
