@@ -63,7 +63,8 @@ def test_template_labels_follow_the_language_when_it_changes_within_a_request(ap
     from flask_babel import refresh
 
     def label():
-        return render_template_string("{{ _('Search') }}|{{ ngettext('%(num)d day', '%(num)d days', 3) }}")
+        return render_template_string(
+            "{{ _('Search') }}|{{ ngettext('%(num)d day', '%(num)d days', 3) }}")
 
     with app.test_request_context():
         session["locale"] = "sv"
