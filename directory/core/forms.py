@@ -5,9 +5,11 @@ Each form knows its entry's fields and nothing about permissions or saving;
 """
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -82,6 +84,21 @@ KIND_LABELS = {
     ContactKind.ADDRESS: _l("Address"),
     ContactKind.OTHER: _l("Other"),
 }
+
+
+def kind_label(kind: str) -> str:
+    """A kind of path (`ContactKind`'s value) named in the reader's language:
+    an actor page names a dozen, a binder 100 000; each language's name of
+    each kind is looked up once."""
+    return _kind_label(str(get_locale()), kind)
+
+
+@lru_cache(maxsize=128)
+def _kind_label(_locale: str, kind: str) -> str:
+    return str(_KIND_BY_VALUE.get(kind, kind))
+
+
+_KIND_BY_VALUE = {kind.value: label for kind, label in KIND_LABELS.items()}
 MODE_LABELS = {
     PathMode.BOTH: _l("Both modes"),
     PathMode.ORDINARY: _l("Ordinary mode only"),

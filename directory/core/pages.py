@@ -20,7 +20,7 @@ from werkzeug.routing.converters import NumberConverter
 
 from directory.core import entries as services
 from directory.core.extensions import db
-from directory.core.forms import ConfirmForm
+from directory.core.forms import ConfirmForm, kind_label
 from directory.core.models import (
     Actor,
 )
@@ -69,6 +69,7 @@ def url_with_query(endpoint: str, **values) -> str:
 def init_app(app) -> None:
     app.jinja_env.globals["url_maker"] = url_maker
     app.jinja_env.globals["url_with_query"] = url_with_query
+    app.jinja_env.globals["kind_name"] = kind_label
 
 
 def is_safe_next(target: str | None) -> bool:

@@ -14,14 +14,8 @@ from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from directory.core.forms import kind_label as kind_name
 from directory.core.text import fold
-
-KIND_NAMES = {
-    "mobile": _l("Mobile"), "landline": _l("Landline"), "switchboard": _l("Switchboard"),
-    "sms": _l("SMS"), "satellite": _l("Satellite phone"), "bridge": _l("Conference bridge"),
-    "email": _l("E-mail"), "rakel_group": _l("Rakel talk group"), "rakel_issi": _l("Rakel ISSI"),
-    "web": _l("Web"), "address": _l("Address"), "other": _l("Other"),
-}  # fmt: skip
 
 GROUPS = {"trees": _l("Regional call trees"), "actors": _l("Actors")}
 
@@ -31,16 +25,6 @@ WARNINGS = {
     "nobody_on_call": _l("Nobody is on call."),
     "review_overdue": _l("The entries' review is overdue."),
 }
-
-
-def kind_name(kind: str) -> str:
-    return _kind_name(str(get_locale()), kind)
-
-
-@lru_cache(maxsize=256)
-def _kind_name(_locale: str, kind: str) -> str:
-    """Per language: a binder names the kind of 100 000 numbers."""
-    return str(KIND_NAMES.get(kind, kind))
 
 
 def mode_name(mode: str | None) -> str:
