@@ -198,6 +198,7 @@ def test_one_outlook_answers_as_the_three_reads_it_replaces(app):
         seen = outlook(roles, moment, STOCKHOLM)
         assert seen.now == on_call_for_roles(roles, moment, STOCKHOLM)
         ahead = timelines(roles, moment, moment + NEXT_HORIZON, STOCKHOLM)
+        assert seen.timelines == ahead
         assert seen.next == {role.id: next_on_call(ahead[role.id]) for role in roles}
         assert seen.unchanged_until == unchanged_until(roles, moment, STOCKHOLM, NEXT_HORIZON)
     assert any(seen.now[r.id].source == "shift" for r in roles)

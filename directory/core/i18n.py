@@ -13,7 +13,7 @@ catalogue is missing would silently speak English, so it refuses to start.
 import logging
 from pathlib import Path
 
-from flask import Flask, current_app, g, has_request_context, session
+from flask import Flask, current_app, g, has_app_context, has_request_context, session
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -82,7 +82,7 @@ def _catalogue():
     for the request, and found again when that locale changes: `refresh()`
     after a change of language forgets it, `force_locale` replaces it.
     """
-    state = getattr(g, "_flask_babel", None)
+    state = getattr(g, "_flask_babel", None) if has_app_context() else None
     locale = getattr(state, "babel_locale", None)
     if locale is None:  # the request's first label: Flask-Babel picks the locale
         return get_translations()

@@ -269,16 +269,20 @@ class Outlook:
     takes over next, and until when both read the same."""
 
     now: dict[int, OnCall]
-    next: dict[int, OnCall | None]
+    timelines: dict[int, list[OnCall]]  # each role's `timeline` over the horizon
     unchanged_until: datetime
+
+    @property
+    def next(self) -> dict[int, OnCall | None]:
+        return {role_id: next_on_call(stretches) for role_id, stretches in self.timelines.items()}
 
 
 def outlook(roles, at: datetime, tz: ZoneInfo, horizon: timedelta = NEXT_HORIZON, *,
             within: timedelta = MAX_AGE) -> Outlook:
-    """`on_call_for_roles`, who takes over next (`next_on_call` of each role's
-    `timeline` over `horizon`) and `unchanged_until` of the same roles, from
-    one read of their overrides and shifts: the actor page and the search
-    results show all three, and read them apart four times a page.
+    """`on_call_for_roles`, each role's `timeline` over `horizon` (and so who
+    takes over next) and `unchanged_until` of the same roles, from one read of
+    their overrides and shifts: the actor, role and search pages show them
+    together, and read them apart three or four times a page.
 
     The overrides and shifts overlapping [at, at + horizon + within) are
     every one those three read: each looks only at the entries that overlap
@@ -296,8 +300,8 @@ def outlook(roles, at: datetime, tz: ZoneInfo, horizon: timedelta = NEXT_HORIZON
         by_role[entry.role_id][1].append(entry)
     return Outlook(
         now={role.id: _resolve(role, at, tz, *by_role[role.id]) for role in roles},
-        next={role.id: next_on_call(_timeline(role, at, at + horizon, tz, *by_role[role.id]))
-              for role in roles},
+        timelines={role.id: _timeline(role, at, at + horizon, tz, *by_role[role.id])
+                   for role in roles},
         unchanged_until=_first_change(roles, at, tz, horizon, within,
                                       lambda _start, _stop: (overrides, shifts)),
     )

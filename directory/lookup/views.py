@@ -49,8 +49,6 @@ from directory.core.patterns import next_occurrence
 from directory.core.schedules import (
     next_on_call,
     outlook,
-    timeline,
-    unchanged_until,
 )
 from directory.core.security import (
     can_edit,
@@ -383,7 +381,12 @@ def role(role_id):
 def _role_page(role_id: int, at, asked_at: str | None = None) -> Page:
     role = get_or_404(Role, role_id)
     tz = _tz()
-    stretches = timeline(role, at, at + timedelta(weeks=WEEKS_AHEAD), tz)
+    escalation = escalations.chain(role, at, tz)
+    # the role's stretches over the coming weeks, and until when they and who is
+    # on call for the roles its escalation goes to read the same
+    duty = outlook([role, *(s.step.target for s in escalation if isinstance(s.step.target, Role))],
+                   at, tz, timedelta(weeks=WEEKS_AHEAD))
+    stretches = duty.timelines[role.id]
     mode = mode_for(role.actor)
     window_end = at + timedelta(weeks=WEEKS_AHEAD)
     upcoming = {
@@ -395,7 +398,6 @@ def _role_page(role_id: int, at, asked_at: str | None = None) -> Page:
         ).all()
         for model in (Shift, Override)
     }
-    escalation = escalations.chain(role, at, tz)
     return Page("lookup/role.html", dict(
         rotations=[r for r in role.rotations if r.deleted_at is None],
         shifts=upcoming["shift"],
@@ -417,11 +419,7 @@ def _role_page(role_id: int, at, asked_at: str | None = None) -> Page:
     ), valid_until=pagecache.earliest(
         at,
         pagecache.next_minute(at),  # the coming weeks are printed from now, to the minute
-        # the role's stretches, shifts and overrides over the coming weeks, and
-        # who is on call for the roles its escalation goes to
-        unchanged_until([role, *(s.step.target for s in escalation
-                                 if isinstance(s.step.target, Role))],
-                        at, tz, timedelta(weeks=WEEKS_AHEAD)),
+        duty.unchanged_until,
         ahead(at, review_due_at(role.actor)),
     ))
 
