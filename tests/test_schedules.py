@@ -194,13 +194,17 @@ def test_one_outlook_answers_as_the_three_reads_it_replaces(app):
                                      starts_at=start,
                                      ends_at=start + rng.choice(edges[1:]) + timedelta(minutes=1)))
     db.session.flush()
-    for moment in (at, at + timedelta(minutes=6), at + timedelta(days=1, hours=3)):
-        seen = outlook(roles, moment, STOCKHOLM)
-        assert seen.now == on_call_for_roles(roles, moment, STOCKHOLM)
-        ahead = timelines(roles, moment, moment + NEXT_HORIZON, STOCKHOLM)
-        assert seen.timelines == ahead
-        assert seen.next == {role.id: next_on_call(ahead[role.id]) for role in roles}
-        assert seen.unchanged_until == unchanged_until(roles, moment, STOCKHOLM, NEXT_HORIZON)
+    moments = (at, at + timedelta(minutes=6), at + timedelta(days=1, hours=3))
+    # the actor page's horizon, and the role page's four weeks (its role listed
+    # again among its escalation's roles)
+    for horizon, listed in ((NEXT_HORIZON, roles), (timedelta(weeks=4), [*roles, roles[0]])):
+        for moment in moments:
+            seen = outlook(listed, moment, STOCKHOLM, horizon)
+            assert seen.now == on_call_for_roles(roles, moment, STOCKHOLM)
+            ahead = timelines(roles, moment, moment + horizon, STOCKHOLM)
+            assert seen.timelines == ahead
+            assert seen.next == {role.id: next_on_call(ahead[role.id]) for role in roles}
+            assert seen.unchanged_until == unchanged_until(roles, moment, STOCKHOLM, horizon)
     assert any(seen.now[r.id].source == "shift" for r in roles)
     assert any(seen.next[r.id] is not None for r in roles)
     assert outlook([], at, STOCKHOLM).unchanged_until == unchanged_until([], at, STOCKHOLM)

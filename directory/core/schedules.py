@@ -8,6 +8,7 @@ switch, the handover time does not.
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import inspect, select
@@ -184,12 +185,7 @@ def timelines(roles, start: datetime, end: datetime, tz: ZoneInfo, *,
         return {}
     load_rotations(roles)
     ids = [role.id for role in roles]
-    overrides, shifts = _coverings(ids, start, end)
-    by_role = {role.id: ([], []) for role in roles}
-    for entry in overrides:
-        by_role[entry.role_id][0].append(entry)
-    for entry in shifts:
-        by_role[entry.role_id][1].append(entry)
+    by_role = _by_role(roles, *_coverings(ids, start, end))
     return {
         role.id: _timeline(role, start, end, tz, *by_role[role.id], now_and_next=now_and_next)
         for role in roles
@@ -240,12 +236,23 @@ def unchanged_until(roles, at: datetime, tz: ZoneInfo,
     load_rotations(roles)
     ids = [role.id for role in roles]
     return _first_change(roles, at, tz, horizon, within,
-                         lambda start, stop: _coverings(ids, start, stop))
+                         lambda start, stop: _by_role(roles, *_coverings(ids, start, stop)))
+
+
+def _by_role(roles, overrides, shifts) -> dict[int, tuple[list, list]]:
+    """Each role's own overrides and shifts, in their order."""
+    found = {role.id: ([], []) for role in roles}
+    for entry in overrides:
+        found[entry.role_id][0].append(entry)
+    for entry in shifts:
+        found[entry.role_id][1].append(entry)
+    return found
 
 
 def _first_change(roles, at, tz, horizon, within, coverings) -> datetime:
-    """`unchanged_until` over the overrides and shifts `coverings(start, stop)`
-    gives for each stretch looked at (any that overlap it, others too)."""
+    """`unchanged_until` over the overrides and shifts, by role, that
+    `coverings(start, stop)` gives for each stretch looked at (any that
+    overlap it, others too)."""
     spans = [(at, at + within, timedelta(0))]
     if horizon:
         # from just before the horizon: a change exactly at it changes the page at once
@@ -253,12 +260,9 @@ def _first_change(roles, at, tz, horizon, within, coverings) -> datetime:
         spans.append((edge, edge + within, horizon))
     first = at + within
     for start, stop, shift in spans:
-        overrides, shifts = coverings(start, stop)
+        by_role = coverings(start, stop)
         for role in roles:
-            found = _boundaries(role, start, stop, tz,
-                                [e for e in overrides if e.role_id == role.id],
-                                [e for e in shifts if e.role_id == role.id])
-            for moment in found:
+            for moment in _boundaries(role, start, stop, tz, *by_role[role.id]):
                 first = min(first, moment - shift)
     return first
 
@@ -272,7 +276,7 @@ class Outlook:
     timelines: dict[int, list[OnCall]]  # each role's `timeline` over the horizon
     unchanged_until: datetime
 
-    @property
+    @cached_property
     def next(self) -> dict[int, OnCall | None]:
         return {role_id: next_on_call(stretches) for role_id, stretches in self.timelines.items()}
 
@@ -292,18 +296,13 @@ def outlook(roles, at: datetime, tz: ZoneInfo, horizon: timedelta = NEXT_HORIZON
     if not roles:
         return Outlook({}, {}, at + within)
     load_rotations(roles)
-    overrides, shifts = _coverings([role.id for role in roles], at, at + horizon + within)
-    by_role = {role.id: ([], []) for role in roles}
-    for entry in overrides:
-        by_role[entry.role_id][0].append(entry)
-    for entry in shifts:
-        by_role[entry.role_id][1].append(entry)
+    by_role = _by_role(roles, *_coverings([role.id for role in roles], at, at + horizon + within))
     return Outlook(
         now={role.id: _resolve(role, at, tz, *by_role[role.id]) for role in roles},
         timelines={role.id: _timeline(role, at, at + horizon, tz, *by_role[role.id])
                    for role in roles},
         unchanged_until=_first_change(roles, at, tz, horizon, within,
-                                      lambda _start, _stop: (overrides, shifts)),
+                                      lambda _start, _stop: by_role),
     )
 
 
