@@ -3,6 +3,7 @@
 import re
 from datetime import timedelta
 from io import BytesIO
+from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
@@ -381,3 +382,36 @@ def test_the_boards_order_reads_each_actors_mode_as_mode_for_does(region, login_
     switch_mode(None, Mode.ACTIVATED, reason="Snöoväder", user=user)
     db.session.commit()
     assert all(agree().values())
+
+
+def test_the_pages_joined_are_the_whole_boards_order(region, login_as):
+    """Each page picks its roles out of the region's without sorting all of
+    them: page after page, they are the whole board in its order (activated
+    actors first, then Swedish alphabetical order, Å Ä Ö after Z), each once."""
+    from directory.oncall.board import Filters, board_page, board_rows
+
+    user = login_as(UserRole.ADMIN)
+    for name in ("Örebro kommun", "Åre kommun", "Älvsbyn kommun", "Zinkgruvan AB",
+                 "Arboga kommun", "Ekerö kommun"):
+        actor = make_actor(name)
+        for role in ("TiB", "Räddningschef", "Ärendemottagning"):
+            make_role(actor, role, "")
+    switch_mode(region["police"], Mode.ACTIVATED, reason="Snöstorm", user=user)
+    db.session.commit()
+
+    tz, at = ZoneInfo("Europe/Stockholm"), utcnow()
+    whole = [(r.actor.name, r.role.name) for r in board_rows(Filters(), at, tz)]
+    assert whole[0][0] == "Polismyndigheten"
+    names = [actor for actor, _role in whole[1:]]
+    assert names.index("Zinkgruvan AB") < names.index("Åre kommun") \
+        < names.index("Älvsbyn kommun") < names.index("Örebro kommun")
+    for size in (1, 4, 7, len(whole)):
+        joined, number = [], 1
+        while True:
+            page = board_page(Filters(), at, tz, number, size)
+            joined += [(r.actor.name, r.role.name) for r in page.rows]
+            assert page.first == (number - 1) * size + 1 and page.total == len(whole)
+            if number == page.pages:
+                break
+            number += 1
+        assert joined == whole, size

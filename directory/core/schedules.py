@@ -172,14 +172,8 @@ def timeline(role: Role, start: datetime, end: datetime, tz: ZoneInfo) -> list[O
     return timelines([role], start, end, tz)[role.id]
 
 
-def timelines(roles, start: datetime, end: datetime, tz: ZoneInfo, *,
-              now_and_next: bool = False) -> dict[int, list[OnCall]]:
-    """`timeline` for many roles, in a fixed number of queries.
-
-    With `now_and_next`, each list stops at the second stretch: the one under
-    way whole, and who comes next (that one's end is then not its last). The
-    on-call board asks for nothing more, for thousands of roles.
-    """
+def timelines(roles, start: datetime, end: datetime, tz: ZoneInfo) -> dict[int, list[OnCall]]:
+    """`timeline` for many roles, in a fixed number of queries."""
     roles = list(roles)
     if not roles:
         return {}
@@ -187,7 +181,7 @@ def timelines(roles, start: datetime, end: datetime, tz: ZoneInfo, *,
     ids = [role.id for role in roles]
     by_role = _by_role(roles, *_coverings(ids, start, end))
     return {
-        role.id: _timeline(role, start, end, tz, *by_role[role.id], now_and_next=now_and_next)
+        role.id: _timeline(role, start, end, tz, *by_role[role.id])
         for role in roles
     }
 
@@ -282,7 +276,7 @@ class Outlook:
 
 
 def outlook(roles, at: datetime, tz: ZoneInfo, horizon: timedelta = NEXT_HORIZON, *,
-            within: timedelta = MAX_AGE) -> Outlook:
+            within: timedelta = MAX_AGE, now_and_next: bool = False) -> Outlook:
     """`on_call_for_roles`, each role's `timeline` over `horizon` (and so who
     takes over next) and `unchanged_until` of the same roles, from one read of
     their overrides and shifts: the actor, role and search pages show them
@@ -291,6 +285,10 @@ def outlook(roles, at: datetime, tz: ZoneInfo, horizon: timedelta = NEXT_HORIZON
     The overrides and shifts overlapping [at, at + horizon + within) are
     every one those three read: each looks only at the entries that overlap
     the moment or stretch it resolves, so more entries change no answer.
+
+    With `now_and_next`, each timeline stops at its second stretch: the one
+    under way whole, and who comes next (whose end is then not its last). The
+    on-call board shows nothing more, for a page of roles.
     """
     roles = list(roles)
     if not roles:
@@ -299,7 +297,8 @@ def outlook(roles, at: datetime, tz: ZoneInfo, horizon: timedelta = NEXT_HORIZON
     by_role = _by_role(roles, *_coverings([role.id for role in roles], at, at + horizon + within))
     return Outlook(
         now={role.id: _resolve(role, at, tz, *by_role[role.id]) for role in roles},
-        timelines={role.id: _timeline(role, at, at + horizon, tz, *by_role[role.id])
+        timelines={role.id: _timeline(role, at, at + horizon, tz, *by_role[role.id],
+                                      now_and_next=now_and_next)
                    for role in roles},
         unchanged_until=_first_change(roles, at, tz, horizon, within,
                                       lambda _start, _stop: by_role),

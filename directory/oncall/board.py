@@ -7,6 +7,7 @@ through `visibility.shown`, the same gate the pages use, so a confidential
 number reaches only those who may see it; a hidden one is counted, not shown.
 """
 
+import heapq
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -28,7 +29,8 @@ from directory.core.models import (
     RotationMember,
 )
 from directory.core.modes import ModeInForce, mode_for, mode_states, paths_for_mode
-from directory.core.schedules import next_on_call, timelines
+from directory.core.pagecache import MAX_AGE
+from directory.core.schedules import next_on_call, outlook
 from directory.core.text import fold, swedish_sort_key
 from directory.core.visibility import shown
 
@@ -158,8 +160,10 @@ def load_roles(filters: Filters, role_ids: list[int] | None = None) -> list[Role
             # only its parent's id, so the parent is not loaded
             joinedload(Role.actor).selectinload(Actor.contact_points),
             selectinload(Role.contact_points),
-            selectinload(Role.rotations).selectinload(Rotation.members)
-            .selectinload(RotationMember.person),
+            # a page's dozen rotations with their members and persons in one
+            # statement, not three
+            selectinload(Role.rotations).joinedload(Rotation.members)
+            .joinedload(RotationMember.person),
             *escalations.loads(paths=False),
         )
     )
@@ -216,10 +220,27 @@ class BoardPage:
     pages: int
     total: int  # duty roles passing the filters, on every page
     first: int  # the 1-based place of the page's first row among all
+    unchanged_until: datetime  # when a row could first read differently
 
     @property
     def last(self) -> int:
         return self.first + len(self.rows) - 1
+
+
+def _listed(filters: Filters, states: dict[str, ModeInForce]) -> list[tuple]:
+    """Every duty role passing the filters, as its key in the board's order
+    (`_order`), the role's id last.
+
+    Names and ids alone, read as plain rows on the session's connection: the
+    region's thousands of roles are ordered here, not loaded as entries. Each
+    name's sort key is worked out once and kept (`swedish_sort_key`)."""
+    rows = db.session.connection().execute(
+        select(Role.id, Role.name, Actor.id, Actor.parent_id, Actor.name)
+        .join(Role.actor).where(*_where(filters))
+    ).all()
+    activated = _activated(states)
+    return [_order(activated(actor_id, parent_id), actor_name, role_name, role_id)
+            for role_id, role_name, actor_id, parent_id, actor_name in rows]
 
 
 def board_page(filters: Filters, at: datetime, tz: ZoneInfo, number: int,
@@ -229,35 +250,37 @@ def board_page(filters: Filters, at: datetime, tz: ZoneInfo, number: int,
     At national scale the board has thousands of duty roles (2 MB of HTML,
     seconds to build). The order is worked out from names and mode states
     alone, in one light query; only the page's roles are then loaded and
-    resolved, so a page costs the same whatever the size of the region.
+    resolved, so a page costs the same whatever the size of the region. The
+    roles before the page are picked out, not the whole region sorted.
     """
     states = mode_states()
-    listed = db.session.execute(
-        select(Role.id, Role.name, Actor.id, Actor.parent_id, Actor.name)
-        .join(Role.actor).where(*_where(filters))
-    ).all()
-    activated = _activated(states)
-    listed.sort(key=lambda r: _order(activated(r[2], r[3]), r[4], r[1], r[0]))
+    listed = _listed(filters, states)
     pages = max(1, -(-len(listed) // size))
     number = min(max(number, 1), pages)
     start = (number - 1) * size
-    chosen = [r[0] for r in listed[start:start + size]]
-    rows = board_rows(filters, at, tz, role_ids=chosen, states=states) if chosen else []
+    chosen = [key[-1] for key in heapq.nsmallest(start + size, listed)[start:]]
+    rows, until = _rows(filters, at, tz, chosen, states) if chosen else ([], at + MAX_AGE)
     return BoardPage(rows=rows, number=number, pages=pages, total=len(listed),
-                     first=start + 1)
+                     first=start + 1, unchanged_until=until)
 
 
-def board_rows(filters: Filters, at: datetime, tz: ZoneInfo,
-               role_ids: list[int] | None = None, states=None) -> list[BoardRow]:
-    """Every duty role passing the filters (or those of `role_ids`): activated
-    actors first, gaps kept."""
+def board_rows(filters: Filters, at: datetime, tz: ZoneInfo) -> list[BoardRow]:
+    """Every duty role passing the filters: activated actors first, gaps kept."""
+    return _rows(filters, at, tz)[0]
+
+
+def _rows(filters: Filters, at: datetime, tz: ZoneInfo, role_ids: list[int] | None = None,
+          states=None) -> tuple[list[BoardRow], datetime]:
+    """The rows of the roles passing the filters (or of `role_ids`), in the
+    board's order, and until when every one of them reads the same: who is on
+    call now and next, and that moment, from one read of the roles' shifts."""
     roles = load_roles(filters, role_ids)
     states = mode_states() if states is None else states
     end = at + WINDOW
-    stretches = timelines(roles, at, end, tz, now_and_next=True)
+    duty = outlook(roles, at, tz, WINDOW, now_and_next=True)
     rows = []
     for role in roles:
-        timeline_now = stretches.get(role.id) or []
+        timeline_now = duty.timelines.get(role.id) or []
         now = timeline_now[0] if timeline_now else None
         person = now.person if now else None
         until = now.ends_at if now else None
@@ -274,4 +297,4 @@ def board_rows(filters: Filters, at: datetime, tz: ZoneInfo,
             escalation=escalation_lines(role),
         ))
     rows.sort(key=lambda r: _order(r.activated, r.actor.name, r.role.name, r.role.id))
-    return rows
+    return rows, duty.unchanged_until

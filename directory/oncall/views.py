@@ -12,7 +12,6 @@ from directory.core.limits import number_from_text
 from directory.core.models import ActorKind, utcnow
 from directory.core.modes import region_mode
 from directory.core.pagecache import Page
-from directory.core.schedules import unchanged_until
 from directory.oncall import board, comms
 
 bp = Blueprint("oncall", __name__)
@@ -58,8 +57,7 @@ def _board(filters: board.Filters, number: int, template: str, layout: bool) -> 
                "refresh_seconds": REFRESH_SECONDS}
     if layout:
         context["kinds"] = kind_choices()
-    return Page(template, context, layout=layout,
-                valid_until=unchanged_until([r.role for r in page.rows], now, tz, board.WINDOW))
+    return Page(template, context, layout=layout, valid_until=page.unchanged_until)
 
 
 def _kept_board(name: str, template: str, layout: bool) -> str:
