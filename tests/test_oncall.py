@@ -415,3 +415,48 @@ def test_the_pages_joined_are_the_whole_boards_order(region, login_as):
                 break
             number += 1
         assert joined == whole, size
+
+
+def test_a_hidden_address_is_not_called_a_hidden_number(region, client, login_as):
+    """"Hidden number" tells a duty officer there is a number to ask for. A
+    confidential e-mail address is not one: the board, the print view and the
+    communications list say there is no number, or nothing more."""
+    frg_role = region["frg"].roles[0]
+    make_contact(frg_role, "larm@frg.example", kind="email", confidential=True)
+    make_contact(region["police"].roles[0], "vb@polisen.example", kind="email",
+                 confidential=True)
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    board = {row.split()[0]: row for row in rows_of(client.get("/oncall").get_data(as_text=True))}
+    assert "No number for the mode in force" in board["FRG"], board["FRG"]
+    assert "hidden" not in board["FRG"].lower()
+    assert "also a hidden number" not in board["Polismyndigheten"]
+    assert "hidden number" not in client.get("/oncall/print").get_data(as_text=True).lower()
+    assert "hidden number" not in pdf_text(client.get("/oncall.pdf").data)
+
+
+def test_a_hidden_talk_group_is_not_called_a_hidden_bridge(region, client, login_as):
+    """Conferences whose talk group is confidential: the viewer's list says the
+    talk group is hidden, and never that a bridge's number is, whether the
+    conference has an open bridge or none at all."""
+    from datetime import date
+
+    from directory.core.models import CollaborationPattern, ContactKind, ContactPoint, PathMode
+
+    with_bridge = add_conference(region["police"], "Polisens brygga", PathMode.BOTH,
+                                 "+46701740677", "999111#")
+    without = CollaborationPattern(name="Räddningens talgrupp", convener_actor=region["frg"],
+                                   mode=PathMode.BOTH, starts_on=date(2026, 11, 1))
+    db.session.add(without)
+    for pattern in (with_bridge, without):
+        db.session.add(ContactPoint(pattern=pattern, kind=ContactKind.RAKEL_GROUP,
+                                    value="RSTH POL-SECRET", priority=2, confidential=True))
+    db.session.commit()
+    login_as(UserRole.VIEWER)
+    for text in (pdf_text(client.get("/oncall.pdf").data),
+                 client.get("/oncall/print").get_data(as_text=True)):
+        assert "Polisens brygga" in text and "06 77" in text and "999111#" in text
+        assert "Räddningens talgrupp" in text
+        assert "POL-SECRET" not in text
+        assert "hidden number" not in text
+        assert text.count("hidden") == 2

@@ -56,7 +56,7 @@ class BoardRow:
     next_known: bool  # False when nothing changes within the window
     phones: list[ContactPoint] = field(default_factory=list)  # visible, for the mode
     talk_groups: list[ContactPoint] = field(default_factory=list)
-    hidden: int = 0  # paths for the mode this reader may not see
+    hidden: int = 0  # numbers for the mode this reader may not see
     switchboard: ContactPoint | None = None  # the actor's, for the mode (visible)
     escalation: list[tuple[int, str]] = field(default_factory=list)  # (minutes, whom)
 
@@ -176,11 +176,18 @@ def escalation_lines(role: Role) -> list[tuple[int, str]]:
 
 
 def _paths(role: Role, mode: ModeInForce) -> tuple[list, list, int]:
+    """The numbers and talk groups for the mode this reader may see, and how
+    many numbers they may not: a hidden e-mail address is no hidden number."""
     applies, _others = paths_for_mode(role.contact_points, mode.mode)
-    seen = [p for p in applies if shown(p)]
-    hidden = len(applies) - len(seen)
-    phones = [p for p in seen if ContactKind(p.kind) in DIALLABLE]
-    groups = [p for p in seen if ContactKind(p.kind) is ContactKind.RAKEL_GROUP]
+    phones, groups, hidden = [], [], 0
+    for point in applies:
+        kind = ContactKind(point.kind)
+        if not shown(point):
+            hidden += kind in DIALLABLE
+        elif kind in DIALLABLE:
+            phones.append(point)
+        elif kind is ContactKind.RAKEL_GROUP:
+            groups.append(point)
     return phones, groups, hidden
 
 

@@ -84,22 +84,30 @@ def _display(value: str) -> str:
 
 def pattern_lines(pattern) -> dict:
     """A conference as the list prints it: bridge, PIN and talk group, if visible."""
-    channels = sorted((c for c in pattern.channels if c.deleted_at is None and shown(c)),
-                      key=lambda c: (c.priority, c.id))
-    bridges = [c for c in channels if ContactKind(c.kind) is ContactKind.BRIDGE]
-    groups = [c for c in channels if ContactKind(c.kind) is ContactKind.RAKEL_GROUP]
+    live = sorted((c for c in pattern.channels if c.deleted_at is None),
+                  key=lambda c: (c.priority, c.id))
+
+    def of_kind(kind: ContactKind) -> tuple[list, int]:
+        """The channels of a kind this reader may see, and how many they may not."""
+        found = [c for c in live if ContactKind(c.kind) is kind]
+        seen = [c for c in found if shown(c)]
+        return seen, len(found) - len(seen)
+
+    (bridges, hidden), (groups, hidden_groups) = (
+        of_kind(ContactKind.BRIDGE), of_kind(ContactKind.RAKEL_GROUP))
     convener = pattern.convener_actor.name if pattern.convener_actor else ""
     role = pattern.convener_role
     if role is not None and role.deleted_at is None:
         convener = f"{role.short_name or role.name} – {convener}"
-    hidden = sum(1 for c in pattern.channels if c.deleted_at is None and not shown(c))
     return {
         "name": pattern.name, "convener": convener,
-        # Hidden is not missing: say so, the convener can be asked for it.
+        # Hidden is not missing: say so, the convener can be asked for it. Each
+        # column of its own kind: a hidden talk group is no hidden bridge.
         "bridge": ", ".join(_display(c.value) for c in bridges)
         or (_("hidden number") if hidden else "–"),
         "pin": ", ".join(c.pin for c in bridges if c.pin) or "–",
-        "talk_group": ", ".join(c.value for c in groups) or "–",
+        "talk_group": ", ".join(c.value for c in groups)
+        or (_("hidden") if hidden_groups else "–"),
         "hidden": hidden,
     }
 
