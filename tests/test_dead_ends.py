@@ -425,3 +425,58 @@ def test_national_numbers_are_named_in_swedish(client, login_as):
     token = Auth(client).csrf_token("/")
     client.post("/language", data={"locale": "sv", "csrf_token": token})
     assert "Polisen" in _lookup_section(client, "114+14")
+
+
+def test_the_ways_in_of_many_actors_are_each_actors_own(app):
+    """`ways_in` reads only the phones of many actors' live roles and their own
+    phones; each answer is the one `way_in` gives from the actor's whole
+    entries, for each reader and each mode. Each actor has a rule that
+    decides it: roles by name (Alfa, Zeta, Åsa-rollen), a role whose phone is only for
+    activated mode, a confidential number and a deleted one, an address
+    before the phone, and the switchboard when no role has a phone."""
+    from flask_login import login_user
+
+    from directory.core.modes import mode_states, switch_mode
+    from directory.lookup.views import way_in, ways_in
+    from tests.conftest import make_user
+
+    actors = []
+    for i in range(4):
+        actor = make_actor(f"Kommun {i}")
+        actors.append(actor)
+        zeta, aring, alfa = (make_role(actor, name, "") for name in ("Zeta", "Åsa-rollen", "Alfa"))
+        make_contact(aring, f"+467017406{i}1")
+        make_contact(zeta, f"+467017406{i}2")
+        make_contact(alfa, f"larm{i}@kommun.example", kind="email", priority=1)
+        make_contact(actor, f"+467017406{i}3", kind="switchboard", label="Växel")
+        if i == 1:  # Alfa, first by name, has a phone only for activated mode
+            make_contact(alfa, f"+467017406{i}4", mode=PathMode.ACTIVATED, priority=2)
+        if i == 2:  # Alfa's phone is confidential; Zeta's is deleted
+            make_contact(alfa, f"+467017406{i}5", confidential=True, priority=2)
+            zeta.contact_points[0].deleted_at = zeta.created_at
+        if i == 3:  # no live role with a phone: the switchboard
+            for role in (zeta, aring):
+                role.deleted_at = role.created_at
+    coordinator = make_user("samordnare@example.org", UserRole.ADMIN)
+    viewer = make_user("lasare@example.org", UserRole.VIEWER)
+    db.session.commit()
+
+    answers = {}
+    for mode in (Mode.ORDINARY, Mode.ACTIVATED):
+        if mode is Mode.ACTIVATED:
+            switch_mode(None, mode, reason="Prov", user=coordinator)
+            db.session.commit()
+        for user in (viewer, coordinator):
+            with app.test_request_context():
+                login_user(user)
+                expected = {actor.id: way_in(actor, mode) for actor in actors}
+                db.session.expire_all()  # ways_in reads what it needs itself
+                found = ways_in(actors, mode_states())
+                assert found == expected, (user.role, mode)
+                answers[user.role, mode] = [(w["label"], w["point"].value) for w in
+                                            (found[actor.id] for actor in actors)]
+    assert answers[UserRole.VIEWER, Mode.ORDINARY] == [
+        ("Zeta", "+46701740602"), ("Zeta", "+46701740612"),
+        ("Åsa-rollen", "+46701740621"), ("Växel", "+46701740633")]
+    assert answers[UserRole.VIEWER, Mode.ACTIVATED][1] == ("Alfa", "+46701740614")
+    assert answers[UserRole.ADMIN, Mode.ORDINARY][2] == ("Alfa", "+46701740625")

@@ -19,13 +19,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from directory.core import escalations, pagecache
 from directory.core.database import among
 from directory.core.extensions import db
 from directory.core.forms import ConfirmForm
 from directory.core.models import (
+    PHONE_KINDS,
     Actor,
     CallTree,
     CallTreeNode,
@@ -114,31 +115,53 @@ def way_in(actor: Actor | None, mode: Mode) -> dict | None:
     phone for the mode, else the actor's own (switchboard), as this reader sees them."""
     if actor is None:
         return None
-    roles = sorted((r for r in actor.roles if r.deleted_at is None),
-                   key=lambda r: swedish_sort_key(r.short_name or r.name))
-    for role in roles:
-        phones = [p for p in paths_seen(role.contact_points, mode)[0] if p.kind.is_phone]
-        if phones:
-            return {"label": role.short_name or role.name, "point": phones[0]}
-    phones = [p for p in paths_seen(actor.contact_points, mode)[0] if p.kind.is_phone]
-    if phones:
-        return {"label": phones[0].label or actor.short_name or actor.name, "point": phones[0]}
+    roles = [(role, role.contact_points) for role in actor.roles if role.deleted_at is None]
+    return _way_in(actor, roles, actor.contact_points, mode)
+
+
+def _way_in(actor: Actor, roles, own_points, mode: Mode) -> dict | None:
+    """`way_in` from the actor's live roles, each with its paths (`roles`: (role,
+    paths) pairs; a role without a phone may be left out), and its own paths."""
+    def first_phone(points):
+        return next((p for p in paths_seen(points, mode)[0] if p.kind.is_phone), None)
+
+    for role, points in sorted(
+        roles, key=lambda pair: (swedish_sort_key(pair[0].short_name or pair[0].name), pair[0].id)
+    ):
+        point = first_phone(points)
+        if point is not None:
+            return {"label": role.short_name or role.name, "point": point}
+    point = first_phone(own_points)
+    if point is not None:
+        return {"label": point.label or actor.short_name or actor.name, "point": point}
     return None
 
 
 def ways_in(actors, states) -> dict[int, dict | None]:
-    """`way_in` for many actors at once (a search's results span many): their
-    roles and all their paths read in four statements, not two per actor."""
+    """`way_in` for many actors at once (a search's results span many).
+
+    Only phones can be a way in: the phones of the actors' live roles, each
+    with its role, and the actors' own phones, in two statements. A large
+    municipality's other roles and its roles' other paths are not read."""
     actors = {actor.id: actor for actor in actors}
     if not actors:
         return {}
-    db.session.scalars(
-        select(Actor)
-        .where(among(Actor.id, sorted(actors)))
-        .options(selectinload(Actor.roles).selectinload(Role.contact_points),
-                 selectinload(Actor.contact_points))
-    ).all()
-    return {i: way_in(actor, mode_for(actor, states).mode) for i, actor in actors.items()}
+    ids = sorted(actors)
+    phone = (ContactPoint.kind.in_(PHONE_KINDS), ContactPoint.deleted_at.is_(None))
+    roles: dict[int, dict[Role, list]] = {actor_id: {} for actor_id in ids}
+    for point in db.session.scalars(
+        select(ContactPoint).join(ContactPoint.role)
+        .where(among(Role.actor_id, ids), Role.deleted_at.is_(None), *phone)
+        .options(contains_eager(ContactPoint.role))
+    ):
+        roles[point.role.actor_id].setdefault(point.role, []).append(point)
+    own: dict[int, list] = {actor_id: [] for actor_id in ids}
+    for point in db.session.scalars(
+        select(ContactPoint).where(among(ContactPoint.actor_id, ids), *phone)
+    ):
+        own[point.actor_id].append(point)
+    return {i: _way_in(actor, roles[i].items(), own[i], mode_for(actor, states).mode)
+            for i, actor in actors.items()}
 
 
 def _result(hit: Hit, states, on_call, upcoming=None) -> dict:
