@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import selectinload
 
+from directory.core.database import among
 from directory.core.extensions import db
 from directory.core.models import Override, Person, Role, Rotation, RotationMember, Shift
 from directory.core.pagecache import MAX_AGE
@@ -90,7 +91,7 @@ def _coverings(role_ids, start: datetime, end: datetime) -> tuple[list, list]:
         db.session.execute(
             select(model.role_id, model.starts_at, model.ends_at, model.person_id)
             .where(
-                model.role_id.in_(role_ids),
+                among(model.role_id, role_ids),
                 model.deleted_at.is_(None),
                 model.starts_at < end,
                 model.ends_at > start,
@@ -100,7 +101,7 @@ def _coverings(role_ids, start: datetime, end: datetime) -> tuple[list, list]:
         for model in (Override, Shift)
     ]
     wanted = sorted({row.person_id for rows in found for row in rows})
-    persons = {p.id: p for p in db.session.scalars(select(Person).where(Person.id.in_(wanted)))}
+    persons = {p.id: p for p in db.session.scalars(select(Person).where(among(Person.id, wanted)))}
     overrides, shifts = (
         [Covering(role_id, starts_at, ends_at, persons[person_id])
          for role_id, starts_at, ends_at, person_id in rows]
@@ -137,7 +138,7 @@ def load_rotations(roles) -> None:
     if ids:
         db.session.scalars(
             select(Role)
-            .where(Role.id.in_(ids))
+            .where(among(Role.id, ids))
             .options(
                 selectinload(Role.rotations)
                 .selectinload(Rotation.members)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from directory.core import escalations
+from directory.core.database import among
 from directory.core.escalations import steps_of, target_label
 from directory.core.extensions import db
 from directory.core.models import (
@@ -139,7 +140,7 @@ def _where(filters: Filters) -> list:
     if filters.kind is not None:
         where.append(Actor.kind == filters.kind)
     if filters.place:
-        where.append(Role.id.in_(_roles_in_place(fold(filters.place), *where)))
+        where.append(among(Role.id, _roles_in_place(fold(filters.place), *where)))
     return where
 
 
@@ -150,7 +151,7 @@ def load_roles(filters: Filters, role_ids: list[int] | None = None) -> list[Role
     if role_ids is None:
         where = _where(filters)
     else:
-        where = [Role.id.in_(role_ids), Role.deleted_at.is_(None), Actor.deleted_at.is_(None)]
+        where = [among(Role.id, role_ids), Role.deleted_at.is_(None), Actor.deleted_at.is_(None)]
     query = (
         select(Role)
         .join(Role.actor)
