@@ -479,6 +479,76 @@ def test_the_directory_is_the_same_for_every_reader_and_mode(region, client, log
     assert_directory_equals_fresh(client)
 
 
+def rendered_on_the_fly(monkeypatch) -> list[int]:
+    """The ids of the cards the directory renders itself (not from the cache)."""
+    from directory.phones import card_exports
+
+    rendered = []
+    real = card_exports.render_seen
+
+    def counting(source, *args, **kwargs):
+        rendered.append(source.id)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(card_exports, "render_seen", counting)
+    return rendered
+
+
+def activated_office(region, user) -> tuple[Actor, Person]:
+    """The police's local office with an officer whose numbers differ by mode;
+    the police (and so the office, through its parent) switched to activated."""
+    office = make_actor("Polisen Södertörn", kind="police", parent=region["police"])
+    officer = make_person(office, "Olle Polis")
+    make_contact(officer, "+46701740631", mode=PathMode.ORDINARY)
+    make_contact(officer, "+46701740632", priority=2, mode=PathMode.ACTIVATED)
+    db.session.commit()
+    switch_mode(region["police"], Mode.ACTIVATED, reason="Storm",
+                user=db.session.get(type(user), user.id))
+    db.session.commit()
+    return office, officer
+
+
+def test_each_actors_cards_come_from_the_cache_in_the_variant_its_reader_sees(
+        region, client, login_as, monkeypatch):
+    """Actors in three variants at once for one reader: the editor's own actor
+    (confidential shown), an activated agency and its local office (activated
+    through its parent), and the rest (ordinary). Each card is the cached row
+    of its own variant, and equals a fresh render."""
+    editor = login_as(UserRole.EDITOR, actors=[region["haninge"]])
+    activated_office(region, editor)
+    rendered = rendered_on_the_fly(monkeypatch)
+    served = directory_by_uid(client)
+    assert rendered == []
+    card = next(c for c in served.values() if "Olle Polis" in c)
+    assert card.index("+46701740632") < card.index("+46701740631")  # activated first
+    assert "+46701740620" in next(c for c in served.values() if "FN:Åsa Öberg" in c)
+    assert_directory_equals_fresh(client)
+
+
+def test_an_actor_made_after_the_readers_variants_were_read_gets_its_own(
+        region, client, login_as, monkeypatch):
+    """An actor made while the export streams is not among the variants read
+    when it began, so the SQL picks the common one (ordinary); its parent is
+    activated, so that row is another variant's: it is rendered, not served."""
+    from directory.phones.card_exports import Reading
+
+    viewer = login_as(UserRole.VIEWER)
+    make_actor("Nynäshamns kommun")  # ordinary, with Haninge: the common variant
+    office, officer = activated_office(region, viewer)
+    before = directory_by_uid(client)
+    real_bits = Reading.bits
+
+    def without_the_office(self):
+        return {actor_id: bit for actor_id, bit in real_bits(self).items()
+                if actor_id != office.id}
+
+    monkeypatch.setattr(Reading, "bits", without_the_office)
+    rendered = rendered_on_the_fly(monkeypatch)
+    assert directory_by_uid(client) == before
+    # the office's own card has no paths: one cached row serves every variant
+    assert rendered == [officer.id]
+
+
 def test_cards_missing_from_the_cache_are_rendered_on_the_fly(region, client, login_as):
     login_as(UserRole.ADMIN)
     before = directory_by_uid(client)

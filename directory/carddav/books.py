@@ -50,7 +50,7 @@ from directory.core.models import (
     utcnow,
 )
 from directory.core.security import editable_actor_ids, reader_of
-from directory.phones import card_cache, card_exports, vcards
+from directory.phones import card_exports, vcards
 
 DIRECTORY = "directory"
 MINE = "mine"
@@ -266,10 +266,7 @@ def view_of(user: User, book: Book) -> dict[str, int]:
     """{actor id: code} for the directory or `mine` as this user sees them now."""
     reading = card_exports.Reading(reader_of(user))
     view = {}
-    for actor_id, parent_id in db.session.execute(
-            select(Actor.id, Actor.parent_id).where(Actor.deleted_at.is_(None))):  # fmt: skip
-        bit = card_cache.variant_bit(reading.mode(actor_id, parent_id),
-                                     reading.sees_confidential(actor_id))  # fmt: skip
+    for actor_id, bit in reading.bits().items():
         member = book.name != MINE or actor_id in reading.user.editable
         view[str(actor_id)] = bit | (MEMBER if member else 0)
     return view

@@ -10,12 +10,11 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import groupby
-from operator import attrgetter
 from typing import NamedTuple
 
-from sqlalchemy import and_, literal, select
+from sqlalchemy import and_, case, literal, select
 
+from directory.core.database import among
 from directory.core.extensions import db
 from directory.core.models import (
     Actor,
@@ -60,6 +59,7 @@ class Reading:
         self.user = reader_of(user)
         self.states = mode_states()
         self._confidential: dict[int, bool] = {}
+        self._bits: dict[int, int] | None = None
 
     def mode(self, actor_id: int, parent_id: int | None) -> Mode:
         return mode_for(_ActorIds(actor_id, parent_id), self.states).mode
@@ -68,6 +68,20 @@ class Reading:
         if actor_id not in self._confidential:
             self._confidential[actor_id] = may_see(self.user, _ConfidentialPath(actor_id))
         return self._confidential[actor_id]
+
+    def bit(self, actor_id: int, parent_id: int | None) -> int:
+        """The variant of an actor's cards this reader sees (`card_cache.variant_bit`)."""
+        return variant_bit(self.mode(actor_id, parent_id), self.sees_confidential(actor_id))
+
+    def bits(self) -> dict[int, int]:
+        """{live actor's id: `bit`}, read once."""
+        if self._bits is None:
+            self._bits = {
+                actor_id: self.bit(actor_id, parent_id)
+                for actor_id, parent_id in db.session.execute(
+                    select(Actor.id, Actor.parent_id).where(Actor.deleted_at.is_(None)))
+            }  # fmt: skip
+        return self._bits
 
 
 @dataclass
@@ -89,29 +103,41 @@ class Card:
         return f"{self.actor_slug}/{stem}-{self.id}.vcf"
 
 
-def _directory_query(kind: str, use_cache: bool):
+def _variant_wanted(owner, bits: dict[int, int]):
+    """SQL for the variant bit this reader sees of each entry, from its owner's id.
+
+    Most actors share one bit (the region's mode, confidential paths not
+    shown), so it is the default and only the others are listed."""
+    by_bit: dict[int, list[int]] = {}
+    for actor_id, bit in bits.items():
+        by_bit.setdefault(bit, []).append(actor_id)
+    if not by_bit:
+        return literal(0)
+    common = max(by_bit, key=lambda bit: (len(by_bit[bit]), bit))
+    others = [(among(owner, sorted(ids)), bit) for bit, ids in sorted(by_bit.items())
+              if bit != common]  # fmt: skip
+    return case(*others, else_=literal(common)) if others else literal(common)
+
+
+def _directory_query(kind: str, bits: dict[int, int] | None):
+    """The live entries of one kind, by id, with what a card and its file name
+    need; given `bits` (`Reading.bits`), each with the one cached card this
+    reader sees, rendered for the entry's current version, where there is one."""
     model = CARD_MODELS[kind]
-    if kind == "actor":
-        stmt = select(
-            Actor.id, Actor.version, Actor.id.label("actor_id"), Actor.parent_id, Actor.slug,
-            Actor.name,
-        )  # fmt: skip
-    else:
-        name = (Role.short_name if kind == "role" else literal("")).label("short_name")
-        stmt = (
-            select(model.id, model.version, model.actor_id, Actor.parent_id, Actor.slug,
-                   model.name, name)
-            .join(Actor, Actor.id == model.actor_id)
-            .where(model.deleted_at.is_(None))
-        )  # fmt: skip
+    owner = Actor.id if kind == "actor" else model.actor_id
+    name = (Role.short_name if kind == "role" else literal("")).label("short_name")
+    stmt = select(model.id, owner.label("actor_id"), Actor.parent_id, Actor.slug, model.name,
+                  name)  # fmt: skip
+    if kind != "actor":
+        stmt = stmt.join(Actor, Actor.id == model.actor_id).where(model.deleted_at.is_(None))
     stmt = stmt.where(Actor.deleted_at.is_(None))
-    if use_cache:
-        stmt = stmt.add_columns(
-            VCardCache.variants, VCardCache.entity_version, VCardCache.card
-        ).outerjoin(
+    if bits is not None:
+        stmt = stmt.add_columns(VCardCache.variants, VCardCache.card).outerjoin(
             VCardCache,
-            and_(VCardCache.entity_type == kind, VCardCache.entity_id == model.id),
-        )
+            and_(VCardCache.entity_type == kind, VCardCache.entity_id == model.id,
+                 VCardCache.entity_version == model.version,
+                 VCardCache.variants.op("&")(_variant_wanted(owner, bits)) != 0),
+        )  # fmt: skip
     return stmt.order_by(model.id)
 
 
@@ -136,37 +162,39 @@ def directory_cards(user, version: str = "3.0",
     entries ({kind: ids}; a CardDAV multiget), the same cards.
     """
     reader = Reading(user)
-    use_cache = version == "3.0"
+    bits = reader.bits() if version == "3.0" else None
     for kind, model in CARD_MODELS.items():
         if only is None:
             yield from _cards_of_rows(kind, db.session.execute(
-                _directory_query(kind, use_cache).execution_options(yield_per=CHUNK)
-            ), reader, version, use_cache)  # fmt: skip
+                _directory_query(kind, bits).execution_options(yield_per=CHUNK)
+            ), reader, version)  # fmt: skip
             continue
         ids = sorted(set(only.get(kind, ())))
         for start in range(0, len(ids), CHUNK):
-            stmt = _directory_query(kind, use_cache).where(model.id.in_(ids[start:start + CHUNK]))
-            yield from _cards_of_rows(kind, db.session.execute(stmt), reader, version, use_cache)
+            stmt = _directory_query(kind, bits).where(among(model.id, ids[start:start + CHUNK]))
+            yield from _cards_of_rows(kind, db.session.execute(stmt), reader, version)
 
 
-def _cards_of_rows(kind: str, rows, reader: Reading, version: str,
-                   use_cache: bool) -> Iterator[Card]:
+def _cards_of_rows(kind: str, rows, reader: Reading, version: str) -> Iterator[Card]:
+    """Cards of `_directory_query`'s rows: the cached text where the row has the
+    variant this reader sees, rendered in `_fill` where it has none."""
+    bits = reader.bits() if version == "3.0" else {}
     batch: list[Card] = []
-    for _entity_id, group in groupby(rows, key=attrgetter("id")):
-        group = list(group)
-        first = group[0]
-        mode = reader.mode(first.actor_id, first.parent_id)
+    last = None
+    for entity_id, actor_id, parent_id, slug, name, short_name, *cached in rows:
+        if entity_id == last:  # a second cached row: the first served
+            continue
+        last = entity_id
         text = None
-        if use_cache:
-            bit = variant_bit(mode, reader.sees_confidential(first.actor_id))
-            text = next(
-                (r.card for r in group
-                 if r.variants is not None and r.variants & bit
-                 and r.entity_version == first.version),
-                None,
-            )  # fmt: skip
-        short_name = getattr(first, "short_name", "")
-        batch.append(Card(kind, first.id, first.slug, short_name or first.name, text, mode))
+        if cached:
+            variants, card = cached
+            # an actor made after `bits` was read is not in it, and its row may
+            # be another variant's: checked here, not trusted to the SQL
+            bit = bits.get(actor_id) or reader.bit(actor_id, parent_id)
+            if card is not None and variants & bit:
+                text = card
+        mode = reader.mode(actor_id, parent_id) if text is None else None
+        batch.append(Card(kind, entity_id, slug, short_name or name, text, mode))
         if len(batch) >= CHUNK:
             yield from _fill(kind, batch, reader, version)
             batch = []
