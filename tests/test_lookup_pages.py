@@ -163,6 +163,52 @@ def test_actor_page_marks_an_overdue_review(client, login_as, haninge):
     assert "Review overdue" not in client.get("/actors/haninge-kommun").get_data(as_text=True)
 
 
+def mode_reads(statements) -> int:
+    return sum("FROM mode_state" in statement for statement in statements)
+
+
+@pytest.mark.parametrize("page", ["actor", "role", "search"])
+def test_the_mode_in_force_is_read_once_a_request(client, login_as, haninge, page):
+    """The banner, the page and its parts (an escalation, the way in) all ask
+    which mode is in force; one request reads it once, so they all agree."""
+    actor, tib = haninge
+    activate()
+    login_as("viewer")
+    url = {"actor": f"/actors/{actor.slug}", "role": f"/roles/{tib.id}",
+           "search": "/search?q=haninge+tib"}[page]
+    with recorded_statements() as statements:
+        text = client.get(url).get_data(as_text=True)
+    assert first_tel(text) == "+46701740666" and "ACTIVATED MODE" in text
+    assert mode_reads(statements) == 1
+
+
+def test_a_request_reads_the_mode_again_after_a_write_and_each_request_anew(app, haninge):
+    from sqlalchemy import update
+
+    from directory.core.modes import mode_for, mode_states, switch_mode
+    from tests.conftest import make_user
+
+    actor, _tib = haninge
+    coordinator = make_user("samordnare@example.org", "admin")
+    db.session.commit()
+    with app.test_request_context():
+        with recorded_statements() as statements:
+            assert mode_states() is mode_states()
+        assert mode_reads(statements) == 1
+        assert not mode_for(actor).is_activated
+        switch_mode(actor, Mode.ACTIVATED, reason="Storm", user=coordinator)
+        assert mode_for(actor).is_activated  # the switch's flush: read again
+        db.session.commit()
+        assert mode_for(actor).is_activated
+    # Another app server switches it back (no session of ours sees the write):
+    # the next request reads the mode anew.
+    with db.engine.begin() as other:
+        other.execute(update(ModeState).where(ModeState.scope == f"actor:{actor.id}")
+                      .values(mode=Mode.ORDINARY))
+    with app.test_request_context():
+        assert not mode_for(actor).is_activated
+
+
 def count_queries(client, url) -> int:
     with recorded_statements() as statements:
         assert client.get(url).status_code == 200

@@ -8,8 +8,9 @@ all agree on which contact paths come first.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from flask import g, has_app_context, has_request_context, request
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, selectinload
 
 from directory.core.extensions import db
 from directory.core.models import (
@@ -47,12 +48,46 @@ def _as_view(state: ModeState | None) -> ModeInForce | None:
     return ModeInForce(state.mode, state.scope, state.since, state.reason, state.scenario)
 
 
+_KEPT = "_mode_states"  # in `g`: (the request, its read), until its session writes
+
+
 def mode_states() -> dict[str, ModeInForce]:
-    """Every scope's state, in one query (there are few)."""
+    """Every scope's state, in one query (there are few).
+
+    Read once per request: the mode banner, the page and its parts (an
+    escalation, the way in) ask in turn, and all of them must agree. Any write,
+    commit or rollback of a session forgets it (`_forget_states`), so a
+    request that switches a mode reads the new one. Outside a request (the
+    command line, a test's own code) it is read each time.
+    """
+    asking = request._get_current_object() if has_request_context() else None
+    kept = g.get(_KEPT) if asking is not None else None
+    if kept is not None and kept[0] is asking:
+        return kept[1]
     states = db.session.scalars(
         select(ModeState).options(selectinload(ModeState.scenario))
     ).all()
-    return {state.scope: _as_view(state) for state in states}
+    found = {state.scope: _as_view(state) for state in states}
+    if asking is not None:
+        setattr(g, _KEPT, (asking, found))
+    return found
+
+
+def _forget_states(*_args) -> None:
+    if has_app_context():
+        g.pop(_KEPT, None)
+
+
+def _forget_states_on_write(state) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        _forget_states()
+
+
+for _name, _hook in (("after_flush", _forget_states), ("after_commit", _forget_states),
+                     ("after_rollback", _forget_states),
+                     ("after_soft_rollback", _forget_states),
+                     ("do_orm_execute", _forget_states_on_write)):
+    event.listen(Session, _name, _hook)
 
 
 def region_mode(states: dict[str, ModeInForce] | None = None) -> ModeInForce:

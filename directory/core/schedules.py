@@ -12,7 +12,8 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import inspect, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from directory.core.database import among
 from directory.core.extensions import db
@@ -100,14 +101,29 @@ def _coverings(role_ids, start: datetime, end: datetime) -> tuple[list, list]:
         ).all()
         for model in (Override, Shift)
     ]
-    wanted = sorted({row.person_id for rows in found for row in rows})
-    persons = {p.id: p for p in db.session.scalars(select(Person).where(among(Person.id, wanted)))}
+    persons = _persons({row.person_id for rows in found for row in rows})
     overrides, shifts = (
         [Covering(role_id, starts_at, ends_at, persons[person_id])
          for role_id, starts_at, ends_at, person_id in rows]
         for rows in found
     )
     return overrides, shifts
+
+
+def _persons(ids: set[int]) -> dict[int, Person]:
+    """These persons by id, read only where the session does not hold them loaded
+    already (an actor's page has its persons, who are mostly its roles' too)."""
+    found, wanted = {}, []
+    for person_id in ids:
+        person = db.session.identity_map.get(db.session.identity_key(Person, person_id))
+        if person is not None and not inspect(person).expired_attributes:
+            found[person_id] = person
+        else:
+            wanted.append(person_id)
+    if wanted:
+        found.update((p.id, p) for p in db.session.scalars(
+            select(Person).where(among(Person.id, sorted(wanted)))))
+    return found
 
 
 def _latest_covering(entries, role_id: int, at: datetime):
@@ -131,20 +147,30 @@ def _resolve(role, at, tz, overrides, shifts) -> OnCall:
     return OnCall(None, "nobody", None, None)
 
 
+def with_rotations(roles=None):
+    """A loader option: roles' rotations with their members and persons, in one
+    statement. `roles`: the option that loads the roles (default: the roles queried)."""
+    rotations = selectinload(Role.rotations) if roles is None else roles.selectinload(
+        Role.rotations)
+    return rotations.joinedload(Rotation.members).joinedload(RotationMember.person)
+
+
 def load_rotations(roles) -> None:
-    """Load the rotations and members of many roles in a few queries (none for
-    roles loaded with them already)."""
-    ids = [role.id for role in roles if "rotations" in inspect(role).unloaded]
-    if ids:
-        db.session.scalars(
-            select(Role)
-            .where(among(Role.id, ids))
-            .options(
-                selectinload(Role.rotations)
-                .selectinload(Rotation.members)
-                .selectinload(RotationMember.person)
-            )
-        ).all()
+    """Load the rotations of many roles, with their members and persons, in one
+    query (none for roles loaded with them already)."""
+    unloaded = [role for role in roles if "rotations" in inspect(role).unloaded]
+    if not unloaded:
+        return
+    found: dict[int, list[Rotation]] = {role.id: [] for role in unloaded}
+    for rotation in db.session.scalars(
+        select(Rotation)
+        .where(among(Rotation.role_id, list(found)))
+        .options(joinedload(Rotation.members).joinedload(RotationMember.person))
+        .order_by(Rotation.id)
+    ).unique():
+        found[rotation.role_id].append(rotation)
+    for role in unloaded:
+        set_committed_value(role, "rotations", found[role.id])
 
 
 def on_call_for_roles(roles, at: datetime, tz: ZoneInfo) -> dict[int, OnCall]:

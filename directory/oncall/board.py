@@ -26,12 +26,10 @@ from directory.core.models import (
     ContactPoint,
     Person,
     Role,
-    Rotation,
-    RotationMember,
 )
 from directory.core.modes import ModeInForce, mode_for, mode_states, paths_for_mode
 from directory.core.pagecache import MAX_AGE
-from directory.core.schedules import next_on_call, outlook
+from directory.core.schedules import next_on_call, outlook, with_rotations
 from directory.core.text import fold, swedish_sort_key
 from directory.core.visibility import shown
 
@@ -163,8 +161,7 @@ def load_roles(filters: Filters, role_ids: list[int] | None = None) -> list[Role
             selectinload(Role.contact_points),
             # a page's dozen rotations with their members and persons in one
             # statement, not three
-            selectinload(Role.rotations).joinedload(Rotation.members)
-            .joinedload(RotationMember.person),
+            with_rotations(),
             *escalations.loads(paths=False),
         )
     )
