@@ -147,12 +147,15 @@ def _resolve(role, at, tz, overrides, shifts) -> OnCall:
     return OnCall(None, "nobody", None, None)
 
 
-def with_rotations(roles=None):
-    """A loader option: roles' rotations with their members and persons, in one
-    statement. `roles`: the option that loads the roles (default: the roles queried)."""
-    rotations = selectinload(Role.rotations) if roles is None else roles.selectinload(
-        Role.rotations)
-    return rotations.joinedload(Rotation.members).joinedload(RotationMember.person)
+def _members():
+    """A loader option for rotations: their members and persons, joined."""
+    return joinedload(Rotation.members).joinedload(RotationMember.person)
+
+
+def with_rotations():
+    """A loader option: the queried roles' rotations with their members and
+    persons, in one statement."""
+    return selectinload(Role.rotations).options(_members())
 
 
 def load_rotations(roles) -> None:
@@ -165,7 +168,7 @@ def load_rotations(roles) -> None:
     for rotation in db.session.scalars(
         select(Rotation)
         .where(among(Rotation.role_id, list(found)))
-        .options(joinedload(Rotation.members).joinedload(RotationMember.person))
+        .options(_members())
         .order_by(Rotation.id)
     ).unique():
         found[rotation.role_id].append(rotation)

@@ -167,18 +167,18 @@ def directory_cards(user, version: str = "3.0",
         if only is None:
             yield from _cards_of_rows(kind, db.session.execute(
                 _directory_query(kind, bits).execution_options(yield_per=CHUNK)
-            ), reader, version)  # fmt: skip
+            ), reader, bits, version)  # fmt: skip
             continue
         ids = sorted(set(only.get(kind, ())))
         for start in range(0, len(ids), CHUNK):
             stmt = _directory_query(kind, bits).where(among(model.id, ids[start:start + CHUNK]))
-            yield from _cards_of_rows(kind, db.session.execute(stmt), reader, version)
+            yield from _cards_of_rows(kind, db.session.execute(stmt), reader, bits, version)
 
 
-def _cards_of_rows(kind: str, rows, reader: Reading, version: str) -> Iterator[Card]:
+def _cards_of_rows(kind: str, rows, reader: Reading, bits: dict[int, int] | None,
+                   version: str) -> Iterator[Card]:
     """Cards of `_directory_query`'s rows: the cached text where the row has the
     variant this reader sees, rendered in `_fill` where it has none."""
-    bits = reader.bits() if version == "3.0" else {}
     batch: list[Card] = []
     last = None
     for entity_id, actor_id, parent_id, slug, name, short_name, *cached in rows:
